@@ -2,13 +2,23 @@
 // I/O: Evaluate turns a request into Allow, Reject or Call; the embedding
 // performs a Call however it can (proxy_http_call in Envoy, net/http natively)
 // and feeds the authorizer's answer to Resume, which yields Allow or Reject.
+//
+// The responses follow API Gateway's documented behaviour for Lambda
+// authorizers, byte for byte:
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html.
 package pipeline
 
 import (
+	"errors"
+	"net/netip"
+	"strings"
 	"time"
 
+	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
+	"github.com/authgate/authgate/core/cache"
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/policy"
 )
 
 // Header is one header name and value.
@@ -18,9 +28,10 @@ type Header = authorizer.Header
 type Request struct {
 	Method    string   // ":method"
 	Target    string   // ":path": the raw path and query
-	Headers   []Header // request headers (names as the proxy gives them)
+	Scheme    string   // ":scheme"; "https" sets aws:SecureTransport
+	Headers   []Header // request headers without pseudo headers
 	SourceIP  string   // downstream address, without port
-	RequestID string   // x-request-id or the proxy's id; may be empty
+	RequestID string   // the proxy's request id; may be empty
 }
 
 // Kind is the kind of a Result.
@@ -33,6 +44,19 @@ const (
 	KindCall
 )
 
+// String names the kind for logs.
+func (k Kind) String() string {
+	switch k {
+	case KindAllow:
+		return "allow"
+	case KindReject:
+		return "reject"
+	case KindCall:
+		return "call"
+	}
+	return "invalid"
+}
+
 // Cache says how the authorizer result was obtained, for logs and stats.
 type Cache uint8
 
@@ -43,12 +67,37 @@ const (
 	CacheMiss
 )
 
+// String names the cache state for logs.
+func (c Cache) String() string {
+	switch c {
+	case CacheHit:
+		return "hit"
+	case CacheMiss:
+		return "miss"
+	}
+	return "-"
+}
+
+// Decision values reported in Result.Decision.
+const (
+	DecisionAllow        = "ALLOW"
+	DecisionDeny         = "DENY"
+	DecisionImplicitDeny = "IMPLICIT_DENY"
+	DecisionUnauthorized = "UNAUTHORIZED"
+	DecisionError        = "ERROR"
+	DecisionNone         = "NONE"     // route without authorizer
+	DecisionNoRoute      = "NO_ROUTE" // no route matched
+	DecisionBadRequest   = "BAD_REQUEST"
+	DecisionPending      = "PENDING" // a Call is outstanding
+)
+
 // Result is the pipeline's answer for one step of a request.
 type Result struct {
 	Kind Kind
 
 	// Allow: headers to delete from the request (every client-sent
-	// x-authorizer-* header, by the name the client used) and headers to set.
+	// x-authorizer-* header, by the name the client used) and headers to
+	// set. Remove always comes before Set.
 	Remove []string
 	Set    []Header
 
@@ -60,12 +109,13 @@ type Result struct {
 	// Call: the authorizer request to perform, then pass to Resume.
 	Call *Call
 
-	// For logs, stats and explain output.
+	// For logs, stats and explain output. None of them carries the identity.
 	Route      string // matched route template, "" when none matched
-	Authorizer string // authorizer name, "" for NONE
+	Authorizer string // authorizer name, "" when the route has none
 	CacheState Cache
-	Decision   string // "ALLOW", "DENY", "IMPLICIT_DENY", "UNAUTHORIZED", "ERROR", "NONE"
-	Reason     string // short, never contains the identity
+	Decision   string
+	Statement  int    // deciding policy statement, -1 when none
+	Reason     string // why a request was rejected
 }
 
 // Call is an authorizer request to perform. Requests whose Calls have the
@@ -82,6 +132,14 @@ type Call struct {
 	state callState
 }
 
+// callState is what Resume needs to finish the request that made the Call.
+type callState struct {
+	auth   *config.Authorizer
+	route  string
+	remove []string
+	eval   policy.Request
+}
+
 // Response is the authorizer's HTTP answer. Status 0 means the call failed
 // (could not be sent, timed out, reset).
 type Response struct {
@@ -90,20 +148,280 @@ type Response struct {
 	Body    []byte
 }
 
+// entry is what the cache keeps per identity: the parsed result and the
+// upstream headers derived from it, computed once.
+type entry struct {
+	result *authorizer.Result
+	set    []Header
+	// badHeader is set when the principal or a context value cannot travel
+	// as a header; such a result still denies by policy, never allows, and
+	// is not cached (it is an authorizer error).
+	badHeader string
+}
+
 // Pipeline evaluates requests against one configuration. It is safe for
 // concurrent use; its cache is shared by all callers.
 type Pipeline struct {
-	// TODO
+	plan  *config.Plan
+	cache *cache.Cache[*entry]
 }
 
 // New builds a pipeline for a validated plan.
-func New(plan *config.Plan) *Pipeline { panic("TODO") }
+func New(plan *config.Plan) *Pipeline {
+	return &Pipeline{
+		plan:  plan,
+		cache: cache.New[*entry](plan.CacheEntries, plan.CacheBytes),
+	}
+}
+
+// Plan returns the configuration the pipeline runs.
+func (p *Pipeline) Plan() *config.Plan { return p.plan }
+
+// CacheLen reports the number of cached authorizer results.
+func (p *Pipeline) CacheLen() int { return p.cache.Len() }
 
 // Evaluate runs a request up to its decision or the authorizer call it needs.
-func (p *Pipeline) Evaluate(r *Request, now time.Time) Result { panic("TODO") }
+func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
+	path, rawQuery, err := arn.CleanPath(r.Target)
+	if err != nil {
+		return reject(badRequest, "", "", "path: "+err.Error())
+	}
+	m, ok := p.plan.Router.Match(r.Method, path)
+	if !ok {
+		return reject(missingToken, "", "", "no route")
+	}
+	route := p.plan.Routes[m.Index]
+	remove := clientAuthorizerHeaders(r.Headers)
+	if route.Authorizer == nil {
+		return Result{Kind: KindAllow, Remove: remove, Route: m.Template,
+			Decision: DecisionNone, Statement: -1}
+	}
+	auth := route.Authorizer
+	methodARN := arn.Format(p.plan.Region, p.plan.AccountID, p.plan.RestAPIID, p.plan.Stage, r.Method, path)
+	if len(methodARN) > arn.MaxLength {
+		return reject(uriTooLong, m.Template, auth.Name, "method arn longer than 1600 bytes")
+	}
+	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN}
+	if auth.Type == config.TypeRequest {
+		if _, err := req.queryParams(); err != nil {
+			return reject(badRequest, m.Template, auth.Name, "query: "+err.Error())
+		}
+	}
+	identity, why := req.identity(auth)
+	if why != "" {
+		return reject(unauthorized, m.Template, auth.Name, why)
+	}
+	state := callState{
+		auth:   auth,
+		route:  m.Template,
+		remove: remove,
+		eval: policy.Request{
+			Resource:  methodARN,
+			SourceIP:  parseIP(r.SourceIP),
+			Now:       now,
+			UserAgent: lookup(r.Headers, "user-agent"),
+			Referer:   lookup(r.Headers, "referer"),
+			Secure:    r.Scheme == "https",
+		},
+	}
+	key := cache.Key(auth.Name, identity...)
+	if auth.TTL > 0 {
+		if e, ok := p.cache.Get(key, now); ok {
+			return decide(e, &state, CacheHit)
+		}
+	}
+	var event []byte
+	if auth.Type == config.TypeToken {
+		event = authorizer.TokenEvent(identity[0], methodARN)
+	} else {
+		in, err := req.requestInput()
+		if err != nil {
+			return reject(badRequest, m.Template, auth.Name, "query: "+err.Error())
+		}
+		event = authorizer.RequestEvent(in)
+	}
+	return Result{
+		Kind: KindCall,
+		Call: &Call{
+			Authorizer: auth.Name,
+			Cluster:    auth.Cluster,
+			Path:       auth.Path,
+			Authority:  auth.Authority,
+			Timeout:    auth.Timeout,
+			Key:        key,
+			Event:      event,
+			state:      state,
+		},
+		Route:      m.Template,
+		Authorizer: auth.Name,
+		CacheState: CacheMiss,
+		Decision:   DecisionPending,
+		Statement:  -1,
+	}
+}
 
 // Resume turns the authorizer's answer to c into the final Allow or Reject
-// and caches a valid result.
-func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result { panic("TODO") }
+// and caches a valid result. Errors and Unauthorized answers are never cached.
+func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
+	st := &c.state
+	if resp.Status == 0 {
+		return reject(authorizerFailure, st.route, st.auth.Name, "authorizer call failed")
+	}
+	res, err := authorizer.ParseResponse(resp.Status, resp.Body)
+	switch {
+	case errors.Is(err, authorizer.ErrUnauthorized):
+		return reject(unauthorized, st.route, st.auth.Name, "authorizer answered unauthorized")
+	case err != nil:
+		return reject(authorizerFailure, st.route, st.auth.Name, "invalid authorizer response: "+err.Error())
+	}
+	e := newEntry(res)
+	if st.auth.TTL > 0 && e.badHeader == "" {
+		p.cache.Put(c.Key, e, res.Size()+64*len(e.set), st.auth.TTL, now)
+	}
+	st.eval.Now = now
+	return decide(e, st, CacheMiss)
+}
 
-type callState struct{}
+// decide evaluates a (possibly cached) authorizer result for this request.
+func decide(e *entry, st *callState, cs Cache) Result {
+	d, stmt := e.result.Policy.Evaluate(&st.eval)
+	var r Result
+	switch d {
+	case policy.Allow:
+		if e.badHeader != "" {
+			r = reject(authorizerFailure, st.route, st.auth.Name, e.badHeader)
+		} else {
+			r = Result{Kind: KindAllow, Remove: st.remove, Set: e.set, Decision: DecisionAllow}
+		}
+	case policy.ExplicitDeny:
+		r = reject(explicitDeny, st.route, st.auth.Name, "explicit deny")
+	default:
+		r = reject(implicitDeny, st.route, st.auth.Name, "no statement allows")
+	}
+	r.Route, r.Authorizer, r.CacheState, r.Statement = st.route, st.auth.Name, cs, stmt
+	return r
+}
+
+// PrincipalHeader carries the authorizer's principalId to the upstream;
+// context values travel as ContextHeaderPrefix + key.
+const (
+	HeaderPrefix    = "x-authorizer-"
+	PrincipalHeader = HeaderPrefix + "principal-id"
+)
+
+// newEntry renders the upstream headers of a result once. A principal or
+// context entry that cannot be a header makes the entry unable to allow.
+func newEntry(res *authorizer.Result) *entry {
+	e := &entry{result: res}
+	if !validHeaderValue(res.PrincipalID) {
+		e.badHeader = "principalId: not a valid header value"
+		return e
+	}
+	set := make([]Header, 0, 1+len(res.Context))
+	set = append(set, Header{Name: PrincipalHeader, Value: res.PrincipalID})
+	for _, cv := range res.Context {
+		name := HeaderPrefix + strings.ToLower(cv.Key)
+		switch {
+		case !validHeaderName(cv.Key):
+			e.badHeader = "context: key " + quoteKey(cv.Key) + " is not a valid header name"
+		case !validHeaderValue(cv.Value):
+			e.badHeader = "context." + cv.Key + ": not a valid header value"
+		case hasHeader(set, name):
+			e.badHeader = "context: key " + quoteKey(cv.Key) + " collides with another authorizer header"
+		}
+		if e.badHeader != "" {
+			return e
+		}
+		set = append(set, Header{Name: name, Value: cv.Value})
+	}
+	e.set = set
+	return e
+}
+
+func hasHeader(hs []Header, lowerName string) bool {
+	for _, h := range hs {
+		if h.Name == lowerName {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteKey renders a context key for a log line without letting it break the line.
+func quoteKey(k string) string {
+	if len(k) > 64 {
+		k = k[:64]
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue accepts visible ASCII, space, tab and bytes >= 0x80, and
+// no leading or trailing white space (which proxies would strip, changing
+// the value the authorizer meant).
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return len(s) == 0 || (s[0] != ' ' && s[0] != '\t' && s[len(s)-1] != ' ' && s[len(s)-1] != '\t')
+}
+
+// clientAuthorizerHeaders lists every header the client sent in the
+// authorizer namespace; they are always removed so a client cannot forge them.
+func clientAuthorizerHeaders(hs []Header) []string {
+	var out []string
+	for _, h := range hs {
+		if len(h.Name) >= len(HeaderPrefix) && strings.EqualFold(h.Name[:len(HeaderPrefix)], HeaderPrefix) {
+			out = append(out, h.Name)
+		}
+	}
+	return out
+}
+
+// lookup returns the first value of a header, matching names case-insensitively.
+func lookup(hs []Header, name string) string {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func parseIP(s string) netip.Addr {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}

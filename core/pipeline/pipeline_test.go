@@ -1,0 +1,414 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authgate/authgate/core/config"
+)
+
+const testConfig = `{
+  "region": "us-east-1", "accountId": "123456789012", "restApiId": "a1b2c3d4e5", "stage": "prod",
+  "stageVariables": {"tenant": "acme"},
+  "authorizers": {
+    "jwt": {"type": "TOKEN", "cluster": "authz", "path": "/check", "timeoutMs": 500,
+            "identityValidationExpression": "^Bearer [-0-9a-zA-Z._]+$"},
+    "fresh": {"type": "TOKEN", "cluster": "authz", "authorizerResultTtlInSeconds": 0},
+    "req": {"type": "REQUEST", "cluster": "authz",
+            "identitySource": "method.request.header.X-Api-Key, method.request.querystring.tenant"}
+  },
+  "routes": [
+    {"method": "ANY", "path": "/health", "authorizer": "NONE"},
+    {"method": "ANY", "path": "/fresh/{proxy+}", "authorizer": "fresh"},
+    {"method": "GET", "path": "/req/{id}", "authorizer": "req"},
+    {"method": "ANY", "path": "/pets", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/pets/{id}", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/users/{id}", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/", "authorizer": "jwt"}
+  ]
+}`
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+const arnPrefix = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/"
+
+func newPipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	plan, err := config.Parse([]byte(testConfig))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return New(plan)
+}
+
+// allowResponse answers with a policy allowing the given resources.
+func policyResponse(principal, effect string, resources []string, ctx map[string]any) Response {
+	doc := map[string]any{
+		"principalId": principal,
+		"policyDocument": map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Action": "execute-api:Invoke", "Effect": effect, "Resource": resources,
+			}},
+		},
+	}
+	if ctx != nil {
+		doc["context"] = ctx
+	}
+	b, _ := json.Marshal(doc)
+	return Response{Status: 200, Body: b}
+}
+
+func bearer(tok string) []Header { return []Header{{Name: "authorization", Value: "Bearer " + tok}} }
+
+func TestEvaluate(t *testing.T) {
+	allowGET := policyResponse("alice", "Allow", []string{arnPrefix + "GET/*"}, map[string]any{"tier": "gold", "n": 42, "admin": false})
+	tests := []struct {
+		name       string
+		req        Request
+		resp       *Response // authorizer answer when a call is expected
+		wantKind   Kind
+		wantStatus int
+		wantBody   string
+		wantType   string
+		wantSet    []Header
+		wantRemove []string
+		decision   string
+	}{
+		{
+			name:     "none route passes and strips spoofed headers",
+			req:      Request{Method: "GET", Target: "/health", Headers: []Header{{Name: "X-Authorizer-Principal-Id", Value: "root"}, {Name: "accept", Value: "*/*"}}},
+			wantKind: KindAllow, wantRemove: []string{"X-Authorizer-Principal-Id"}, decision: DecisionNone,
+		},
+		{
+			name:     "no route",
+			req:      Request{Method: "GET", Target: "/nowhere/else", Headers: bearer("t")},
+			wantKind: KindReject, wantStatus: 403, wantBody: `{"message":"Missing Authentication Token"}`, wantType: "MissingAuthenticationTokenException",
+		},
+		{
+			name:     "missing token",
+			req:      Request{Method: "GET", Target: "/pets"},
+			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
+		},
+		{
+			name:     "empty token",
+			req:      Request{Method: "GET", Target: "/pets", Headers: []Header{{Name: "authorization", Value: ""}}},
+			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
+		},
+		{
+			name:     "token fails validation expression",
+			req:      Request{Method: "GET", Target: "/pets", Headers: []Header{{Name: "authorization", Value: "Basic dXNlcjpwYXNz"}}},
+			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
+		},
+		{
+			name:     "token sent twice",
+			req:      Request{Method: "GET", Target: "/pets", Headers: append(bearer("a"), bearer("b")...)},
+			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
+		},
+		{
+			name:     "dot-dot path",
+			req:      Request{Method: "GET", Target: "/pets/../admin", Headers: bearer("t")},
+			wantKind: KindReject, wantStatus: 400, wantBody: `{"message":"Bad Request"}`, wantType: "BadRequestException",
+		},
+		{
+			name:     "encoded slash",
+			req:      Request{Method: "GET", Target: "/pets/a%2Fb", Headers: bearer("t")},
+			wantKind: KindReject, wantStatus: 400, wantBody: `{"message":"Bad Request"}`, wantType: "BadRequestException",
+		},
+		{
+			name:     "method arn too long",
+			req:      Request{Method: "GET", Target: "/pets/" + strings.Repeat("a", 1600), Headers: bearer("t")},
+			wantKind: KindReject, wantStatus: 414, wantBody: `{"message":"Request-URI Too Long"}`, wantType: "RequestURITooLongException",
+		},
+		{
+			name: "allow with context headers",
+			req:  Request{Method: "GET", Target: "/pets/7?x=1", Headers: append(bearer("allow1"), Header{Name: "x-authorizer-tier", Value: "forged"})},
+			resp: &allowGET, wantKind: KindAllow,
+			wantSet: []Header{
+				{Name: "x-authorizer-principal-id", Value: "alice"},
+				{Name: "x-authorizer-tier", Value: "gold"},
+				{Name: "x-authorizer-n", Value: "42"},
+				{Name: "x-authorizer-admin", Value: "false"},
+			},
+			wantRemove: []string{"x-authorizer-tier"}, decision: DecisionAllow,
+		},
+		{
+			name: "implicit deny",
+			req:  Request{Method: "DELETE", Target: "/pets/7", Headers: bearer("implicit1")},
+			resp: &allowGET, wantKind: KindReject, wantStatus: 403,
+			wantBody: `{"Message":"User is not authorized to access this resource"}`, wantType: "AccessDeniedException",
+			decision: DecisionImplicitDeny,
+		},
+		{
+			name: "explicit deny",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("deny1")},
+			resp: ptr(policyResponse("bob", "Deny", []string{"*"}, nil)), wantKind: KindReject, wantStatus: 403,
+			wantBody: `{"Message":"User is not authorized to access this resource with an explicit deny"}`, wantType: "AccessDeniedException",
+			decision: DecisionDeny,
+		},
+		{
+			name: "root resource arn has trailing slash",
+			req:  Request{Method: "GET", Target: "/", Headers: bearer("root1")},
+			resp: ptr(policyResponse("r", "Allow", []string{arnPrefix + "GET/"}, nil)), wantKind: KindAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "r"}}, decision: DecisionAllow,
+		},
+		{
+			name: "authorizer unauthorized status",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("u401")},
+			resp: &Response{Status: 401, Body: []byte(`{"message":"Unauthorized"}`)}, wantKind: KindReject, wantStatus: 401,
+			wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException", decision: DecisionUnauthorized,
+		},
+		{
+			name: "authorizer unauthorized body",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("ubody")},
+			resp: &Response{Status: 200, Body: []byte(`"Unauthorized"`)}, wantKind: KindReject, wantStatus: 401,
+			wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
+		},
+		{
+			name: "authorizer 500",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("e500")},
+			resp: &Response{Status: 500, Body: []byte(`oops`)}, wantKind: KindReject, wantStatus: 500,
+			wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException", decision: DecisionError,
+		},
+		{
+			name: "authorizer unreachable",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("down")},
+			resp: &Response{Status: 0}, wantKind: KindReject, wantStatus: 500,
+			wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name: "malformed response",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("bad")},
+			resp: &Response{Status: 200, Body: []byte(`{"principalId":`)}, wantKind: KindReject, wantStatus: 500,
+			wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name: "newline in context value never becomes a header",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("crlf")},
+			resp: ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"x": "a\r\nx-authorizer-principal-id: root"})),
+			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name: "context key colliding with the principal header",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("collide")},
+			resp: ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal-Id": "root"})),
+			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name: "request authorizer missing one identity source",
+			req:  Request{Method: "GET", Target: "/req/1", Headers: []Header{{Name: "x-api-key", Value: "k"}}},
+			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
+		},
+		{
+			name: "request authorizer allow",
+			req:  Request{Method: "GET", Target: "/req/1?tenant=acme", Headers: []Header{{Name: "x-api-key", Value: "k"}}},
+			resp: ptr(policyResponse("svc", "Allow", []string{arnPrefix + "GET/req/*"}, nil)), wantKind: KindAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "svc"}}, decision: DecisionAllow,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPipeline(t)
+			got := p.Evaluate(&tt.req, t0)
+			if tt.resp != nil {
+				if got.Kind != KindCall {
+					t.Fatalf("Evaluate kind = %v (status %d, %s), want call", got.Kind, got.Status, got.Reason)
+				}
+				got = p.Resume(got.Call, *tt.resp, t0)
+			}
+			if got.Kind != tt.wantKind {
+				t.Fatalf("kind = %v (status %d, reason %q), want %v", got.Kind, got.Status, got.Reason, tt.wantKind)
+			}
+			if tt.wantKind == KindReject {
+				if got.Status != tt.wantStatus || string(got.Body) != tt.wantBody {
+					t.Errorf("reject = %d %s, want %d %s", got.Status, got.Body, tt.wantStatus, tt.wantBody)
+				}
+				wantHeaders := []Header{{Name: "content-type", Value: "application/json"}, {Name: "x-amzn-ErrorType", Value: tt.wantType}}
+				if !equalHeaders(got.Headers, wantHeaders) {
+					t.Errorf("headers = %v, want %v", got.Headers, wantHeaders)
+				}
+			}
+			if tt.wantKind == KindAllow {
+				if !equalHeaders(got.Set, tt.wantSet) {
+					t.Errorf("set = %v, want %v", got.Set, tt.wantSet)
+				}
+				if strings.Join(got.Remove, ",") != strings.Join(tt.wantRemove, ",") {
+					t.Errorf("remove = %v, want %v", got.Remove, tt.wantRemove)
+				}
+			}
+			if tt.decision != "" && got.Decision != tt.decision {
+				t.Errorf("decision = %s, want %s", got.Decision, tt.decision)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func equalHeaders(a, b []Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTokenEventAndCall(t *testing.T) {
+	p := newPipeline(t)
+	got := p.Evaluate(&Request{Method: "GET", Target: "/pets/42", Headers: bearer("abc")}, t0)
+	if got.Kind != KindCall {
+		t.Fatalf("kind = %v", got.Kind)
+	}
+	c := got.Call
+	if c.Cluster != "authz" || c.Path != "/check" || c.Authority != "authz" || c.Timeout != 500*time.Millisecond {
+		t.Errorf("call = %+v", c)
+	}
+	want := `{"type":"TOKEN","authorizationToken":"Bearer abc","methodArn":"` + arnPrefix + `GET/pets/42"}`
+	if string(c.Event) != want {
+		t.Errorf("event = %s\nwant    %s", c.Event, want)
+	}
+}
+
+func TestCachedPolicyIsEvaluatedPerRequest(t *testing.T) {
+	p := newPipeline(t)
+	resp := policyResponse("alice", "Allow", []string{arnPrefix + "GET/*", arnPrefix + "POST/users/alice"}, nil)
+	calls := 0
+	do := func(method, target string) Result {
+		r := p.Evaluate(&Request{Method: method, Target: target, Headers: bearer("alice")}, t0.Add(time.Minute))
+		if r.Kind == KindCall {
+			calls++
+			r = p.Resume(r.Call, resp, t0)
+		}
+		return r
+	}
+	steps := []struct {
+		method, target string
+		status         int
+		cache          Cache
+	}{
+		{"GET", "/pets", 0, CacheMiss},
+		{"GET", "/pets/1", 0, CacheHit},
+		{"POST", "/users/alice", 0, CacheHit},
+		{"POST", "/users/bob", 403, CacheHit},
+		{"DELETE", "/pets/1", 403, CacheHit},
+	}
+	for _, s := range steps {
+		r := do(s.method, s.target)
+		if r.Status != s.status || r.CacheState != s.cache {
+			t.Errorf("%s %s = status %d cache %v, want %d %v", s.method, s.target, r.Status, r.CacheState, s.status, s.cache)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("authorizer calls = %d, want 1", calls)
+	}
+}
+
+func TestCacheExpiryAndTTLZero(t *testing.T) {
+	p := newPipeline(t)
+	resp := policyResponse("alice", "Allow", []string{"*"}, nil)
+	tests := []struct {
+		name   string
+		target string
+		at     time.Duration
+		want   Kind
+	}{
+		{"first request calls", "/pets", 0, KindCall},
+		{"hit before ttl", "/pets", 299 * time.Second, KindAllow},
+		{"miss at ttl", "/pets", 300 * time.Second, KindCall},
+		{"ttl zero calls", "/fresh/a", 0, KindCall},
+		{"ttl zero calls again", "/fresh/a", time.Second, KindCall},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := p.Evaluate(&Request{Method: "GET", Target: tt.target, Headers: bearer("ttl")}, t0.Add(tt.at))
+			if r.Kind != tt.want {
+				t.Fatalf("kind = %v, want %v", r.Kind, tt.want)
+			}
+			if r.Kind == KindCall {
+				p.Resume(r.Call, resp, t0.Add(tt.at))
+			}
+		})
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	p := newPipeline(t)
+	answers := []Response{
+		{Status: 500},
+		{Status: 401},
+		{Status: 200, Body: []byte(`"Unauthorized"`)},
+		policyResponse("p", "Allow", []string{"*"}, map[string]any{"bad": "a\nb"}),
+	}
+	for i, a := range answers {
+		r := p.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("err")}, t0)
+		if r.Kind != KindCall {
+			t.Fatalf("answer %d: request after a failed call was not a call (kind %v)", i, r.Kind)
+		}
+		p.Resume(r.Call, a, t0)
+	}
+	if n := p.CacheLen(); n != 0 {
+		t.Errorf("cache holds %d entries after only failures", n)
+	}
+}
+
+func TestIdentityNeverInReason(t *testing.T) {
+	p := newPipeline(t)
+	secret := "Bearer s3cr3t-token"
+	reqs := []Request{
+		{Method: "GET", Target: "/pets", Headers: []Header{{Name: "authorization", Value: secret + " junk"}}},
+		{Method: "GET", Target: "/pets", Headers: []Header{{Name: "authorization", Value: secret}, {Name: "authorization", Value: secret}}},
+	}
+	for _, r := range reqs {
+		got := p.Evaluate(&r, t0)
+		if strings.Contains(got.Reason, "s3cr3t") {
+			t.Errorf("reason leaks the token: %q", got.Reason)
+		}
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	p := newPipeline(t)
+	resp := policyResponse("alice", "Allow", []string{"*"}, nil)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				tok := "tok" + string(rune('a'+(g+i)%5))
+				r := p.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer(tok)}, t0)
+				if r.Kind == KindCall {
+					r = p.Resume(r.Call, resp, t0)
+				}
+				if r.Kind != KindAllow {
+					t.Errorf("kind = %v", r.Kind)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+}
+
+func BenchmarkHitPath(b *testing.B) {
+	p := newPipeline(b)
+	resp := policyResponse("alice", "Allow", []string{arnPrefix + "GET/*", arnPrefix + "POST/users/alice"}, map[string]any{"tier": "gold"})
+	req := &Request{Method: "GET", Target: "/pets/42", Headers: bearer("bench"), SourceIP: "127.0.0.1"}
+	if r := p.Evaluate(req, t0); r.Kind == KindCall {
+		p.Resume(r.Call, resp, t0)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := p.Evaluate(req, t0); r.Kind != KindAllow {
+			b.Fatalf("kind = %v", r.Kind)
+		}
+	}
+}

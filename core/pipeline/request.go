@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/authgate/authgate/core/arn"
+	"github.com/authgate/authgate/core/authorizer"
+	"github.com/authgate/authgate/core/config"
+)
+
+// requestView is a request after routing, with what the identity sources and
+// the REQUEST event read from it.
+type requestView struct {
+	r         *Request
+	plan      *config.Plan
+	path      string
+	rawQuery  string
+	match     arn.Match
+	methodARN string
+	query     []authorizer.Param
+	queryErr  error
+	parsed    bool
+}
+
+// identity reads every identity source of auth. All are required: the
+// second result says which one is missing or why the token was refused, in
+// words that never repeat the identity.
+func (v *requestView) identity(auth *config.Authorizer) ([]string, string) {
+	out := make([]string, 0, len(auth.IdentitySources))
+	for _, src := range auth.IdentitySources {
+		val, n := v.source(src)
+		if n > 1 && src.Kind == config.SourceHeader && auth.Type == config.TypeToken {
+			// Two tokens are ambiguous: the authorizer would judge one and
+			// the upstream might read the other.
+			return nil, "identity header " + src.Name + " sent more than once"
+		}
+		if val == "" {
+			return nil, "identity source " + sourceName(src) + " missing or empty"
+		}
+		out = append(out, val)
+	}
+	if auth.IdentityValidation != nil && !auth.IdentityValidation.MatchString(out[0]) {
+		return nil, "token does not match identityValidationExpression"
+	}
+	return out, ""
+}
+
+// source returns the value of one identity source and how many values the
+// request carries for it. Repeated headers and query parameters are joined
+// with commas for REQUEST authorizers, as API Gateway does.
+func (v *requestView) source(src config.IdentitySource) (string, int) {
+	switch src.Kind {
+	case config.SourceHeader:
+		var vals []string
+		for _, h := range v.r.Headers {
+			if strings.EqualFold(h.Name, src.Name) {
+				vals = append(vals, h.Value)
+			}
+		}
+		return strings.Join(vals, ","), len(vals)
+	case config.SourceQuery:
+		q, err := v.queryParams()
+		if err != nil {
+			return "", 0
+		}
+		var vals []string
+		for _, p := range q {
+			if p.Name == src.Name {
+				vals = append(vals, p.Value)
+			}
+		}
+		return strings.Join(vals, ","), len(vals)
+	case config.SourceStage:
+		for _, sv := range v.plan.StageVariables {
+			if sv.Name == src.Name {
+				return sv.Value, 1
+			}
+		}
+	case config.SourceContext:
+		val := v.contextVariable(src.Name)
+		if val != "" {
+			return val, 1
+		}
+	}
+	return "", 0
+}
+
+// contextVariable resolves the $context variables an identity source may name.
+func (v *requestView) contextVariable(name string) string {
+	switch name {
+	case "requestId":
+		return v.r.RequestID
+	case "sourceIp", "identity.sourceIp":
+		return v.r.SourceIP
+	case "stage":
+		return v.plan.Stage
+	case "apiId":
+		return v.plan.RestAPIID
+	case "accountId":
+		return v.plan.AccountID
+	case "httpMethod":
+		return v.r.Method
+	case "path":
+		return v.path
+	case "resourcePath":
+		return v.match.Template
+	}
+	return ""
+}
+
+func sourceName(src config.IdentitySource) string {
+	switch src.Kind {
+	case config.SourceHeader:
+		return "method.request.header." + src.Name
+	case config.SourceQuery:
+		return "method.request.querystring." + src.Name
+	case config.SourceStage:
+		return "stageVariables." + src.Name
+	}
+	return "context." + src.Name
+}
+
+var errQuery = errors.New("malformed query string")
+
+// queryParams decodes the query in order, keeping repeated names.
+func (v *requestView) queryParams() ([]authorizer.Param, error) {
+	if v.parsed {
+		return v.query, v.queryErr
+	}
+	v.parsed = true
+	for part := range strings.SplitSeq(v.rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		n, err1 := url.QueryUnescape(name)
+		val, err2 := url.QueryUnescape(value)
+		if err1 != nil || err2 != nil {
+			v.queryErr = errQuery
+			v.query = nil
+			return nil, v.queryErr
+		}
+		v.query = append(v.query, authorizer.Param{Name: n, Value: val})
+	}
+	return v.query, nil
+}
+
+// requestInput gathers what a REQUEST event carries.
+func (v *requestView) requestInput() (*authorizer.RequestInput, error) {
+	q, err := v.queryParams()
+	if err != nil {
+		return nil, err
+	}
+	params := make([]authorizer.Param, len(v.match.Params))
+	for i, p := range v.match.Params {
+		params[i] = authorizer.Param{Name: p.Name, Value: p.Value}
+	}
+	stage := make([]authorizer.Param, len(v.plan.StageVariables))
+	for i, sv := range v.plan.StageVariables {
+		stage[i] = authorizer.Param{Name: sv.Name, Value: sv.Value}
+	}
+	return &authorizer.RequestInput{
+		MethodARN:      v.methodARN,
+		Resource:       v.match.Template,
+		Path:           v.path,
+		HTTPMethod:     v.r.Method,
+		Headers:        v.r.Headers,
+		Query:          q,
+		PathParameters: params,
+		StageVariables: stage,
+		AccountID:      v.plan.AccountID,
+		APIID:          v.plan.RestAPIID,
+		Stage:          v.plan.Stage,
+		RequestID:      v.r.RequestID,
+		SourceIP:       v.r.SourceIP,
+		UserAgent:      lookup(v.r.Headers, "user-agent"),
+	}, nil
+}
