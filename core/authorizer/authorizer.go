@@ -3,6 +3,10 @@
 // accepts, as API Gateway documents them for Lambda authorizers
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html,
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html).
+//
+// The Go types of github.com/aws/aws-lambda-go/events are the reference
+// shapes: every event built here unmarshals into them field for field, and
+// every response they marshal to is accepted.
 package authorizer
 
 import (
@@ -22,31 +26,6 @@ type Param struct {
 	Name, Value string
 }
 
-// TokenEvent builds {"type":"TOKEN","authorizationToken":...,"methodArn":...}.
-func TokenEvent(token, methodARN string) []byte { panic("TODO") }
-
-// RequestInput is what a REQUEST (payload 1.0) event is built from.
-type RequestInput struct {
-	MethodARN      string
-	Resource       string // the matched route template, e.g. "/pets/{id}"
-	Path           string // the decoded request path
-	HTTPMethod     string
-	Headers        []Header // repeated names become multiValueHeaders; the last value wins in headers
-	Query          []Param  // likewise for query parameters
-	PathParameters []Param
-	StageVariables []Param
-	AccountID      string
-	APIID          string
-	Stage          string
-	RequestID      string
-	SourceIP       string
-	UserAgent      string
-}
-
-// RequestEvent builds the REQUEST event in the shape of aws-lambda-go's
-// events.APIGatewayCustomAuthorizerRequestTypeRequest.
-func RequestEvent(in *RequestInput) []byte { panic("TODO") }
-
 // ContextValue is one entry of the response's context map, rendered as text
 // the way it reaches the upstream: strings as is, numbers as written in the
 // JSON, booleans as "true"/"false". Raw keeps the JSON literal.
@@ -62,14 +41,32 @@ type Result struct {
 	UsageIdentifierKey string
 }
 
-// Size estimates the result's memory in bytes, for cache accounting.
-func (r *Result) Size() int { panic("TODO") }
+// Overheads used by Size: a rough count of the struct headers and slice
+// slots behind a Result, so that many tiny results are not accounted as free.
+const (
+	resultOverhead  = 96
+	contextOverhead = 48
+)
+
+// Size estimates the result's memory in bytes, for cache accounting: the
+// strings it holds, a fixed overhead per struct and the policy's own
+// estimate. It is an estimate for bounding the cache, not an exact count.
+func (r *Result) Size() int {
+	n := resultOverhead + len(r.PrincipalID) + len(r.UsageIdentifierKey)
+	for i := range r.Context {
+		cv := &r.Context[i]
+		n += contextOverhead + len(cv.Key) + len(cv.Value)
+		// Value and Raw share their bytes for numbers and booleans.
+		if cv.Raw != cv.Value {
+			n += len(cv.Raw)
+		}
+	}
+	if r.Policy != nil {
+		n += r.Policy.Size()
+	}
+	return n
+}
 
 // ErrUnauthorized is returned by ParseResponse when the authorizer denies the
 // identity itself ("Unauthorized" answers and HTTP 401): the gateway answers 401.
 var ErrUnauthorized = errors.New("authorizer: unauthorized")
-
-// ParseResponse reads an authorizer's HTTP answer. It returns ErrUnauthorized
-// for the Unauthorized forms, a descriptive error for anything else that is
-// not a valid response (the gateway answers 500), and the Result otherwise.
-func ParseResponse(status int, body []byte) (*Result, error) { panic("TODO") }

@@ -129,9 +129,9 @@ func TestEvaluate(t *testing.T) {
 			resp: &allowGET, wantKind: KindAllow,
 			wantSet: []Header{
 				{Name: "x-authorizer-principal-id", Value: "alice"},
-				{Name: "x-authorizer-tier", Value: "gold"},
-				{Name: "x-authorizer-n", Value: "42"},
 				{Name: "x-authorizer-admin", Value: "false"},
+				{Name: "x-authorizer-n", Value: "42"},
+				{Name: "x-authorizer-tier", Value: "gold"},
 			},
 			wantRemove: []string{"x-authorizer-tier"}, decision: DecisionAllow,
 		},

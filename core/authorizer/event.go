@@ -1,0 +1,267 @@
+package authorizer
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// TokenEvent builds {"type":"TOKEN","authorizationToken":...,"methodArn":...}.
+// The token is the whole identity source value (for a bearer token that
+// includes the "Bearer " prefix), exactly as API Gateway passes it. Strings
+// are escaped as described for appendString, so the event is valid JSON for
+// any input bytes.
+func TokenEvent(token, methodARN string) []byte {
+	b := make([]byte, 0, 64+len(token)+len(methodARN))
+	b = append(b, `{"type":"TOKEN","authorizationToken":`...)
+	b = appendString(b, token)
+	b = append(b, `,"methodArn":`...)
+	b = appendString(b, methodARN)
+	return append(b, '}')
+}
+
+// RequestInput is what a REQUEST (payload 1.0) event is built from.
+type RequestInput struct {
+	MethodARN      string
+	Resource       string // the matched route template, e.g. "/pets/{id}"
+	Path           string // the decoded request path
+	HTTPMethod     string
+	Headers        []Header // repeated names become multiValueHeaders; the last value wins in headers
+	Query          []Param  // likewise for query parameters
+	PathParameters []Param
+	StageVariables []Param
+	AccountID      string
+	APIID          string
+	Stage          string
+	RequestID      string
+	SourceIP       string
+	UserAgent      string
+}
+
+// RequestEvent builds the REQUEST event in the shape of aws-lambda-go's
+// events.APIGatewayCustomAuthorizerRequestTypeRequest.
+//
+// The output is deterministic: members appear in the order of the AWS
+// documentation's example, and the keys of every map are sorted bytewise
+// (as encoding/json sorts map keys), so equal inputs give equal bytes
+// whatever order the proxy listed the headers in. Names are compared
+// exactly; the proxy is expected to have normalised header case.
+//
+// Maps with no entries are written as {} rather than null, as in the
+// documentation's example ("pathParameters": {}); an authorizer can index
+// them without a null check either way round.
+//
+// requestContext.path is the path the client sent. API Gateway reports the
+// full URL path there, which carries the stage only on the execute-api
+// domain; the gateway is addressed like a custom domain, without a stage
+// segment, so the value equals the top-level path as in the documentation's
+// example. requestContext.identity carries sourceIp and userAgent.
+func RequestEvent(in *RequestInput) []byte {
+	b := make([]byte, 0, requestEventSize(in))
+	b = append(b, `{"type":"REQUEST","methodArn":`...)
+	b = appendString(b, in.MethodARN)
+	b = append(b, `,"resource":`...)
+	b = appendString(b, in.Resource)
+	b = append(b, `,"path":`...)
+	b = appendString(b, in.Path)
+	b = append(b, `,"httpMethod":`...)
+	b = appendString(b, in.HTTPMethod)
+
+	headers := make([]Param, len(in.Headers))
+	for i, h := range in.Headers {
+		headers[i] = Param(h)
+	}
+	b = appendMaps(b, `,"headers":`, `,"multiValueHeaders":`, cleanNames(headers))
+	b = appendMaps(b, `,"queryStringParameters":`, `,"multiValueQueryStringParameters":`, cleanNames(slices.Clone(in.Query)))
+	b = append(b, `,"pathParameters":`...)
+	b = appendSingleMap(b, cleanNames(slices.Clone(in.PathParameters)))
+	b = append(b, `,"stageVariables":`...)
+	b = appendSingleMap(b, cleanNames(slices.Clone(in.StageVariables)))
+
+	b = append(b, `,"requestContext":{"path":`...)
+	b = appendString(b, in.Path)
+	b = append(b, `,"accountId":`...)
+	b = appendString(b, in.AccountID)
+	b = append(b, `,"stage":`...)
+	b = appendString(b, in.Stage)
+	b = append(b, `,"requestId":`...)
+	b = appendString(b, in.RequestID)
+	b = append(b, `,"identity":{"sourceIp":`...)
+	b = appendString(b, in.SourceIP)
+	b = append(b, `,"userAgent":`...)
+	b = appendString(b, in.UserAgent)
+	b = append(b, `},"resourcePath":`...)
+	b = appendString(b, in.Resource)
+	b = append(b, `,"httpMethod":`...)
+	b = appendString(b, in.HTTPMethod)
+	b = append(b, `,"apiId":`...)
+	b = appendString(b, in.APIID)
+	return append(b, "}}"...)
+}
+
+// requestEventSize guesses the event's length so that building it usually
+// takes one allocation.
+func requestEventSize(in *RequestInput) int {
+	n := 512 + len(in.MethodARN) + 2*(len(in.Resource)+len(in.Path)+len(in.HTTPMethod)) +
+		len(in.AccountID) + len(in.APIID) + len(in.Stage) + len(in.RequestID) + len(in.SourceIP) + len(in.UserAgent)
+	for _, h := range in.Headers {
+		n += 2*(len(h.Name)+len(h.Value)) + 12
+	}
+	for _, p := range in.Query {
+		n += 2*(len(p.Name)+len(p.Value)) + 12
+	}
+	for _, p := range in.PathParameters {
+		n += len(p.Name) + len(p.Value) + 6
+	}
+	for _, p := range in.StageVariables {
+		n += len(p.Name) + len(p.Value) + 6
+	}
+	return n
+}
+
+// cleanNames replaces each byte of a name that is not valid UTF-8 with
+// U+FFFD before the names are grouped. The JSON escaping does the same
+// replacement, so without this two names differing only in invalid bytes
+// (a percent-decoded query name can be anything) would be written as one
+// key twice.
+func cleanNames(ps []Param) []Param {
+	for i := range ps {
+		if !utf8.ValidString(ps[i].Name) {
+			ps[i].Name = string([]rune(ps[i].Name))
+		}
+	}
+	return ps
+}
+
+// sortParams orders ps by name, keeping the original order of equal names
+// so that "last value wins" and the multi-value order survive the sort.
+func sortParams(ps []Param) {
+	slices.SortStableFunc(ps, func(a, b Param) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// appendMaps writes the single-value map (last value wins) and the
+// multi-value map (every value in order) that API Gateway derives from one
+// list of pairs. ps is sorted in place.
+func appendMaps(b []byte, single, multi string, ps []Param) []byte {
+	sortParams(ps)
+	b = append(b, single...)
+	b = append(b, '{')
+	for i := 0; i < len(ps); {
+		j := runEnd(ps, i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, ps[i].Name)
+		b = append(b, ':')
+		b = appendString(b, ps[j-1].Value)
+		i = j
+	}
+	b = append(b, '}')
+	b = append(b, multi...)
+	b = append(b, '{')
+	for i := 0; i < len(ps); {
+		j := runEnd(ps, i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, ps[i].Name)
+		b = append(b, ":["...)
+		for k := i; k < j; k++ {
+			if k > i {
+				b = append(b, ',')
+			}
+			b = appendString(b, ps[k].Value)
+		}
+		b = append(b, ']')
+		i = j
+	}
+	return append(b, '}')
+}
+
+// appendSingleMap writes a plain string map; a repeated name keeps its last
+// value. ps is sorted in place.
+func appendSingleMap(b []byte, ps []Param) []byte {
+	sortParams(ps)
+	b = append(b, '{')
+	for i := 0; i < len(ps); {
+		j := runEnd(ps, i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, ps[i].Name)
+		b = append(b, ':')
+		b = appendString(b, ps[j-1].Value)
+		i = j
+	}
+	return append(b, '}')
+}
+
+// runEnd returns the end of the run of entries sharing ps[i]'s name.
+func runEnd(ps []Param, i int) int {
+	j := i + 1
+	for j < len(ps) && ps[j].Name == ps[i].Name {
+		j++
+	}
+	return j
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. The escaping is the one
+// encoding/json applies with HTML escaping turned off: '"' and '\\' are
+// backslash escaped, \b \f \n \r \t use their short forms, other control
+// bytes become \u00XX, U+2028 and U+2029 are escaped (so the text is also
+// valid JavaScript), and each byte that is not part of valid UTF-8 becomes
+// \ufffd. '<', '>' and '&' stay as they are. The result is valid JSON for
+// any input.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
