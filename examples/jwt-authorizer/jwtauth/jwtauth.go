@@ -8,6 +8,8 @@
 // for a bad token); the example serves it through host/lambdahttp, and it
 // would run on AWS Lambda unchanged. [Authorizer.ExtAuthz] makes the same
 // decision for Envoy's ext_authz HTTP filter, so the two can be compared.
+// The policy is built with examples/authpolicy, the Go counterpart of the
+// AuthPolicy class in AWS's authorizer blueprints, not written by hand.
 //
 // See https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html.
 package jwtauth
@@ -18,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +28,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authgate/authgate/core/arn"
+	"github.com/authgate/authgate/examples/authpolicy"
 )
 
 // ErrUnauthorized is the error a Lambda authorizer returns to make API
@@ -205,7 +209,9 @@ func checkSubject(sub string) error {
 
 // Authorize is the Lambda authorizer handler for TOKEN events. A missing,
 // invalid or expired token returns ErrUnauthorized; a methodArn that is not
-// an execute-api method ARN is an error (the gateway answers 500).
+// an execute-api method ARN is an error (the gateway answers 500), and so is
+// a policy the builder refuses, which a token that passed Authenticate
+// cannot cause.
 func (a *Authorizer) Authorize(ctx context.Context, event events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	id, err := a.Authenticate(event.AuthorizationToken)
 	if err != nil {
@@ -217,44 +223,63 @@ func (a *Authorizer) Authorize(ctx context.Context, event events.APIGatewayCusto
 		a.log.InfoContext(ctx, "decision", "endpoint", "lambda", "decision", "error", "principalId", id.Subject, "reason", err.Error())
 		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("jwtauth: methodArn: %w", err)
 	}
-	a.log.InfoContext(ctx, "decision", "endpoint", "lambda", "decision", "policy", "principalId", id.Subject, "admin", id.Admin(), "methodArn", event.MethodArn)
-	return Response(id, m), nil
+	resp, err := Response(id, m)
+	if err != nil {
+		// Fail closed: an error, never a partial policy.
+		a.log.ErrorContext(ctx, "decision", "endpoint", "lambda", "decision", "error", "principalId", id.Subject, "methodArn", event.MethodArn, "reason", err.Error())
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	a.log.InfoContext(ctx, "decision", "endpoint", "lambda", "decision", "policy", "principalId", id.Subject, "admin", id.Admin(), "ownUserPath", id.HasUserPath(), "methodArn", event.MethodArn)
+	return resp, nil
 }
 
-// Response builds the authorizer response for id. The policy is scoped to
-// the API and stage of m, the method ARN of the request being authorized,
-// and not to m itself, so that the gateway can cache it for the token's other
-// requests: members of AdminGroup may invoke every method; everyone else may
-// GET anything and POST only to /users/{sub}.
-func Response(id Identity, m arn.MethodARN) events.APIGatewayCustomAuthorizerResponse {
-	resource := func(method, path string) string {
-		r := m
-		r.Method, r.Resource = method, path
-		return r.String()
+// userPath is the builder's rule for resource paths; a subject that breaks
+// it cannot be named in a policy the builder makes.
+var userPath = regexp.MustCompile(authpolicy.PathPattern)
+
+// HasUserPath reports whether the policy for id can name /users/{sub}: the
+// subject must match [authpolicy.PathPattern] and hold no '*', which the
+// pattern allows but which is a wildcard in the policy. Authenticate already
+// refuses '*', so the second test matters only to callers that build an
+// Identity themselves. Subjects with other characters ("user|123",
+// "bob@example.com", "a_b") are valid tokens; their bearer is simply not
+// granted POST on /users/{sub}, since a policy cannot name that path.
+func (id Identity) HasUserPath() bool {
+	return !strings.Contains(id.Subject, "*") && userPath.MatchString("/users/"+id.Subject)
+}
+
+// Response builds the authorizer response for id with [authpolicy]. The
+// policy is scoped to the API and stage of m, the method ARN of the request
+// being authorized, and not to m itself, so that the gateway can cache it
+// for the token's other requests: members of AdminGroup may invoke every
+// method; everyone else may GET anything and POST only to /users/{sub}, the
+// latter only when [Identity.HasUserPath]. An error means no policy: the
+// caller must deny.
+func Response(id Identity, m arn.MethodARN) (events.APIGatewayCustomAuthorizerResponse, error) {
+	p := authpolicy.New(id.Subject, m.AccountID, authpolicy.APIOptions{
+		RestAPIID: m.APIID,
+		Region:    m.Region,
+		Stage:     m.Stage,
+		Partition: m.Partition,
+	})
+	switch {
+	case id.Admin():
+		p.AllowAllMethods()
+	default:
+		p.AllowMethod(authpolicy.Get, "*")
+		if id.HasUserPath() {
+			p.AllowMethod(authpolicy.Post, "/users/"+id.Subject)
+		}
 	}
-	var resources []string
-	if id.Admin() {
-		resources = []string{resource("*", "*")}
-	} else {
-		resources = []string{resource("GET", "*"), resource("POST", "users/"+id.Subject)}
+	p.WithContext("sub", id.Subject).
+		WithContext("groups", strings.Join(id.Groups, ",")).
+		WithContext("admin", id.Admin()).
+		WithContext("tokenExpiresAt", id.ExpiresAt.Unix())
+	resp, err := p.Build()
+	if err != nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("jwtauth: policy[%s]: %w", id.Subject, err)
 	}
-	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: id.Subject,
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version: "2012-10-17",
-			Statement: []events.IAMPolicyStatement{{
-				Action:   []string{"execute-api:Invoke"},
-				Effect:   "Allow",
-				Resource: resources,
-			}},
-		},
-		Context: map[string]any{
-			"sub":            id.Subject,
-			"groups":         strings.Join(id.Groups, ","),
-			"admin":          id.Admin(),
-			"tokenExpiresAt": id.ExpiresAt.Unix(),
-		},
-	}
+	return resp, nil
 }
 
 // Allows is the decision the policy from Response makes for a request with
@@ -268,7 +293,7 @@ func (id Identity) Allows(method, resource string) bool {
 	case method == "GET":
 		return true
 	case method == "POST":
-		return resource == "users/"+id.Subject
+		return id.HasUserPath() && resource == "users/"+id.Subject
 	}
 	return false
 }

@@ -119,6 +119,24 @@ func TestAuthorizeHS256(t *testing.T) {
 		{name: "sub with question mark", token: "Bearer " + hs(claims("b?b")), wantErr: jwtauth.ErrUnauthorized},
 		{name: "sub with policy variable", token: "Bearer " + hs(claims("${aws:username}")), wantErr: jwtauth.ErrUnauthorized},
 		{name: "sub with newline", token: "Bearer " + hs(claims("bob\nx-admin: 1")), wantErr: jwtauth.ErrUnauthorized},
+		// Valid tokens whose subject the builder cannot put in a path: the
+		// bearer may GET, but gets no POST on /users/{sub}.
+		{
+			name: "sub with pipe", token: "Bearer " + hs(claims("auth0|bob", "dev")),
+			want: `{"principalId":"auth0|bob","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":["execute-api:Invoke"],"Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/*"]}]},"context":{"admin":false,"groups":"dev","sub":"auth0|bob","tokenExpiresAt":1700003600}}`,
+		},
+		{
+			name: "sub with at sign", token: "Bearer " + hs(claims("bob@example.com")),
+			want: `{"principalId":"bob@example.com","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":["execute-api:Invoke"],"Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/*"]}]},"context":{"admin":false,"groups":"","sub":"bob@example.com","tokenExpiresAt":1700003600}}`,
+		},
+		{
+			name: "admin sub with at sign", token: "Bearer " + hs(claims("alice@example.com", "admins")),
+			want: `{"principalId":"alice@example.com","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":["execute-api:Invoke"],"Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"]}]},"context":{"admin":true,"groups":"admins","sub":"alice@example.com","tokenExpiresAt":1700003600}}`,
+		},
+		{
+			name: "sub with slash", token: "Bearer " + hs(claims("team/bob")),
+			want: `{"principalId":"team/bob","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":["execute-api:Invoke"],"Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/*","arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/users/team/bob"]}]},"context":{"admin":false,"groups":"","sub":"team/bob","tokenExpiresAt":1700003600}}`,
+		},
 		{name: "no sub", token: "Bearer " + hs(without(claims("bob"), "sub")), wantErr: jwtauth.ErrUnauthorized},
 		{name: "empty sub", token: "Bearer " + hs(claims("")), wantErr: jwtauth.ErrUnauthorized},
 		{name: "sub not a string", token: "Bearer " + hs(with(claims("bob"), "sub", 7)), wantErr: jwtauth.ErrUnauthorized},
@@ -309,6 +327,12 @@ func TestAllowsAgreesWithPolicy(t *testing.T) {
 		{Subject: "bob", Groups: []string{"dev"}, ExpiresAt: now},
 		{Subject: "a/b", ExpiresAt: now},
 		{Subject: "bob.smith@example.com", Groups: []string{"Admins"}, ExpiresAt: now},
+		{Subject: "auth0|bob", Groups: []string{"dev"}, ExpiresAt: now},
+		{Subject: "bob_1", ExpiresAt: now},
+		{Subject: "bob.smith@example.com", Groups: []string{"admins"}, ExpiresAt: now},
+		// Authenticate refuses these; Response must stay safe without it.
+		{Subject: "*", ExpiresAt: now},
+		{Subject: "b*", ExpiresAt: now},
 	}
 	requests := []struct {
 		method, path string
@@ -317,9 +341,14 @@ func TestAllowsAgreesWithPolicy(t *testing.T) {
 		{"POST", "/users/bob"}, {"POST", "/users/bob/"}, {"POST", "/users/bobby"}, {"POST", "/users/bo"},
 		{"POST", "/users/alice"}, {"POST", "/users/a/b"}, {"POST", "/users"}, {"POST", "/"},
 		{"POST", "/users/bob.smith@example.com"}, {"PUT", "/users/bob"}, {"get", "/pets"},
+		{"POST", "/users/auth0|bob"}, {"POST", "/users/bob_1"}, {"POST", "/users/*"}, {"POST", "/users/b*"},
 	}
 	for _, id := range ids {
-		doc, err := json.Marshal(jwtauth.Response(id, m).PolicyDocument)
+		resp, err := jwtauth.Response(id, m)
+		if err != nil {
+			t.Fatalf("%s: Response: %v", id.Subject, err)
+		}
+		doc, err := json.Marshal(resp.PolicyDocument)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,6 +405,49 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 		if err := jwt.SigningMethodHS256.Verify(parts[0]+"."+parts[1], sig, secret); err != nil {
 			t.Fatalf("accepted %q with a bad signature", authorization)
+		}
+	})
+}
+
+// FuzzResponse builds the non-admin policy for arbitrary subjects: Response
+// must succeed for any non-empty subject, and its policy must agree with
+// Allows on POST to the subject's own path and to a path a wildcard in the
+// subject would reach.
+func FuzzResponse(f *testing.F) {
+	m, err := arn.Parse(methodARN)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"bob", "auth0|bob", "bob@example.com", "a/b", "*", "b*", "bob/", "${x}", "b?b", "a_b", "\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sub string) {
+		id := jwtauth.Identity{Subject: sub, Groups: []string{"dev"}, ExpiresAt: now}
+		resp, err := jwtauth.Response(id, m)
+		if sub == "" {
+			if err == nil {
+				t.Fatal("Response accepted an empty subject")
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Response(%q): %v", sub, err)
+		}
+		doc, err := json.Marshal(resp.PolicyDocument)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := policy.Parse(doc)
+		if err != nil {
+			t.Fatalf("policy does not parse: %v\n%s", err, doc)
+		}
+		for _, path := range []string{"/users/" + sub, "/users/zz-other"} {
+			resource := arn.Format(m.Region, m.AccountID, m.APIID, m.Stage, "POST", path)
+			d, _ := p.Evaluate(&policy.Request{Resource: resource})
+			res := strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/")
+			if got, want := id.Allows("POST", res), d == policy.Allow; got != want {
+				t.Fatalf("sub %q, POST %s: Allows = %v, policy says %s\n%s", sub, path, got, d, doc)
+			}
 		}
 	})
 }

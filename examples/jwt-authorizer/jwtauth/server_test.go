@@ -114,6 +114,7 @@ func TestExtAuthz(t *testing.T) {
 		return "Bearer " + mustMint(t, jwtauth.MintOptions{Subject: sub, Groups: groups, TTL: time.Hour, Now: now, HS256Secret: secret})
 	}
 	admin, user := tok("alice", "admins"), tok("bob", "dev")
+	email := tok("bob@example.com", "dev")
 	expired := "Bearer " + mustMint(t, jwtauth.MintOptions{Subject: "bob", TTL: time.Second, Now: now.Add(-time.Hour), HS256Secret: secret})
 	const (
 		forbidden    = `{"Message":"User is not authorized to access this resource"}`
@@ -140,6 +141,8 @@ func TestExtAuthz(t *testing.T) {
 		{"user POST longer", "POST", "/ext_authz/users/bobby", user, 403, "", forbidden},
 		{"user POST below self", "POST", "/ext_authz/users/bob/x", user, 403, "", forbidden},
 		{"user DELETE", "DELETE", "/ext_authz/users/bob", user, 403, "", forbidden},
+		{"email sub GET", "GET", "/ext_authz/pets", email, 200, "bob@example.com", ""},
+		{"email sub POST self", "POST", "/ext_authz/users/bob@example.com", email, 403, "", forbidden},
 		{"no token", "GET", "/ext_authz/pets", "", 401, "", unauthorized},
 		{"expired", "GET", "/ext_authz/pets", expired, 401, "", unauthorized},
 		{"not bearer", "GET", "/ext_authz/pets", strings.Replace(user, "Bearer", "Token", 1), 401, "", unauthorized},
