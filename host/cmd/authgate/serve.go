@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/host/native"
+)
+
+// shutdownTimeout bounds how long serve waits for requests in progress
+// after SIGINT/SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+// engine authorizes requests in front of the upstream proxy.
+type engine interface {
+	Handler(next http.Handler) http.Handler
+	Close(ctx context.Context) error
+}
+
+// clusterFlags collects repeated --cluster NAME=URL flags.
+type clusterFlags map[string]string
+
+func (cf clusterFlags) String() string { return "" }
+
+func (cf clusterFlags) Set(s string) error {
+	name, raw, ok := strings.Cut(s, "=")
+	if !ok || name == "" || raw == "" {
+		return fmt.Errorf("want NAME=URL, got %q", s)
+	}
+	if _, dup := cf[name]; dup {
+		return fmt.Errorf("cluster %q given twice", name)
+	}
+	if err := checkHTTPURL(raw); err != nil {
+		return fmt.Errorf("cluster %q: %w", name, err)
+	}
+	cf[name] = raw
+	return nil
+}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an http or https URL with a host, got %q", raw)
+	}
+	return nil
+}
+
+// serveOptions are serve's parsed flags.
+type serveOptions struct {
+	configFile string
+	listen     string
+	upstream   string
+	clusters   clusterFlags
+	engine     string
+	filter     string
+	pool       int
+}
+
+// serve runs the authorizing reverse proxy until ctx is done.
+func (c *cli) serve(ctx context.Context, args []string) int {
+	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N]")
+	o := serveOptions{clusters: clusterFlags{}}
+	fs.StringVar(&o.configFile, "config", "", "gateway configuration `FILE` (JSON)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on")
+	fs.StringVar(&o.upstream, "upstream", "", "`URL` allowed requests are proxied to")
+	fs.Var(o.clusters, "cluster", "authorizer cluster `NAME=URL`; repeat for each cluster")
+	fs.StringVar(&o.engine, "engine", "wasm", "`wasm` (the compiled filter on wazero) or native (the Go pipeline)")
+	fs.StringVar(&o.filter, "filter", "", "filter `FILE.wasm` for the wasm engine; default: the one embedded at build time")
+	fs.IntVar(&o.pool, "pool", 0, "number of wasm VMs (`N`); default GOMAXPROCS")
+	if code, ok := c.parse(fs, args); !ok {
+		return code
+	}
+	switch {
+	case o.configFile == "":
+		c.usageError(fs, "--config is required")
+		return exitUsage
+	case o.upstream == "":
+		c.usageError(fs, "--upstream is required")
+		return exitUsage
+	case o.engine != "wasm" && o.engine != "native":
+		c.usageError(fs, fmt.Sprintf("--engine: want wasm or native, got %q", o.engine))
+		return exitUsage
+	case o.pool < 0:
+		c.usageError(fs, "--pool: must not be negative")
+		return exitUsage
+	case o.filter != "" && o.engine != "wasm":
+		c.usageError(fs, "--filter: only with --engine wasm")
+		return exitUsage
+	}
+	upstream, err := url.Parse(o.upstream)
+	if err == nil {
+		err = checkHTTPURL(o.upstream)
+	}
+	if err != nil {
+		c.usageError(fs, fmt.Sprintf("--upstream: %v", err))
+		return exitUsage
+	}
+	// The configuration is checked here for both engines, so a bad file is
+	// a usage error with its JSON path rather than a failed plugin start.
+	plan, raw, err := c.loadConfig(o.configFile)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
+		return exitUsage
+	}
+	for _, name := range sortedAuthorizers(plan) {
+		if cl := plan.Authorizers[name].Cluster; o.clusters[cl] == "" {
+			fmt.Fprintf(c.stderr, "authgate serve: authorizer %q uses cluster %q: pass --cluster %s=URL\n", name, cl, cl)
+			return exitUsage
+		}
+	}
+
+	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	eng, err := c.newEngine(ctx, &o, plan, raw, logger)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		if err := eng.Close(context.Background()); err != nil {
+			logger.Warn("engine close", "error", err)
+		}
+	}()
+
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			// Keep the client's Host, as Envoy does without host_rewrite.
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			logger.Warn("upstream error", "method", r.Method, "path", r.URL.Path, "error", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	srv := &http.Server{
+		Handler:           eng.Handler(proxy),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
+		return exitDeny
+	}
+	fmt.Fprintf(c.stderr, "authgate serve: listening on http://%s, engine %s, upstream %s, %s\n",
+		ln.Addr(), o.engine, upstream.Redacted(), summary(plan))
+	if c.ready != nil {
+		c.ready(ln.Addr())
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
+		return exitDeny
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown", "error", err)
+		_ = srv.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("serve", "error", err)
+	}
+	return exitOK
+}
+
+// newEngine starts the chosen engine.
+func (c *cli) newEngine(ctx context.Context, o *serveOptions, plan *config.Plan, raw []byte, logger *slog.Logger) (engine, error) {
+	if o.engine == "native" {
+		mw, err := native.New(plan, native.Options{Clusters: o.clusters, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		return nativeEngine{mw}, nil
+	}
+	return newWasmEngine(ctx, o, raw, logger)
+}
+
+// nativeEngine adapts the native middleware, which holds nothing to close.
+type nativeEngine struct{ *native.Middleware }
+
+func (nativeEngine) Close(context.Context) error { return nil }
+
+func sortedAuthorizers(plan *config.Plan) []string {
+	names := make([]string, 0, len(plan.Authorizers))
+	for name := range plan.Authorizers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
