@@ -39,6 +39,12 @@ type Result struct {
 	Policy             *policy.Policy
 	Context            []ContextValue // in document order
 	UsageIdentifierKey string
+
+	// Simple is set for a simple response (HTTP APIs with
+	// enableSimpleResponses): Authorized then decides alone, and
+	// PrincipalID and Policy are empty.
+	Simple     bool
+	Authorized bool
 }
 
 // Overheads used by Size: a rough count of the struct headers and slice

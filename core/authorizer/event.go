@@ -265,3 +265,8 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendString appends s to b as a JSON string, escaped as for the events
+// (see appendString), so that the gateway's own JSON answers escape text
+// the same way.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }

@@ -1,6 +1,8 @@
 package authorizer
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -42,6 +44,71 @@ const maxQuoted = 128
 // context, usageIdentifierKey, and the policy document is parsed last, so
 // the first problem reported does not depend on the policy parser.
 func ParseResponse(status int, body []byte) (*Result, error) {
+	return parsePolicyResponse(status, body, false)
+}
+
+// ParseHTTPResponse reads the policy answer of an HTTP API authorizer
+// (payload 1.0, or 2.0 without simple responses). The rules are
+// ParseResponse's, except that context values may also be arrays and
+// objects, as HTTP APIs accept
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html);
+// such a value's Value and Raw are its compact JSON text.
+func ParseHTTPResponse(status int, body []byte) (*Result, error) {
+	return parsePolicyResponse(status, body, true)
+}
+
+func parsePolicyResponse(status int, body []byte, nested bool) (*Result, error) {
+	m, err := readMembers(status, body)
+	if err != nil {
+		return nil, err
+	}
+	principal, policyDoc, context, usage := m["principalId"], m["policyDocument"], m["context"], m["usageIdentifierKey"]
+
+	r := &Result{}
+	switch {
+	case !principal.Exists():
+		return nil, errors.New("principalId: missing")
+	case principal.Type != gjson.String:
+		return nil, errors.New("principalId: must be a string")
+	case principal.Str == "":
+		return nil, errors.New("principalId: must not be empty")
+	}
+	r.PrincipalID = strings.Clone(principal.Str)
+
+	switch {
+	case !policyDoc.Exists():
+		return nil, errors.New("policyDocument: missing")
+	case !policyDoc.IsObject():
+		return nil, errors.New("policyDocument: must be an object")
+	}
+
+	if context.Exists() && context.Type != gjson.Null {
+		cv, err := parseContext(context, nested)
+		if err != nil {
+			return nil, err
+		}
+		r.Context = cv
+	}
+
+	if usage.Exists() && usage.Type != gjson.Null {
+		if usage.Type != gjson.String {
+			return nil, errors.New("usageIdentifierKey: must be a string")
+		}
+		r.UsageIdentifierKey = strings.Clone(usage.Str)
+	}
+
+	p, err := policy.ParseResult(policyDoc)
+	if err != nil {
+		return nil, fmt.Errorf("policyDocument: %w", err)
+	}
+	r.Policy = p
+	return r, nil
+}
+
+// readMembers applies the rules every response format shares: the status,
+// the Unauthorized forms, a JSON object without repeated member names, and
+// errorMessage. It returns the object's members by name.
+func readMembers(status int, body []byte) (map[string]gjson.Result, error) {
 	if status == 401 {
 		return nil, ErrUnauthorized
 	}
@@ -65,34 +132,20 @@ func ParseResponse(status int, body []byte) (*Result, error) {
 	if !doc.IsObject() {
 		return nil, errors.New("response: must be a JSON object")
 	}
-
-	var principal, policyDoc, context, usage, errMsg gjson.Result
 	var dupErr error
-	seen := make(map[string]struct{}, 8)
+	m := make(map[string]gjson.Result, 8)
 	doc.ForEach(func(k, v gjson.Result) bool {
-		if _, dup := seen[k.Str]; dup {
+		if _, dup := m[k.Str]; dup {
 			dupErr = fmt.Errorf("response: duplicate key %s", quote(k.Str))
 			return false
 		}
-		seen[k.Str] = struct{}{}
-		switch k.Str {
-		case "principalId":
-			principal = v
-		case "policyDocument":
-			policyDoc = v
-		case "context":
-			context = v
-		case "usageIdentifierKey":
-			usage = v
-		case "errorMessage":
-			errMsg = v
-		}
+		m[k.Str] = v
 		return true
 	})
 	if dupErr != nil {
 		return nil, dupErr
 	}
-	if errMsg.Exists() {
+	if errMsg, ok := m["errorMessage"]; ok {
 		if errMsg.Type == gjson.String && errMsg.Str == unauthorized {
 			return nil, ErrUnauthorized
 		}
@@ -102,51 +155,41 @@ func ParseResponse(status int, body []byte) (*Result, error) {
 		}
 		return nil, fmt.Errorf("authorizer failed: errorMessage %s", quote(msg))
 	}
+	return m, nil
+}
 
-	r := &Result{}
-	switch {
-	case !principal.Exists():
-		return nil, errors.New("principalId: missing")
-	case principal.Type != gjson.String:
-		return nil, errors.New("principalId: must be a string")
-	case principal.Str == "":
-		return nil, errors.New("principalId: must not be empty")
+// ParseSimpleResponse reads the answer of an HTTP API authorizer with simple
+// responses enabled: {"isAuthorized": true|false, "context": {...}}
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+// Status, the Unauthorized forms, repeated member names, errorMessage and
+// context follow ParseHTTPResponse's rules; isAuthorized must be a boolean.
+// The Result has Simple set, Authorized from isAuthorized, no principal
+// and no policy.
+func ParseSimpleResponse(status int, body []byte) (*Result, error) {
+	m, err := readMembers(status, body)
+	if err != nil {
+		return nil, err
 	}
-	r.PrincipalID = strings.Clone(principal.Str)
-
+	ok, present := m["isAuthorized"]
 	switch {
-	case !policyDoc.Exists():
-		return nil, errors.New("policyDocument: missing")
-	case !policyDoc.IsObject():
-		return nil, errors.New("policyDocument: must be an object")
+	case !present:
+		return nil, errors.New("isAuthorized: missing")
+	case ok.Type != gjson.True && ok.Type != gjson.False:
+		return nil, errors.New("isAuthorized: must be a boolean")
 	}
-
-	if context.Exists() && context.Type != gjson.Null {
-		cv, err := parseContext(context)
-		if err != nil {
+	r := &Result{Simple: true, Authorized: ok.Type == gjson.True}
+	if c, present := m["context"]; present && c.Type != gjson.Null {
+		if r.Context, err = parseContext(c, true); err != nil {
 			return nil, err
 		}
-		r.Context = cv
 	}
-
-	if usage.Exists() && usage.Type != gjson.Null {
-		if usage.Type != gjson.String {
-			return nil, errors.New("usageIdentifierKey: must be a string")
-		}
-		r.UsageIdentifierKey = strings.Clone(usage.Str)
-	}
-
-	p, err := policy.ParseResult(policyDoc)
-	if err != nil {
-		return nil, fmt.Errorf("policyDocument: %w", err)
-	}
-	r.Policy = p
 	return r, nil
 }
 
 // parseContext reads the context object. Values keep document order; the
 // strings are copied so that a cached result does not pin the whole body.
-func parseContext(obj gjson.Result) ([]ContextValue, error) {
+// With nested set, arrays and objects are accepted as their compact JSON.
+func parseContext(obj gjson.Result, nested bool) ([]ContextValue, error) {
 	if !obj.IsObject() {
 		return nil, errors.New("context: must be an object")
 	}
@@ -170,6 +213,18 @@ func parseContext(obj gjson.Result) ([]ContextValue, error) {
 			}
 		case gjson.Number, gjson.True, gjson.False:
 			cv.Raw = strings.Clone(v.Raw)
+			cv.Value = cv.Raw
+		case gjson.JSON:
+			if !nested {
+				err = errors.New(contextPath(k.Str) + ": must be a string, number or boolean")
+				return false
+			}
+			var buf bytes.Buffer
+			if cerr := json.Compact(&buf, []byte(v.Raw)); cerr != nil {
+				err = errors.New(contextPath(k.Str) + ": invalid JSON")
+				return false
+			}
+			cv.Raw = buf.String()
 			cv.Value = cv.Raw
 		default:
 			err = errors.New(contextPath(k.Str) + ": must be a string, number or boolean")

@@ -54,6 +54,45 @@ const (
 	TypeRequest = "REQUEST"
 )
 
+// API types, as the top-level "apiType" names them. REST is the default.
+const (
+	APIRest = "REST"
+	APIHTTP = "HTTP"
+)
+
+// Payload format versions of HTTP API Lambda authorizers
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+// REST API authorizers always use 1.0.
+const (
+	PayloadV1 = "1.0"
+	PayloadV2 = "2.0"
+)
+
+// HTTP API identity source prefixes, as API Gateway spells them.
+const (
+	HTTPPrefixHeader  = "$request.header."
+	HTTPPrefixQuery   = "$request.querystring."
+	HTTPPrefixStage   = "$stageVariables."
+	HTTPPrefixContext = "$context."
+)
+
+// HTTPContextVariables are the $context variables an HTTP API identity
+// source may name: the ones the gateway can supply for every request.
+var HTTPContextVariables = []string{
+	"accountId", "apiId", "domainName", "domainPrefix", "httpMethod",
+	"identity.sourceIp", "path", "protocol", "requestId", "routeKey", "stage",
+}
+
+// DefaultRouteKey is the path of an HTTP API's catch-all route, and the
+// stage name HTTP APIs use when none is chosen.
+const DefaultRouteKey = "$default"
+
+// Implicit deny wordings for "implicitDenyMessage".
+const (
+	ImplicitDenyLegacy        = "legacy"
+	ImplicitDenyIdentityBased = "identity-based-policy"
+)
+
 // SourceKind says where an identity value is read from.
 type SourceKind uint8
 
@@ -83,13 +122,33 @@ type Authorizer struct {
 	IdentitySources    []IdentitySource // TOKEN: exactly one header
 	IdentityValidation *regexp.Regexp   // TOKEN only; nil when not configured
 	TTL                time.Duration    // 0 disables caching
+
+	// PayloadFormatVersion is PayloadV1 or PayloadV2 for HTTP APIs and
+	// empty for REST APIs, whose authorizers always use payload 1.0 (the
+	// zero value keeps a REST Plan what it was before HTTP APIs existed).
+	PayloadFormatVersion string
+	// EnableSimpleResponses makes the authorizer answer
+	// {"isAuthorized": bool, "context": {...}} instead of a policy
+	// (HTTP APIs, payload 2.0 only).
+	EnableSimpleResponses bool
 }
 
-// Route is one configured route; Authorizer is nil for "NONE".
+// Route is one configured route; Authorizer is nil for "NONE". An HTTP
+// API's catch-all route has Path DefaultRouteKey and Method "ANY"; it is
+// not in the Router (see Plan.DefaultRoute).
 type Route struct {
 	Method     string
 	Path       string
 	Authorizer *Authorizer
+}
+
+// RouteKey is the route's key as HTTP APIs write it: "GET /pets/{id}",
+// "ANY /pets", or "$default" for the catch-all route.
+func (r *Route) RouteKey() string {
+	if r.Path == DefaultRouteKey {
+		return DefaultRouteKey
+	}
+	return r.Method + " " + r.Path
 }
 
 // Plan is the validated configuration. It is immutable.
@@ -104,7 +163,26 @@ type Plan struct {
 	Router         *arn.Router
 	CacheEntries   int
 	CacheBytes     int
+
+	// APIType is APIHTTP for HTTP APIs and empty for REST APIs, the
+	// default (see IsHTTP). For HTTP APIs RestAPIID holds "apiId".
+	APIType string
+	// DefaultRoute is the HTTP API's $default route, the last of Routes, or
+	// nil. The Router holds every other route, at the same indices.
+	DefaultRoute *Route
+	// GatewayResponses customises the gateway's own answers by response
+	// type (REST APIs only); nil when none are configured.
+	GatewayResponses map[string]*GatewayResponse
+	// ImplicitDenyMessage is ImplicitDenyIdentityBased, or empty for the
+	// default wording (ImplicitDenyLegacy).
+	ImplicitDenyMessage string
 }
+
+// IsHTTP reports whether the plan is for an HTTP API.
+func (p *Plan) IsHTTP() bool { return p.APIType == APIHTTP }
+
+// PayloadV2 reports whether the authorizer takes payload format 2.0.
+func (a *Authorizer) PayloadV2() bool { return a.PayloadFormatVersion == PayloadV2 }
 
 // StageVariable is one stageVariables entry.
 type StageVariable struct {
@@ -114,11 +192,12 @@ type StageVariable struct {
 // Parse validates the configuration JSON and compiles it into a Plan.
 //
 // It returns the first problem found; top-level members are checked in a
-// fixed order (region, accountId, restApiId, stage, stageVariables,
-// authorizerCache, authorizers, routes) after unknown and duplicate keys, so
-// the same input always reports the same error. Every error starts with the
-// JSON path of the bad field. Keys are case-sensitive, unknown keys and
-// duplicate keys are errors anywhere, and JSON types are never coerced.
+// fixed order (apiType, region, accountId, restApiId or apiId, stage,
+// stageVariables, implicitDenyMessage, gatewayResponses, authorizerCache,
+// authorizers, routes) after unknown and duplicate keys, so the same input
+// always reports the same error. Every error starts with the JSON path of
+// the bad field. Keys are case-sensitive, unknown keys and duplicate keys
+// are errors anywhere, and JSON types are never coerced.
 func Parse(b []byte) (*Plan, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("config: not valid UTF-8")
@@ -127,13 +206,43 @@ func Parse(b []byte) (*Plan, error) {
 		return nil, invalidJSON(b)
 	}
 	top, err := object(gjson.ParseBytes(b), "", []string{
-		"region", "accountId", "restApiId", "stage", "stageVariables",
-		"authorizerCache", "authorizers", "routes",
+		"apiType", "region", "accountId", "restApiId", "apiId", "stage", "stageVariables",
+		"implicitDenyMessage", "gatewayResponses", "authorizerCache", "authorizers", "routes",
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := &Plan{}
+	apiType, err := top.str("apiType", false, APIRest)
+	if err != nil {
+		return nil, err
+	}
+	if apiType != APIRest && apiType != APIHTTP {
+		return nil, fmt.Errorf("apiType: must be REST or HTTP, got %q", apiType)
+	}
+	http := apiType == APIHTTP
+	if http {
+		p.APIType = APIHTTP
+	}
+	idKey, otherID := "restApiId", "apiId"
+	if http {
+		idKey, otherID = otherID, idKey
+	}
+	if top.has(otherID) {
+		return nil, fmt.Errorf("%s: %s APIs take %s", otherID, apiType, idKey)
+	}
+	checkStage := arn.CheckStage
+	if http {
+		checkStage = func(s string) error {
+			if s == DefaultRouteKey {
+				return nil
+			}
+			if err := arn.CheckStage(s); err != nil {
+				return fmt.Errorf("%w, or $default", err)
+			}
+			return nil
+		}
+	}
 	for _, f := range []struct {
 		key   string
 		dst   *string
@@ -141,8 +250,8 @@ func Parse(b []byte) (*Plan, error) {
 	}{
 		{"region", &p.Region, arn.CheckRegion},
 		{"accountId", &p.AccountID, arn.CheckAccountID},
-		{"restApiId", &p.RestAPIID, arn.CheckAPIID},
-		{"stage", &p.Stage, arn.CheckStage},
+		{idKey, &p.RestAPIID, arn.CheckAPIID},
+		{"stage", &p.Stage, checkStage},
 	} {
 		s, err := top.str(f.key, true, "")
 		if err != nil {
@@ -156,14 +265,35 @@ func Parse(b []byte) (*Plan, error) {
 	if p.StageVariables, err = parseStageVariables(top); err != nil {
 		return nil, err
 	}
+	deny, err := top.str("implicitDenyMessage", false, ImplicitDenyLegacy)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case http && top.has("implicitDenyMessage"):
+		return nil, errors.New("implicitDenyMessage: HTTP APIs answer every deny with Forbidden; leave it out")
+	case deny == ImplicitDenyIdentityBased:
+		p.ImplicitDenyMessage = deny
+	case deny != ImplicitDenyLegacy:
+		return nil, fmt.Errorf("implicitDenyMessage: must be %q or %q, got %q", ImplicitDenyLegacy, ImplicitDenyIdentityBased, deny)
+	}
+	if http && top.has("gatewayResponses") {
+		return nil, errors.New("gatewayResponses: HTTP APIs do not support gateway responses")
+	}
+	if p.GatewayResponses, err = parseGatewayResponses(top, p.StageVariables); err != nil {
+		return nil, err
+	}
 	if p.CacheEntries, p.CacheBytes, err = parseCache(top); err != nil {
 		return nil, err
 	}
-	if p.Authorizers, err = parseAuthorizers(top, p.StageVariables); err != nil {
+	if p.Authorizers, err = parseAuthorizers(top, p.StageVariables, apiType); err != nil {
 		return nil, err
 	}
-	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers); err != nil {
+	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers, http); err != nil {
 		return nil, err
+	}
+	if n := len(p.Routes); n > 0 && p.Routes[n-1].Path == DefaultRouteKey {
+		p.DefaultRoute = &p.Routes[n-1]
 	}
 	return p, nil
 }
@@ -224,7 +354,7 @@ func parseCache(top obj) (entries, bytes int, err error) {
 	return int(n), int(sz), nil
 }
 
-func parseAuthorizers(top obj, stageVars []StageVariable) (map[string]*Authorizer, error) {
+func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[string]*Authorizer, error) {
 	v, ok := top.fields["authorizers"]
 	if !ok {
 		return nil, errors.New("authorizers: required")
@@ -247,7 +377,7 @@ func parseAuthorizers(top obj, stageVars []StageVariable) (map[string]*Authorize
 			err = fmt.Errorf("%s: name is reserved for routes without an authorizer", path)
 		default:
 			var a *Authorizer
-			if a, err = parseAuthorizer(n, val, path, stageVars); err == nil {
+			if a, err = parseAuthorizer(n, val, path, stageVars, apiType); err == nil {
 				out[n] = a
 			}
 		}
@@ -259,10 +389,11 @@ func parseAuthorizers(top obj, stageVars []StageVariable) (map[string]*Authorize
 	return out, nil
 }
 
-func parseAuthorizer(name string, v gjson.Result, path string, stageVars []StageVariable) (*Authorizer, error) {
+func parseAuthorizer(name string, v gjson.Result, path string, stageVars []StageVariable, apiType string) (*Authorizer, error) {
 	o, err := object(v, path, []string{
 		"type", "cluster", "path", "authority", "timeoutMs", "identitySource",
 		"identityValidationExpression", "authorizerResultTtlInSeconds",
+		"authorizerPayloadFormatVersion", "enableSimpleResponses",
 	})
 	if err != nil {
 		return nil, err
@@ -273,6 +404,12 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 	}
 	if a.Type != TypeToken && a.Type != TypeRequest {
 		return nil, fmt.Errorf("%s.type: must be TOKEN or REQUEST, got %q", path, a.Type)
+	}
+	if apiType == APIHTTP && a.Type != TypeRequest {
+		return nil, fmt.Errorf("%s.type: HTTP API Lambda authorizers are REQUEST authorizers, got %q", path, a.Type)
+	}
+	if err := parsePayloadFormat(a, o, path, apiType); err != nil {
+		return nil, err
 	}
 	if a.Cluster, err = o.str("cluster", true, ""); err != nil {
 		return nil, err
@@ -315,7 +452,7 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 			return nil, err
 		}
 	} else {
-		if a.IdentitySources, err = parseRequestSources(src, srcPath, stageVars); err != nil {
+		if a.IdentitySources, err = parseRequestSources(src, srcPath, stageVars, apiType); err != nil {
 			return nil, err
 		}
 		if len(a.IdentitySources) == 0 {
@@ -355,11 +492,60 @@ func parseTokenSource(src, path string) ([]IdentitySource, error) {
 	return []IdentitySource{{Kind: SourceHeader, Name: strings.ToLower(h)}}, nil
 }
 
+// parsePayloadFormat reads authorizerPayloadFormatVersion and
+// enableSimpleResponses. HTTP APIs must name the version, as API Gateway's
+// own API requires; REST APIs may only name 1.0.
+func parsePayloadFormat(a *Authorizer, o obj, path, apiType string) error {
+	vpath := path + ".authorizerPayloadFormatVersion"
+	v, err := o.str("authorizerPayloadFormatVersion", apiType == APIHTTP, PayloadV1)
+	if err != nil {
+		return err
+	}
+	switch {
+	case apiType == APIRest && v != PayloadV1:
+		return fmt.Errorf("%s: REST API authorizers use payload format 1.0, got %q", vpath, v)
+	case v != PayloadV1 && v != PayloadV2:
+		return fmt.Errorf("%s: must be \"1.0\" or \"2.0\", got %q", vpath, v)
+	}
+	if apiType == APIHTTP {
+		a.PayloadFormatVersion = v
+	}
+	sv, ok := o.fields["enableSimpleResponses"]
+	if !ok {
+		return nil
+	}
+	spath := path + ".enableSimpleResponses"
+	if sv.Type != gjson.True && sv.Type != gjson.False {
+		return fmt.Errorf("%s: must be a boolean, got %s", spath, got(sv))
+	}
+	if sv.Type == gjson.True && v != PayloadV2 {
+		return fmt.Errorf("%s: simple responses need authorizerPayloadFormatVersion \"2.0\" on an HTTP API", spath)
+	}
+	a.EnableSimpleResponses = sv.Type == gjson.True
+	return nil
+}
+
+// sourceSyntax is the spelling of identity sources for one API type.
+type sourceSyntax struct {
+	header, query, stage, context string
+	contextVars                   []string
+}
+
+var (
+	restSources = sourceSyntax{PrefixHeader, PrefixQuery, PrefixStage, PrefixContext, ContextVariables}
+	httpSources = sourceSyntax{HTTPPrefixHeader, HTTPPrefixQuery, HTTPPrefixStage, HTTPPrefixContext, HTTPContextVariables}
+)
+
 // parseRequestSources parses a comma-separated list; an empty string is an
-// empty list.
-func parseRequestSources(src, path string, stageVars []StageVariable) ([]IdentitySource, error) {
+// empty list. REST APIs spell sources method.request.header.X, HTTP APIs
+// $request.header.X.
+func parseRequestSources(src, path string, stageVars []StageVariable, apiType string) ([]IdentitySource, error) {
 	if strings.Trim(src, " ") == "" {
 		return nil, nil
+	}
+	syn := restSources
+	if apiType == APIHTTP {
+		syn = httpSources
 	}
 	var out []IdentitySource
 	for i, part := range strings.Split(src, ",") {
@@ -369,29 +555,29 @@ func parseRequestSources(src, path string, stageVars []StageVariable) ([]Identit
 		switch {
 		case e == "":
 			return nil, fmt.Errorf("%s: entry %d is empty", path, i+1)
-		case strings.HasPrefix(e, PrefixHeader):
-			s = IdentitySource{Kind: SourceHeader, Name: strings.ToLower(e[len(PrefixHeader):])}
+		case strings.HasPrefix(e, syn.header):
+			s = IdentitySource{Kind: SourceHeader, Name: strings.ToLower(e[len(syn.header):])}
 			if !isHeaderName(s.Name) {
 				bad = "a header name"
 			}
-		case strings.HasPrefix(e, PrefixQuery):
-			s = IdentitySource{Kind: SourceQuery, Name: e[len(PrefixQuery):]}
+		case strings.HasPrefix(e, syn.query):
+			s = IdentitySource{Kind: SourceQuery, Name: e[len(syn.query):]}
 			if s.Name == "" || hasControlOrSpace(s.Name) {
 				bad = "a query parameter name"
 			}
-		case strings.HasPrefix(e, PrefixStage):
-			s = IdentitySource{Kind: SourceStage, Name: e[len(PrefixStage):]}
+		case strings.HasPrefix(e, syn.stage):
+			s = IdentitySource{Kind: SourceStage, Name: e[len(syn.stage):]}
 			if !slices.ContainsFunc(stageVars, func(v StageVariable) bool { return v.Name == s.Name }) {
 				// An undefined stage variable would answer every request 401.
 				return nil, fmt.Errorf("%s: %q names a stage variable that stageVariables does not define", path, e)
 			}
-		case strings.HasPrefix(e, PrefixContext):
-			s = IdentitySource{Kind: SourceContext, Name: e[len(PrefixContext):]}
-			if !contains(ContextVariables, s.Name) {
-				return nil, fmt.Errorf("%s: %q is not a supported context variable (one of %s)", path, e, strings.Join(ContextVariables, ", "))
+		case strings.HasPrefix(e, syn.context):
+			s = IdentitySource{Kind: SourceContext, Name: e[len(syn.context):]}
+			if !contains(syn.contextVars, s.Name) {
+				return nil, fmt.Errorf("%s: %q is not a supported context variable (one of %s)", path, e, strings.Join(syn.contextVars, ", "))
 			}
 		default:
-			return nil, fmt.Errorf("%s: %q must start with %s, %s, %s or %s", path, e, PrefixHeader, PrefixQuery, PrefixStage, PrefixContext)
+			return nil, fmt.Errorf("%s: %q must start with %s, %s, %s or %s", path, e, syn.header, syn.query, syn.stage, syn.context)
 		}
 		if bad != "" {
 			return nil, fmt.Errorf("%s: %q does not end in %s", path, e, bad)
@@ -411,7 +597,7 @@ func isHeaderName(s string) bool {
 	})
 }
 
-func parseRoutes(top obj, auths map[string]*Authorizer) ([]Route, *arn.Router, error) {
+func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *arn.Router, error) {
 	v, ok := top.fields["routes"]
 	if !ok {
 		return nil, nil, errors.New("routes: required")
@@ -447,6 +633,17 @@ func parseRoutes(top obj, auths map[string]*Authorizer) ([]Route, *arn.Router, e
 			if r.Authorizer = auths[name]; r.Authorizer == nil {
 				return nil, nil, fmt.Errorf("%s.authorizer: undefined authorizer %q", o.path, name)
 			}
+		}
+		if http && r.Path == DefaultRouteKey {
+			// Last, so that the Router's indices stay those of Routes.
+			switch {
+			case r.Method != arn.AnyMethod:
+				return nil, nil, fmt.Errorf("%s.method: the $default route takes ANY, got %q", o.path, r.Method)
+			case i != len(items)-1:
+				return nil, nil, fmt.Errorf("%s: the $default route must be the last route", o.path)
+			}
+			templates = templates[:i]
+			continue
 		}
 		templates[i] = arn.Route{Method: r.Method, Template: r.Path}
 	}

@@ -17,6 +17,13 @@ func FuzzParse(f *testing.F) {
 			`"routes": [{"method": "GET", "path": "/a/{b}/{c+}", "authorizer": "r"}, {"method": "ANY", "path": "/a/x", "authorizer": "NONE"}]`),
 		jwt(`"type": "TOKEN", "cluster": "c", "identityValidationExpression": "^(a|b)+$"`),
 		`{"region": "us-east-1", "region": 1}`,
+		httpDoc(`"stage": "$default"`, `"stageVariables": {"t": "x"}`,
+			`"authorizers": {"s": {"type": "REQUEST", "cluster": "c", "authorizerPayloadFormatVersion": "2.0", "enableSimpleResponses": true, "identitySource": "$request.header.A, $context.routeKey, $stageVariables.t"},
+			 "o": {"type": "REQUEST", "cluster": "c", "authorizerPayloadFormatVersion": "1.0"}}`,
+			`"routes": [{"method": "GET", "path": "/a/{b}", "authorizer": "o"}, {"method": "ANY", "path": "$default", "authorizer": "s"}]`),
+		doc(`"implicitDenyMessage": "identity-based-policy"`, `"stageVariables": {"r": "x"}`,
+			`"gatewayResponses": {"UNAUTHORIZED": {"statusCode": "401", "responseParameters": {"gatewayresponse.header.WWW-Authenticate": "'Bearer'", "gatewayresponse.header.X-R": "stageVariables.r"},
+			 "responseTemplates": {"application/json": "{"message":$context.error.messageString,"p":"$context.authorizer.principalId"}"}}, "DEFAULT_5XX": {}}`),
 		`[1, {"a": null}]`,
 	} {
 		f.Add([]byte(s))
@@ -32,9 +39,28 @@ func FuzzParse(f *testing.F) {
 		if len(p.Routes) == 0 || p.Router == nil {
 			t.Fatal("accepted config without routes")
 		}
+		if p.DefaultRoute != nil && (!p.IsHTTP() || p.DefaultRoute != &p.Routes[len(p.Routes)-1] || p.DefaultRoute.Method != "ANY") {
+			t.Fatalf("DefaultRoute = %+v", p.DefaultRoute)
+		}
+		if p.IsHTTP() && (p.GatewayResponses != nil || p.ImplicitDenyMessage != "") {
+			t.Fatal("HTTP API with REST-only settings")
+		}
+		for typ, g := range p.GatewayResponses {
+			if g.Type != typ || g.StatusCode != 0 && (g.StatusCode < 300 || g.StatusCode > 599) {
+				t.Fatalf("gateway response %q = %+v", typ, g)
+			}
+			for _, h := range g.Headers {
+				if h.Value.Kind == VarStatic && !validHeaderValue(h.Value.Name) {
+					t.Fatalf("gateway response %q header %s has an invalid literal value", typ, h.Name)
+				}
+			}
+		}
 		for i, r := range p.Routes {
 			if r.Authorizer != nil && p.Authorizers[r.Authorizer.Name] != r.Authorizer {
 				t.Fatalf("routes[%d] points at an authorizer outside the plan", i)
+			}
+			if r.Path == DefaultRouteKey {
+				continue
 			}
 			// Every route must be reachable by a request its template
 			// describes, possibly through a more specific route.
@@ -62,6 +88,12 @@ func FuzzParse(f *testing.F) {
 			}
 			if a.Type == TypeRequest && len(a.IdentitySources) == 0 && a.TTL != 0 {
 				t.Fatalf("REQUEST authorizer %q caches without identity sources", name)
+			}
+			if p.IsHTTP() != (a.PayloadFormatVersion != "") || a.EnableSimpleResponses && !a.PayloadV2() {
+				t.Fatalf("authorizer %q payload %q simple %v on API type %q", name, a.PayloadFormatVersion, a.EnableSimpleResponses, p.APIType)
+			}
+			if p.IsHTTP() && a.Type != TypeRequest {
+				t.Fatalf("HTTP API authorizer %q has type %s", name, a.Type)
 			}
 		}
 	})

@@ -32,6 +32,14 @@ type Request struct {
 	Headers   []Header // request headers without pseudo headers
 	SourceIP  string   // downstream address, without port
 	RequestID string   // the proxy's request id; may be empty
+
+	// Authority is ":authority" (the host header when empty): an HTTP API
+	// event's requestContext.domainName. Protocol is the HTTP version as
+	// an HTTP API event's requestContext.http.protocol writes it
+	// ("HTTP/1.1", "HTTP/2"); it is sent as given, empty when unknown.
+	// Both are read for HTTP APIs only.
+	Authority string
+	Protocol  string
 }
 
 // Kind is the kind of a Result.
@@ -138,6 +146,9 @@ type callState struct {
 	route  string
 	remove []string
 	eval   policy.Request
+	// vars is a copy of what customised gateway responses may substitute;
+	// nil when the plan customises none.
+	vars *vars
 }
 
 // Response is the authorizer's HTTP answer. Status 0 means the call failed
@@ -164,6 +175,7 @@ type entry struct {
 type Pipeline struct {
 	plan  *config.Plan
 	cache *cache.Cache[*entry]
+	ans   answers
 }
 
 // New builds a pipeline for a validated plan.
@@ -171,6 +183,7 @@ func New(plan *config.Plan) *Pipeline {
 	return &Pipeline{
 		plan:  plan,
 		cache: cache.New[*entry](plan.CacheEntries, plan.CacheBytes),
+		ans:   answersFor(plan),
 	}
 }
 
@@ -184,13 +197,19 @@ func (p *Pipeline) CacheLen() int { return p.cache.Len() }
 func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	path, rawQuery, err := arn.CleanPath(r.Target)
 	if err != nil {
-		return reject(badRequest, "", "", "path: "+err.Error())
+		return p.reject(p.ans.badRequest, p.early(r, "", "", nil), "", "", "path: "+err.Error())
 	}
+	var route *config.Route
 	m, ok := p.plan.Router.Match(r.Method, path)
-	if !ok {
-		return reject(missingToken, "", "", "no route")
+	switch {
+	case ok:
+		route = &p.plan.Routes[m.Index]
+	case p.plan.DefaultRoute != nil:
+		route = p.plan.DefaultRoute
+		m = arn.Match{Index: len(p.plan.Routes) - 1, Template: config.DefaultRouteKey}
+	default:
+		return p.reject(p.ans.missing, p.early(r, path, "", nil), "", "", "no route")
 	}
-	route := p.plan.Routes[m.Index]
 	remove := clientAuthorizerHeaders(r.Headers)
 	if route.Authorizer == nil {
 		return Result{Kind: KindAllow, Remove: remove, Route: m.Template,
@@ -199,17 +218,21 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	auth := route.Authorizer
 	methodARN := arn.Format(p.plan.Region, p.plan.AccountID, p.plan.RestAPIID, p.plan.Stage, r.Method, path)
 	if len(methodARN) > arn.MaxLength {
-		return reject(uriTooLong, m.Template, auth.Name, "method arn longer than 1600 bytes")
+		return p.reject(p.ans.uriTooLong, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "method arn longer than 1600 bytes")
 	}
-	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN}
+	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN, route: route}
 	if auth.Type == config.TypeRequest {
 		if _, err := req.queryParams(); err != nil {
-			return reject(badRequest, m.Template, auth.Name, "query: "+err.Error())
+			return p.reject(p.ans.badRequest, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "query: "+err.Error())
 		}
+	}
+	var vs *vars
+	if p.plan.GatewayResponses != nil {
+		vs = req.vars()
 	}
 	identity, why := req.identity(auth)
 	if why != "" {
-		return reject(unauthorized, m.Template, auth.Name, why)
+		return p.reject(p.ans.unauthorized, vs, m.Template, auth.Name, why)
 	}
 	state := callState{
 		auth:   auth,
@@ -223,20 +246,32 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 			Referer:   lookup(r.Headers, "referer"),
 			Secure:    r.Scheme == "https",
 		},
+		vars: vs,
 	}
 	key := cache.Key(auth.Name, identity...)
 	if auth.TTL > 0 {
 		if e, ok := p.cache.Get(key, now); ok {
-			return decide(e, &state, CacheHit)
+			return p.decide(e, &state, CacheHit)
 		}
 	}
 	var event []byte
-	if auth.Type == config.TypeToken {
+	switch {
+	case p.plan.IsHTTP():
+		in, err := req.httpInput(identity, now)
+		if err != nil {
+			return p.reject(p.ans.badRequest, vs, m.Template, auth.Name, "query: "+err.Error())
+		}
+		if auth.PayloadV2() {
+			event = authorizer.HTTPEventV2(in)
+		} else {
+			event = authorizer.HTTPEventV1(in)
+		}
+	case auth.Type == config.TypeToken:
 		event = authorizer.TokenEvent(identity[0], methodARN)
-	} else {
+	default:
 		in, err := req.requestInput()
 		if err != nil {
-			return reject(badRequest, m.Template, auth.Name, "query: "+err.Error())
+			return p.reject(p.ans.badRequest, vs, m.Template, auth.Name, "query: "+err.Error())
 		}
 		event = authorizer.RequestEvent(in)
 	}
@@ -260,43 +295,80 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	}
 }
 
+// early gathers the gateway response variables for an answer given before
+// the request is fully read; nil when the plan customises no response.
+func (p *Pipeline) early(r *Request, path, resource string, params []arn.Param) *vars {
+	if p.plan.GatewayResponses == nil {
+		return nil
+	}
+	return &vars{requestID: r.RequestID, method: r.Method, path: path, resource: resource,
+		sourceIP: r.SourceIP, userAgent: lookup(r.Headers, "user-agent"), headers: r.Headers, params: params}
+}
+
 // Resume turns the authorizer's answer to c into the final Allow or Reject
 // and caches a valid result. Errors and Unauthorized answers are never cached.
 func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	st := &c.state
 	if resp.Status == 0 {
-		return reject(authorizerFailure, st.route, st.auth.Name, "authorizer call failed")
+		return p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, "authorizer call failed")
 	}
-	res, err := authorizer.ParseResponse(resp.Status, resp.Body)
+	parse := authorizer.ParseResponse
+	switch {
+	case st.auth.EnableSimpleResponses:
+		parse = authorizer.ParseSimpleResponse
+	case p.plan.IsHTTP():
+		parse = authorizer.ParseHTTPResponse
+	}
+	res, err := parse(resp.Status, resp.Body)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
-		return reject(unauthorized, st.route, st.auth.Name, "authorizer answered unauthorized")
+		return p.reject(p.ans.unauthorized, st.vars, st.route, st.auth.Name, "authorizer answered unauthorized")
 	case err != nil:
-		return reject(authorizerFailure, st.route, st.auth.Name, "invalid authorizer response: "+err.Error())
+		return p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, "invalid authorizer response: "+err.Error())
 	}
 	e := newEntry(res)
 	if st.auth.TTL > 0 && e.badHeader == "" {
 		p.cache.Put(c.Key, e, res.Size()+64*len(e.set), st.auth.TTL, now)
 	}
 	st.eval.Now = now
-	return decide(e, st, CacheMiss)
+	return p.decide(e, st, CacheMiss)
 }
 
 // decide evaluates a (possibly cached) authorizer result for this request.
-func decide(e *entry, st *callState, cs Cache) Result {
-	d, stmt := e.result.Policy.Evaluate(&st.eval)
+// A simple response decides alone; a policy is evaluated against the
+// request's ARN.
+func (p *Pipeline) decide(e *entry, st *callState, cs Cache) Result {
+	d, stmt := policy.ImplicitDeny, -1
+	switch {
+	case e.result.Simple && e.result.Authorized:
+		d = policy.Allow
+	case e.result.Simple:
+		d = policy.ExplicitDeny
+	default:
+		d, stmt = e.result.Policy.Evaluate(&st.eval)
+	}
+	v := st.vars
+	if v != nil {
+		withResult := *v
+		withResult.result = e.result
+		v = &withResult
+	}
 	var r Result
 	switch d {
 	case policy.Allow:
 		if e.badHeader != "" {
-			r = reject(authorizerFailure, st.route, st.auth.Name, e.badHeader)
+			r = p.reject(p.ans.failure, v, st.route, st.auth.Name, e.badHeader)
 		} else {
 			r = Result{Kind: KindAllow, Remove: st.remove, Set: e.set, Decision: DecisionAllow}
 		}
 	case policy.ExplicitDeny:
-		r = reject(explicitDeny, st.route, st.auth.Name, "explicit deny")
+		reason := "explicit deny"
+		if e.result.Simple {
+			reason = "authorizer answered isAuthorized false"
+		}
+		r = p.reject(p.ans.explicitDeny, v, st.route, st.auth.Name, reason)
 	default:
-		r = reject(implicitDeny, st.route, st.auth.Name, "no statement allows")
+		r = p.reject(p.ans.implicitDeny, v, st.route, st.auth.Name, "no statement allows")
 	}
 	r.Route, r.Authorizer, r.CacheState, r.Statement = st.route, st.auth.Name, cs, stmt
 	return r
@@ -318,7 +390,11 @@ func newEntry(res *authorizer.Result) *entry {
 		return e
 	}
 	set := make([]Header, 0, 1+len(res.Context))
-	set = append(set, Header{Name: PrincipalHeader, Value: res.PrincipalID})
+	// A simple response has no principal, so it sends no principal header;
+	// its context still may not take that header's name.
+	if !res.Simple {
+		set = append(set, Header{Name: PrincipalHeader, Value: res.PrincipalID})
+	}
 	for _, cv := range res.Context {
 		name := HeaderPrefix + strings.ToLower(cv.Key)
 		switch {
@@ -326,7 +402,7 @@ func newEntry(res *authorizer.Result) *entry {
 			e.badHeader = "context: key " + quoteKey(cv.Key) + " is not a valid header name"
 		case !validHeaderValue(cv.Value):
 			e.badHeader = "context." + cv.Key + ": not a valid header value"
-		case hasHeader(set, name):
+		case name == PrincipalHeader || hasHeader(set, name):
 			e.badHeader = "context: key " + quoteKey(cv.Key) + " collides with another authorizer header"
 		}
 		if e.badHeader != "" {

@@ -186,20 +186,20 @@ func TestEvaluate(t *testing.T) {
 			wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
-			name: "newline in context value never becomes a header",
-			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("crlf")},
-			resp: ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"x": "a\r\nx-authorizer-principal-id: root"})),
+			name:     "newline in context value never becomes a header",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("crlf")},
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"x": "a\r\nx-authorizer-principal-id: root"})),
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
-			name: "context key colliding with the principal header",
-			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("collide")},
-			resp: ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal-Id": "root"})),
+			name:     "context key colliding with the principal header",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("collide")},
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal-Id": "root"})),
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
-			name: "request authorizer missing one identity source",
-			req:  Request{Method: "GET", Target: "/req/1", Headers: []Header{{Name: "x-api-key", Value: "k"}}},
+			name:     "request authorizer missing one identity source",
+			req:      Request{Method: "GET", Target: "/req/1", Headers: []Header{{Name: "x-api-key", Value: "k"}}},
 			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
 		},
 		{

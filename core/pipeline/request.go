@@ -3,7 +3,9 @@ package pipeline
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
@@ -19,6 +21,7 @@ type requestView struct {
 	rawQuery  string
 	match     arn.Match
 	methodARN string
+	route     *config.Route
 	query     []authorizer.Param
 	queryErr  error
 	parsed    bool
@@ -37,7 +40,7 @@ func (v *requestView) identity(auth *config.Authorizer) ([]string, string) {
 			return nil, "identity header " + src.Name + " sent more than once"
 		}
 		if val == "" {
-			return nil, "identity source " + sourceName(src) + " missing or empty"
+			return nil, "identity source " + sourceName(src, v.plan.IsHTTP()) + " missing or empty"
 		}
 		out = append(out, val)
 	}
@@ -106,11 +109,57 @@ func (v *requestView) contextVariable(name string) string {
 		return v.path
 	case "resourcePath":
 		return v.match.Template
+	case "routeKey":
+		return v.route.RouteKey()
+	case "domainName":
+		return v.domainName()
+	case "domainPrefix":
+		return domainPrefix(v.domainName())
+	case "protocol":
+		return v.r.Protocol
 	}
 	return ""
 }
 
-func sourceName(src config.IdentitySource) string {
+// domainName is the host the client addressed, without a port.
+func (v *requestView) domainName() string {
+	host := v.r.Authority
+	if host == "" {
+		host = lookup(v.r.Headers, "host")
+	}
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			return host[:end+1]
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host[:i], ':') < 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// domainPrefix is the first label of a domain name, as API Gateway's
+// $context.domainPrefix.
+func domainPrefix(domain string) string {
+	if i := strings.IndexByte(domain, '.'); i >= 0 {
+		return domain[:i]
+	}
+	return domain
+}
+
+func sourceName(src config.IdentitySource, http bool) string {
+	if http {
+		switch src.Kind {
+		case config.SourceHeader:
+			return config.HTTPPrefixHeader + src.Name
+		case config.SourceQuery:
+			return config.HTTPPrefixQuery + src.Name
+		case config.SourceStage:
+			return config.HTTPPrefixStage + src.Name
+		}
+		return config.HTTPPrefixContext + src.Name
+	}
 	switch src.Kind {
 	case config.SourceHeader:
 		return "method.request.header." + src.Name
@@ -176,5 +225,68 @@ func (v *requestView) requestInput() (*authorizer.RequestInput, error) {
 		RequestID:      v.r.RequestID,
 		SourceIP:       v.r.SourceIP,
 		UserAgent:      lookup(v.r.Headers, "user-agent"),
+	}, nil
+}
+
+// vars copies what customised gateway responses may substitute, so that a
+// Call does not keep the caller's header slice alive or see it reused.
+func (v *requestView) vars() *vars {
+	q, _ := v.queryParams()
+	return &vars{
+		requestID: v.r.RequestID,
+		method:    v.r.Method,
+		path:      v.path,
+		resource:  v.match.Template,
+		sourceIP:  v.r.SourceIP,
+		userAgent: lookup(v.r.Headers, "user-agent"),
+		headers:   slices.Clone(v.r.Headers),
+		query:     q,
+		params:    v.match.Params,
+	}
+}
+
+// clfTime is the layout of requestContext.time in HTTP API events.
+const clfTime = "02/Jan/2006:15:04:05 -0700"
+
+// httpInput gathers what an HTTP API event carries.
+func (v *requestView) httpInput(identity []string, now time.Time) (*authorizer.HTTPInput, error) {
+	q, err := v.queryParams()
+	if err != nil {
+		return nil, err
+	}
+	params := make([]authorizer.Param, len(v.match.Params))
+	for i, p := range v.match.Params {
+		params[i] = authorizer.Param{Name: p.Name, Value: p.Value}
+	}
+	stage := make([]authorizer.Param, len(v.plan.StageVariables))
+	for i, sv := range v.plan.StageVariables {
+		stage[i] = authorizer.Param{Name: sv.Name, Value: sv.Value}
+	}
+	rawPath, _, _ := strings.Cut(v.r.Target, "?")
+	domain := v.domainName()
+	return &authorizer.HTTPInput{
+		RouteARN:       v.methodARN,
+		RouteKey:       v.route.RouteKey(),
+		Resource:       v.match.Template,
+		IdentitySource: identity,
+		RawPath:        rawPath,
+		RawQuery:       v.rawQuery,
+		Path:           v.path,
+		HTTPMethod:     v.r.Method,
+		Headers:        v.r.Headers,
+		Query:          q,
+		PathParameters: params,
+		StageVariables: stage,
+		AccountID:      v.plan.AccountID,
+		APIID:          v.plan.RestAPIID,
+		Stage:          v.plan.Stage,
+		RequestID:      v.r.RequestID,
+		SourceIP:       v.r.SourceIP,
+		UserAgent:      lookup(v.r.Headers, "user-agent"),
+		DomainName:     domain,
+		DomainPrefix:   domainPrefix(domain),
+		Protocol:       v.r.Protocol,
+		Time:           now.UTC().Format(clfTime),
+		TimeEpoch:      now.UnixMilli(),
 	}, nil
 }
