@@ -172,7 +172,7 @@ func TestStartOptions(t *testing.T) {
 
 func readExample(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../../examples/envoy/envoy.yaml")
+	b, err := os.ReadFile("../../examples/envoy/envoy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestPluginConfigMatchesJSONFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("../../../examples/envoy/authgate.json")
+	want, err := os.ReadFile("../../examples/envoy/authgate.json")
 	if err != nil {
 		t.Fatal(err)
 	}
