@@ -13,18 +13,23 @@ import (
 // entry is one cached value, linked into the recency list. The links live
 // in the entry itself so that a hit moves pointers and allocates nothing.
 type entry[V any] struct {
-	key        string
-	value      V
-	size       int // accounted bytes: the caller's size plus len(key)
-	expires    time.Time
+	key     string
+	value   V
+	size    int // accounted bytes: the caller's size plus len(key)
+	expires time.Time
+	// keep is when the entry is dropped: expires plus the stale window
+	// given to PutStale. Between expires and keep only GetStale sees it.
+	keep       time.Time
 	prev, next *entry[V]
 }
 
 // Cache maps keys to values of type V. It is safe for concurrent use.
 //
 // An entry is fresh while now is before its expiry (now < put time + ttl);
-// at the expiry instant it is already gone. Expired entries are removed
-// when a Get finds them, and otherwise age out through LRU eviction.
+// at the expiry instant it is already gone for Get. An entry stored with a
+// stale window (PutStale) stays stale, visible to GetStale only, until
+// expiry + window. Entries past that point are removed when a lookup finds
+// them, and otherwise age out through LRU eviction.
 type Cache[V any] struct {
 	mu         sync.Mutex
 	items      map[string]*entry[V]
@@ -60,13 +65,46 @@ func (c *Cache[V]) Get(key string, now time.Time) (V, bool) {
 		return zero, false
 	}
 	if !now.Before(e.expires) {
-		c.remove(e)
+		// A stale entry stays for GetStale; only a dead one is dropped.
+		// Neither counts as a use, so neither moves in the recency list.
+		if !now.Before(e.keep) {
+			c.remove(e)
+		}
 		var zero V
 		return zero, false
 	}
 	c.unlink(e)
 	c.pushFront(e)
 	return e.value, true
+}
+
+// GetStale returns the value for key if it is fresh or stale at now; fresh
+// says which. It serves an answer when a newer one cannot be had (the
+// authorizer failed), so a stale hit is a use and marks the entry most
+// recently used like a fresh one. An entry past its stale window is removed.
+func (c *Cache[V]) GetStale(key string, now time.Time) (v V, fresh bool, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, found := c.items[key]
+	if !found {
+		return v, false, false
+	}
+	if !now.Before(e.keep) {
+		c.remove(e)
+		return v, false, false
+	}
+	c.unlink(e)
+	c.pushFront(e)
+	return e.value, now.Before(e.expires), true
+}
+
+// Delete removes the entry under key, fresh or stale, if there is one.
+func (c *Cache[V]) Delete(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.remove(e)
+	}
 }
 
 // Put stores v under key until now+ttl, accounting size bytes (plus the key),
@@ -78,7 +116,16 @@ func (c *Cache[V]) Get(key string, now time.Time) (V, bool) {
 // newer answer for the key, and the old one must not be served in its place.
 // A negative size counts as zero.
 func (c *Cache[V]) Put(key string, v V, size int, ttl time.Duration, now time.Time) {
+	c.PutStale(key, v, size, ttl, 0, now)
+}
+
+// PutStale is Put with a stale window: the entry is fresh until now+ttl, as
+// with Put, and then stale until now+ttl+stale, when only GetStale returns
+// it. A stale window <= 0 is none. Bounds and eviction are Put's: a stale
+// entry takes its place in the recency list and its bytes like any other.
+func (c *Cache[V]) PutStale(key string, v V, size int, ttl, stale time.Duration, now time.Time) {
 	size = max(size, 0) + len(key)
+	stale = max(stale, 0)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.items[key]; ok {
@@ -87,15 +134,16 @@ func (c *Cache[V]) Put(key string, v V, size int, ttl time.Duration, now time.Ti
 	if ttl <= 0 || c.maxEntries <= 0 || size > c.maxBytes {
 		return
 	}
-	// An expired entry at the cold end is dropped first, so stale entries
-	// do not linger until the bounds force them out.
-	if last := c.root.prev; last != &c.root && !now.Before(last.expires) {
+	// A dead entry (past expiry and stale window) at the cold end is
+	// dropped first, so such entries do not linger until the bounds force them out.
+	if last := c.root.prev; last != &c.root && !now.Before(last.keep) {
 		c.remove(last)
 	}
 	for len(c.items) >= c.maxEntries || c.bytes+size > c.maxBytes {
 		c.remove(c.root.prev)
 	}
-	e := &entry[V]{key: key, value: v, size: size, expires: now.Add(ttl)}
+	expires := now.Add(ttl)
+	e := &entry[V]{key: key, value: v, size: size, expires: expires, keep: expires.Add(stale)}
 	c.items[key] = e
 	c.bytes += size
 	c.pushFront(e)

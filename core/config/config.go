@@ -31,6 +31,19 @@ const (
 	MinCacheBytes         = 1 << 10
 	MaxCacheBytes         = 1 << 30
 	NoAuthorizer          = "NONE"
+
+	// MaxUnauthorizedTTLSeconds bounds unauthorizedTtlInSeconds and
+	// MaxStaleIfErrorSeconds staleIfErrorSeconds; both default to 0, off.
+	MaxUnauthorizedTTLSeconds = 3600
+	MaxStaleIfErrorSeconds    = 3600
+
+	// Shared (cross-VM) cache bounds: the store holds at most SharedSlots
+	// values of at most SharedMaxEntryBytes of authorizer answer each.
+	DefaultSharedSlots         = 65536
+	MaxSharedSlots             = 1 << 20
+	DefaultSharedMaxEntryBytes = 16 << 10
+	MinSharedMaxEntryBytes     = 1 << 10
+	MaxSharedMaxEntryBytes     = 1 << 20
 )
 
 // Identity source prefixes, as API Gateway spells them.
@@ -123,6 +136,14 @@ type Authorizer struct {
 	IdentityValidation *regexp.Regexp   // TOKEN only; nil when not configured
 	TTL                time.Duration    // 0 disables caching
 
+	// UnauthorizedTTL is how long an Unauthorized answer is cached for the
+	// identity (unauthorizedTtlInSeconds); 0, the default, caches none.
+	UnauthorizedTTL time.Duration
+	// StaleIfError is how long after its TTL a valid result may still
+	// decide when the authorizer fails (staleIfErrorSeconds); 0, the
+	// default, never serves an expired result.
+	StaleIfError time.Duration
+
 	// PayloadFormatVersion is PayloadV1 or PayloadV2 for HTTP APIs and
 	// empty for REST APIs, whose authorizers always use payload 1.0 (the
 	// zero value keeps a REST Plan what it was before HTTP APIs existed).
@@ -163,6 +184,12 @@ type Plan struct {
 	Router         *arn.Router
 	CacheEntries   int
 	CacheBytes     int
+	// SharedSlots is the number of slots of the cache shared by all VMs
+	// (authorizerCache.sharedSlots); 0 disables it. SharedMaxEntryBytes
+	// is the largest authorizer answer it holds
+	// (authorizerCache.sharedMaxEntryBytes).
+	SharedSlots         int
+	SharedMaxEntryBytes int
 
 	// APIType is APIHTTP for HTTP APIs and empty for REST APIs, the
 	// default (see IsHTTP). For HTTP APIs RestAPIID holds "apiId".
@@ -283,7 +310,7 @@ func Parse(b []byte) (*Plan, error) {
 	if p.GatewayResponses, err = parseGatewayResponses(top, p.StageVariables); err != nil {
 		return nil, err
 	}
-	if p.CacheEntries, p.CacheBytes, err = parseCache(top); err != nil {
+	if err = parseCache(top, p); err != nil {
 		return nil, err
 	}
 	if p.Authorizers, err = parseAuthorizers(top, p.StageVariables, apiType); err != nil {
@@ -334,24 +361,36 @@ func parseStageVariables(top obj) ([]StageVariable, error) {
 	return out, nil
 }
 
-func parseCache(top obj) (entries, bytes int, err error) {
+// parseCache reads authorizerCache into p: the pipeline's own cache bounds
+// and the shared cache's.
+func parseCache(top obj, p *Plan) error {
+	p.CacheEntries, p.CacheBytes = DefaultCacheEntries, DefaultCacheBytes
+	p.SharedSlots, p.SharedMaxEntryBytes = DefaultSharedSlots, DefaultSharedMaxEntryBytes
 	v, ok := top.fields["authorizerCache"]
 	if !ok {
-		return DefaultCacheEntries, DefaultCacheBytes, nil
+		return nil
 	}
-	o, err := object(v, "authorizerCache", []string{"maxEntries", "maxBytes"})
+	o, err := object(v, "authorizerCache", []string{"maxEntries", "maxBytes", "sharedSlots", "sharedMaxEntryBytes"})
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	n, err := o.integer("maxEntries", 1, MaxCacheEntries, DefaultCacheEntries)
-	if err != nil {
-		return 0, 0, err
+	for _, f := range []struct {
+		key           string
+		dst           *int
+		min, max, def int64
+	}{
+		{"maxEntries", &p.CacheEntries, 1, MaxCacheEntries, DefaultCacheEntries},
+		{"maxBytes", &p.CacheBytes, MinCacheBytes, MaxCacheBytes, DefaultCacheBytes},
+		{"sharedSlots", &p.SharedSlots, 0, MaxSharedSlots, DefaultSharedSlots},
+		{"sharedMaxEntryBytes", &p.SharedMaxEntryBytes, MinSharedMaxEntryBytes, MaxSharedMaxEntryBytes, DefaultSharedMaxEntryBytes},
+	} {
+		n, err := o.integer(f.key, f.min, f.max, f.def)
+		if err != nil {
+			return err
+		}
+		*f.dst = int(n)
 	}
-	sz, err := o.integer("maxBytes", MinCacheBytes, MaxCacheBytes, DefaultCacheBytes)
-	if err != nil {
-		return 0, 0, err
-	}
-	return int(n), int(sz), nil
+	return nil
 }
 
 func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[string]*Authorizer, error) {
@@ -394,6 +433,7 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		"type", "cluster", "path", "authority", "timeoutMs", "identitySource",
 		"identityValidationExpression", "authorizerResultTtlInSeconds",
 		"authorizerPayloadFormatVersion", "enableSimpleResponses",
+		"unauthorizedTtlInSeconds", "staleIfErrorSeconds",
 	})
 	if err != nil {
 		return nil, err
@@ -439,6 +479,16 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		return nil, err
 	}
 	a.TTL = time.Duration(ttl) * time.Second
+	uttl, err := o.integer("unauthorizedTtlInSeconds", 0, MaxUnauthorizedTTLSeconds, 0)
+	if err != nil {
+		return nil, err
+	}
+	a.UnauthorizedTTL = time.Duration(uttl) * time.Second
+	stale, err := o.integer("staleIfErrorSeconds", 0, MaxStaleIfErrorSeconds, 0)
+	if err != nil {
+		return nil, err
+	}
+	a.StaleIfError = time.Duration(stale) * time.Second
 	src, err := o.str("identitySource", false, "")
 	if err != nil {
 		return nil, err
@@ -461,8 +511,16 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 			if o.has("authorizerResultTtlInSeconds") && ttl > 0 {
 				return nil, fmt.Errorf("%s.authorizerResultTtlInSeconds: caching needs an identitySource; set it or set 0", path)
 			}
+			if uttl > 0 {
+				return nil, fmt.Errorf("%s.unauthorizedTtlInSeconds: caching needs an identitySource; set it or set 0", path)
+			}
 			a.TTL = 0
 		}
+	}
+	if stale > 0 && a.TTL == 0 {
+		// Only cached results can be served stale; a window without a
+		// cache would silently do nothing.
+		return nil, fmt.Errorf("%s.staleIfErrorSeconds: serving stale results needs authorizerResultTtlInSeconds above 0; set it or set 0", path)
 	}
 	if o.has("identityValidationExpression") {
 		p := path + ".identityValidationExpression"

@@ -230,6 +230,7 @@ func TestParseExample(t *testing.T) {
 		},
 		Router:       p.Router,
 		CacheEntries: 10000, CacheBytes: 16 << 20,
+		SharedSlots: 65536, SharedMaxEntryBytes: 16 << 10,
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("Parse(example.json) =\n%+v\nwant\n%+v", p, want)

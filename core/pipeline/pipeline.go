@@ -9,6 +9,7 @@
 package pipeline
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/netip"
 	"strings"
@@ -71,8 +72,14 @@ type Cache uint8
 // Cache values.
 const (
 	CacheNone Cache = iota // no authorizer on the route, or no lookup made
-	CacheHit
-	CacheMiss
+	CacheHit               // decided from this pipeline's cache
+	CacheMiss              // the authorizer was (or is to be) called
+	// CacheShared: decided from a result another VM published in the
+	// shared store (FromShared).
+	CacheShared
+	// CacheStale: the authorizer call failed and an expired result, still
+	// within the authorizer's staleIfErrorSeconds, decided instead.
+	CacheStale
 )
 
 // String names the cache state for logs.
@@ -82,6 +89,10 @@ func (c Cache) String() string {
 		return "hit"
 	case CacheMiss:
 		return "miss"
+	case CacheShared:
+		return "shared"
+	case CacheStale:
+		return "stale"
 	}
 	return "-"
 }
@@ -124,6 +135,12 @@ type Result struct {
 	Decision   string
 	Statement  int    // deciding policy statement, -1 when none
 	Reason     string // why a request was rejected
+	// Share, set by Resume when SharedKey of the Call is not "", is the
+	// value the embedding stores under that key for the other VMs: the
+	// result, the Unauthorized answer, or a release of its claim (see
+	// Pipeline.Claim). It carries the identity's digest, never the
+	// identity.
+	Share []byte
 }
 
 // Call is an authorizer request to perform. Requests whose Calls have the
@@ -149,6 +166,10 @@ type callState struct {
 	// vars is a copy of what customised gateway responses may substitute;
 	// nil when the plan customises none.
 	vars *vars
+	// digest is sha256(Key), set when the Call may use the shared store
+	// (hashed is then true), so a slot and its check cost one hash.
+	digest [32]byte
+	hashed bool
 }
 
 // Response is the authorizer's HTTP answer. Status 0 means the call failed
@@ -168,6 +189,25 @@ type entry struct {
 	// as a header; such a result still denies by policy, never allows, and
 	// is not cached (it is an authorizer error).
 	badHeader string
+	// unauthorized marks a cached Unauthorized answer (negative caching);
+	// result is nil then.
+	unauthorized bool
+}
+
+// unauthorizedEntry is the one cached Unauthorized answer every identity
+// shares: it carries nothing about the identity.
+var unauthorizedEntry = &entry{unauthorized: true}
+
+// unauthorizedSize is the accounted size of a cached Unauthorized answer
+// (besides its key): a rough count of the map and list slots it takes.
+const unauthorizedSize = 64
+
+// size is the entry's accounted size in the cache.
+func (e *entry) size() int {
+	if e.unauthorized {
+		return unauthorizedSize
+	}
+	return e.result.Size() + 64*len(e.set)
 }
 
 // Pipeline evaluates requests against one configuration. It is safe for
@@ -249,10 +289,21 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 		vars: vs,
 	}
 	key := cache.Key(auth.Name, identity...)
-	if auth.TTL > 0 {
+	// Positive results are cached only when TTL > 0 and Unauthorized
+	// answers only when UnauthorizedTTL > 0, so whatever Get finds is
+	// allowed by the authorizer's settings.
+	if auth.TTL > 0 || auth.UnauthorizedTTL > 0 {
 		if e, ok := p.cache.Get(key, now); ok {
+			if e.unauthorized {
+				r := p.reject(p.ans.unauthorized, vs, m.Template, auth.Name, "authorizer answered unauthorized (cached)")
+				r.CacheState = CacheHit
+				return r
+			}
 			return p.decide(e, &state, CacheHit)
 		}
+	}
+	if p.plan.SharedSlots > 0 && auth.TTL > 0 {
+		state.digest, state.hashed = sha256.Sum256([]byte(key)), true
 	}
 	var event []byte
 	switch {
@@ -306,32 +357,98 @@ func (p *Pipeline) early(r *Request, path, resource string, params []arn.Param) 
 }
 
 // Resume turns the authorizer's answer to c into the final Allow or Reject
-// and caches a valid result. Errors and Unauthorized answers are never cached.
+// and caches a valid result (when TTL > 0) and an Unauthorized answer (when
+// UnauthorizedTTL > 0). Errors are never cached. Every result of Resume has
+// CacheState CacheMiss, except a stale result served for a failed call
+// (CacheStale, see staleIfErrorSeconds).
+//
+// An answer, unlike an error, replaces whatever the cache held for the
+// identity: after an Unauthorized answer that is not cached, or a result
+// that cannot be cached, an older result is dropped so that a later failure
+// can never serve it stale against the authorizer's newer word.
 func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	st := &c.state
+	st.eval.Now = now
 	if resp.Status == 0 {
-		return p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, "authorizer call failed")
+		return p.failed(c, "authorizer call failed", now)
 	}
-	parse := authorizer.ParseResponse
-	switch {
-	case st.auth.EnableSimpleResponses:
-		parse = authorizer.ParseSimpleResponse
-	case p.plan.IsHTTP():
-		parse = authorizer.ParseHTTPResponse
-	}
-	res, err := parse(resp.Status, resp.Body)
+	res, err := p.parser(st.auth)(resp.Status, resp.Body)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
-		return p.reject(p.ans.unauthorized, st.vars, st.route, st.auth.Name, "authorizer answered unauthorized")
+		var share []byte
+		if st.auth.UnauthorizedTTL > 0 {
+			p.cache.Put(c.Key, unauthorizedEntry, unauthorizedSize, st.auth.UnauthorizedTTL, now)
+			share = p.share(c, sharedUnauthorized, now.Add(st.auth.UnauthorizedTTL), nil)
+		} else {
+			p.cache.Delete(c.Key)
+			share = p.share(c, sharedReleased, now, nil)
+		}
+		r := p.reject(p.ans.unauthorized, st.vars, st.route, st.auth.Name, "authorizer answered unauthorized")
+		r.CacheState, r.Share = CacheMiss, share
+		return r
 	case err != nil:
-		return p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, "invalid authorizer response: "+err.Error())
+		return p.failed(c, "invalid authorizer response: "+err.Error(), now)
 	}
 	e := newEntry(res)
-	if st.auth.TTL > 0 && e.badHeader == "" {
-		p.cache.Put(c.Key, e, res.Size()+64*len(e.set), st.auth.TTL, now)
+	share := p.share(c, sharedReleased, now, nil)
+	switch {
+	case st.auth.TTL > 0 && e.badHeader == "":
+		p.cache.PutStale(c.Key, e, e.size(), st.auth.TTL, st.auth.StaleIfError, now)
+		if len(resp.Body) <= p.plan.SharedMaxEntryBytes {
+			share = p.share(c, sharedResult, now.Add(st.auth.TTL), resp.Body)
+		}
+	case st.auth.TTL > 0 || st.auth.UnauthorizedTTL > 0:
+		p.cache.Delete(c.Key)
 	}
-	st.eval.Now = now
-	return p.decide(e, st, CacheMiss)
+	r := p.decide(e, st, CacheMiss)
+	r.Share = share
+	return r
+}
+
+// failed answers a failed authorizer call: with the identity's cached
+// result when the authorizer has a staleIfErrorSeconds window and a valid
+// result is still within it, else with the failure answer. A cached
+// Unauthorized answer is never served for a failure, and nothing that was
+// not cached before can turn a failure into an allow.
+func (p *Pipeline) failed(c *Call, reason string, now time.Time) Result {
+	st := &c.state
+	share := p.share(c, sharedReleased, now, nil)
+	if st.auth.StaleIfError > 0 {
+		// A fresh entry means another request of this pipeline got an
+		// answer meanwhile: it decides as a hit.
+		if e, fresh, ok := p.cache.GetStale(c.Key, now); ok && !e.unauthorized && e.badHeader == "" {
+			cs := CacheStale
+			if fresh {
+				cs = CacheHit
+			}
+			r := p.decide(e, st, cs)
+			r.Reason = joinReason(r.Reason, "authorizer failed, cached result served: "+reason)
+			r.Share = share
+			return r
+		}
+	}
+	r := p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, reason)
+	r.CacheState, r.Share = CacheMiss, share
+	return r
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// parser is the response parser for auth's answers: Resume and FromShared
+// must read an answer the same way.
+func (p *Pipeline) parser(auth *config.Authorizer) func(int, []byte) (*authorizer.Result, error) {
+	switch {
+	case auth.EnableSimpleResponses:
+		return authorizer.ParseSimpleResponse
+	case p.plan.IsHTTP():
+		return authorizer.ParseHTTPResponse
+	}
+	return authorizer.ParseResponse
 }
 
 // decide evaluates a (possibly cached) authorizer result for this request.

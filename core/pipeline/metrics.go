@@ -1,0 +1,105 @@
+package pipeline
+
+import "github.com/authgate/authgate/core/config"
+
+// MetricPrefix starts every metric name, so that all embeddings (Envoy's
+// proxy_define_metric, the native middleware's counters) name their
+// metrics identically: MetricPrefix.<authorizer>.<suffix>.
+const MetricPrefix = "authgate"
+
+// Counter suffixes. Counters gives the ones a final Result increments;
+// MetricTimeout and MetricCoalesced only the embedding can know (its call
+// timed out; its request waited for another request's call, in this VM or
+// another), so it increments them itself.
+const (
+	MetricAllow        = "allow"        // forwarded upstream
+	MetricDeny         = "deny"         // 403: explicit or implicit deny, isAuthorized false
+	MetricUnauthorized = "unauthorized" // 401: missing or refused identity, Unauthorized answer
+	MetricError        = "error"        // 500: authorizer failure or invalid answer
+	MetricNoRoute      = "no_route"     // no route matched (403 REST, 404 HTTP)
+	MetricBadRequest   = "bad_request"  // authgate's own 400 and 414
+	MetricTimeout      = "timeout"      // embedding: the authorizer call timed out
+	MetricCacheHit     = "cache_hit"    // decided from this pipeline's cache
+	MetricCacheMiss    = "cache_miss"   // the authorizer was called (or its call waited for)
+	MetricSharedHit    = "shared_hit"   // decided from another VM's shared result
+	MetricCoalesced    = "coalesced"    // embedding: waited for another request's call
+	MetricStaleServed  = "stale_served" // the call failed and a stale result decided
+)
+
+// MetricAuthorizerLatency names the histogram of authorizer call
+// durations in milliseconds, observed by the embedding per call made.
+const MetricAuthorizerLatency = "authorizer_latency_ms"
+
+// MetricName is MetricPrefix.<authorizer>.<suffix>. Requests decided
+// without an authorizer (NONE routes, no route, a bad request before
+// routing) are counted under "NONE", the name configurations use for routes
+// without an authorizer: config refuses it as an authorizer name, so it
+// cannot mix with one.
+func MetricName(authorizer, suffix string) string {
+	if authorizer == "" {
+		authorizer = config.NoAuthorizer
+	}
+	return MetricPrefix + "." + authorizer + "." + suffix
+}
+
+// counterSets holds every list Counters returns, so that counting a
+// request allocates nothing. Index: decision, then cache state.
+var counterSets = func() (t [numDecisionCounters][numCacheStates][]string) {
+	cacheCounter := [numCacheStates]string{
+		CacheHit: MetricCacheHit, CacheMiss: MetricCacheMiss,
+		CacheShared: MetricSharedHit, CacheStale: MetricStaleServed,
+	}
+	for d := range numDecisionCounters {
+		for cs := range numCacheStates {
+			set := []string{decisionCounters[d]}
+			if cacheCounter[cs] != "" {
+				set = append(set, cacheCounter[cs])
+			}
+			t[d][cs] = set
+		}
+	}
+	return t
+}()
+
+const numCacheStates = int(CacheStale) + 1
+
+// decisionCounters are the counters of a final decision, by index.
+var decisionCounters = [...]string{MetricAllow, MetricDeny, MetricUnauthorized, MetricError, MetricNoRoute, MetricBadRequest}
+
+const numDecisionCounters = len(decisionCounters)
+
+// Counters lists the counter suffixes a final Result increments under
+// MetricName(r.Authorizer, suffix): one for the decision (allow, deny,
+// unauthorized, error, no_route, bad_request) and, when the result went
+// through the cache, one for how it was obtained (cache_hit, cache_miss,
+// shared_hit, stale_served). A stale result counts stale_served and its
+// decision, not error, so that the decision counters add up to the
+// requests; authorizer failures are error + stale_served.
+//
+// A pending Call, and anything but a final Result, counts nothing (nil):
+// only the Result of Evaluate, Resume or FromShared that answers the
+// request is counted, once. The returned slice is shared: do not modify it.
+func Counters(r Result) []string {
+	if r.Kind != KindAllow && r.Kind != KindReject {
+		return nil
+	}
+	d := -1
+	switch r.Decision {
+	case DecisionAllow, DecisionNone:
+		d = 0
+	case DecisionDeny, DecisionImplicitDeny:
+		d = 1
+	case DecisionUnauthorized:
+		d = 2
+	case DecisionError:
+		d = 3
+	case DecisionNoRoute:
+		d = 4
+	case DecisionBadRequest:
+		d = 5
+	}
+	if d < 0 || int(r.CacheState) >= numCacheStates {
+		return nil
+	}
+	return counterSets[d][r.CacheState]
+}
