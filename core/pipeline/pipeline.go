@@ -9,7 +9,6 @@
 package pipeline
 
 import (
-	"crypto/sha256"
 	"errors"
 	"net/netip"
 	"strings"
@@ -166,7 +165,7 @@ type callState struct {
 	// vars is a copy of what customised gateway responses may substitute;
 	// nil when the plan customises none.
 	vars *vars
-	// digest is sha256(Key), set when the Call may use the shared store
+	// digest is sharedDigest of Key, set when the Call may use the shared store
 	// (hashed is then true), so a slot and its check cost one hash.
 	digest [32]byte
 	hashed bool
@@ -302,8 +301,14 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 			return p.decide(e, &state, CacheHit)
 		}
 	}
+	// The validation expression runs after the cache: an entry exists only
+	// for an identity that passed it, and on a hit the regular expression
+	// would be most of the request's cost inside the wasm filter.
+	if auth.IdentityValidation != nil && !auth.IdentityValidation.MatchString(identity[0]) {
+		return p.reject(p.ans.unauthorized, vs, m.Template, auth.Name, "token does not match identityValidationExpression")
+	}
 	if p.plan.SharedSlots > 0 && auth.TTL > 0 {
-		state.digest, state.hashed = sha256.Sum256([]byte(key)), true
+		state.digest, state.hashed = sharedDigest(p.plan, auth, key), true
 	}
 	var event []byte
 	switch {

@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
 	"time"
+
+	"github.com/authgate/authgate/core/config"
 )
 
 // The shared cache is the proxy-wasm shared data store
@@ -48,7 +51,7 @@ const SharedHeaderLen = 42
 //
 //	byte  0       version, 1
 //	byte  1       kind: 1 result, 2 unauthorized, 3 in flight, 4 released
-//	bytes 2..33   sha256 of the Call's Key (the identity's cache key)
+//	bytes 2..33   sharedDigest of the Call's Key (the identity's cache key)
 //	bytes 34..41  expiry, unix nanoseconds, signed: for kind 1 and 2 when the
 //	              answer stops being fresh; for kind 3 the claim's deadline;
 //	              for kind 4 when the claim was released
@@ -232,4 +235,23 @@ func (p *Pipeline) FromShared(c *Call, value []byte, now time.Time) (Result, Sha
 		return p.decide(e, st, CacheShared), SharedHit
 	}
 	return pending, SharedMiss
+}
+
+// sharedDigest names an identity in the shared store. Besides the cache key
+// (authorizer name and identity) it covers what makes the authorizer's
+// answer mean something: the API it answers for and where it is called.
+// Two plugin configurations that share a vm_id, and so one store, can then
+// never read each other's results, even with equal authorizer names.
+func sharedDigest(plan *config.Plan, auth *config.Authorizer, key string) [32]byte {
+	h := sha256.New()
+	for _, part := range []string{plan.AccountID, plan.RestAPIID, plan.Stage, plan.APIType,
+		auth.Type, auth.Cluster, auth.Path, auth.Authority, key} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(part)))
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
 }

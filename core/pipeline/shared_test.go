@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/core/config"
 )
 
 // call evaluates a bearer-token request that must need an authorizer call.
@@ -28,7 +30,7 @@ func TestSharedKey(t *testing.T) {
 	other := call(t, p, "/pos", "another-token", t0)
 	otherAuth := call(t, p, "/both", secret, t0)
 	k := p.SharedKey(a1)
-	digest := sha256.Sum256([]byte(a1.Key))
+	digest := a1.state.digest
 	want := "authgate.v1." + strconv.FormatUint(binary.BigEndian.Uint64(digest[:8])%1024, 10)
 	if k != want {
 		t.Errorf("SharedKey = %q, want %q", k, want)
@@ -88,7 +90,7 @@ func cmpOr(a, b string) string {
 
 // encodeFor builds a shared value for c's identity, as another VM would.
 func (p *Pipeline) encodeFor(c *Call, kind byte, expiry time.Time, body []byte) []byte {
-	return encodeShared(sharedValue{kind: kind, digest: sha256.Sum256([]byte(c.Key)), expiry: expiry.UnixNano(), payload: body})
+	return encodeShared(sharedValue{kind: kind, digest: c.state.digest, expiry: expiry.UnixNano(), payload: body})
 }
 
 func TestResumeShare(t *testing.T) {
@@ -116,7 +118,7 @@ func TestResumeShare(t *testing.T) {
 			p := newModesPipeline(t, nil)
 			c := call(t, p, tt.target, "tok", t0)
 			r := p.Resume(c, tt.resp, t0)
-			want := encodeShared(sharedValue{kind: tt.kind, digest: sha256.Sum256([]byte(c.Key)), expiry: t0.Add(tt.expiry).UnixNano(), payload: tt.body})
+			want := encodeShared(sharedValue{kind: tt.kind, digest: c.state.digest, expiry: t0.Add(tt.expiry).UnixNano(), payload: tt.body})
 			if !bytes.Equal(r.Share, want) {
 				t.Errorf("Share = %x\nwant    %x", r.Share, want)
 			}
@@ -478,7 +480,7 @@ func FuzzFromShared(f *testing.F) {
 			v := value
 			if splice && len(v) >= SharedHeaderLen {
 				v = bytes.Clone(v)
-				d := sha256.Sum256([]byte(c.Key))
+				d := c.state.digest
 				copy(v[2:34], d[:])
 			}
 			r, st := p.FromShared(c, v, t0)
@@ -501,4 +503,34 @@ func FuzzFromShared(f *testing.F) {
 			p.cache.Delete(c.Key)
 		}
 	})
+}
+
+func TestSharedDigestCoversTheDeployment(t *testing.T) {
+	p := newPipeline(t)
+	plan := p.Plan()
+	auth := plan.Authorizers["jwt"]
+	base := sharedDigest(plan, auth, "k")
+	if base != sharedDigest(plan, auth, "k") {
+		t.Fatal("digest is not deterministic")
+	}
+	tests := []struct {
+		name   string
+		change func(pl *config.Plan, a *config.Authorizer)
+	}{
+		{"cluster", func(_ *config.Plan, a *config.Authorizer) { a.Cluster = "other" }},
+		{"authorizer path", func(_ *config.Plan, a *config.Authorizer) { a.Path = "/other" }},
+		{"authority", func(_ *config.Plan, a *config.Authorizer) { a.Authority = "other.local" }},
+		{"api", func(pl *config.Plan, _ *config.Authorizer) { pl.RestAPIID = "zzzzzzzzzz" }},
+		{"stage", func(pl *config.Plan, _ *config.Authorizer) { pl.Stage = "dev" }},
+		{"account", func(pl *config.Plan, _ *config.Authorizer) { pl.AccountID = "999999999999" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pl, a := *plan, *auth
+			tt.change(&pl, &a)
+			if sharedDigest(&pl, &a, "k") == base {
+				t.Errorf("changing the %s keeps the digest: two deployments on one vm_id would share results", tt.name)
+			}
+		})
+	}
 }
