@@ -9,7 +9,6 @@ package plugin
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,17 +26,23 @@ const Details = "authgate"
 const grpcNone int32 = -1
 
 // Plugin is the state of the filter in one VM: its root contexts (one per
-// configured plugin), its HTTP streams and its callouts in flight.
+// configured plugin), its HTTP streams, the authorizer questions in flight
+// and what it needs to share answers with the proxy's other VMs.
 type Plugin struct {
-	host     proxywasm.Host
-	roots    map[uint32]*root
-	streams  map[uint32]*stream
-	callouts map[calloutRef]*callout
-	inflight map[flightKey]calloutRef
-	// orphans are callouts all of whose waiters went away; their late
-	// answers are dropped quietly. Hosts answer every callout (with an
-	// error on timeout or reset), so the set drains by itself.
-	orphans map[calloutRef]struct{}
+	host    proxywasm.Host
+	roots   map[uint32]*root
+	streams map[uint32]*stream
+	// flights are the authorizer questions in flight, by question: a
+	// callout of this VM, or a wait for another VM's callout.
+	flights map[flightKey]*flight
+	// callouts are the flights whose callout is in flight, by callout.
+	// A callout stays here until it is answered, even when all its
+	// requests went away: its answer is still published to the other
+	// VMs. Hosts answer every callout (with an error on timeout or
+	// reset), so the map drains by itself.
+	callouts map[calloutRef]*flight
+	vm       peers
+	metrics  map[string]uint32 // metric ids by name
 }
 
 // root is a root context: one plugin configuration.
@@ -51,14 +56,16 @@ type stream struct {
 	id   uint32
 	root *root // nil when created under an unknown root
 
-	// While waiting for a callout: the pipeline that issued the Call (a
-	// reconfiguration must not change how the answer is read), the Call
-	// and the callout it waits on.
-	pipe    *pipeline.Pipeline
-	call    *pipeline.Call
-	waiting bool
-	wait    calloutRef
-	done    bool
+	// While waiting for an authorizer answer: the pipeline that issued the
+	// Call (a reconfiguration must not change how the answer is read),
+	// the Call and the flight it waits on.
+	pipe   *pipeline.Pipeline
+	call   *pipeline.Call
+	flight *flight
+	// coalesced: the stream waited for another request's callout, in
+	// this VM or another, instead of causing one.
+	coalesced bool
+	done      bool
 
 	// For log lines only.
 	method, path, requestID string
@@ -69,17 +76,11 @@ type stream struct {
 // of the name.
 type calloutRef struct{ root, token uint32 }
 
-// flightKey identifies the authorizer question a callout answers: requests
-// of one plugin configuration with the same cache key share one callout.
+// flightKey identifies the authorizer question a flight answers: requests
+// of one plugin configuration with the same cache key share one answer.
 type flightKey struct {
 	root uint32
 	key  string
-}
-
-// callout is one authorizer request in flight and the streams waiting on it.
-type callout struct {
-	key     flightKey
-	waiters []uint32
 }
 
 // New returns the filter for a VM whose host is h.
@@ -88,9 +89,9 @@ func New(h proxywasm.Host) *Plugin {
 		host:     h,
 		roots:    map[uint32]*root{},
 		streams:  map[uint32]*stream{},
-		callouts: map[calloutRef]*callout{},
-		inflight: map[flightKey]calloutRef{},
-		orphans:  map[calloutRef]struct{}{},
+		flights:  map[flightKey]*flight{},
+		callouts: map[calloutRef]*flight{},
+		metrics:  map[string]uint32{},
 	}
 }
 
@@ -142,15 +143,13 @@ func (p *Plugin) OnConfigure(rootID, size uint32) (ok bool) {
 		return false
 	}
 	r.pipe = pipeline.New(plan)
+	p.defineMetrics(plan)
+	if plan.SharedSlots > 0 {
+		p.joinPeers(rootID)
+	}
 	p.logf(abi.LogInfo, "configured: %d routes, %d authorizers", len(plan.Routes), len(plan.Authorizers))
 	return true
 }
-
-// OnTick does nothing: the filter sets no timer.
-func (p *Plugin) OnTick(root uint32) {}
-
-// OnQueueReady does nothing: the filter uses no queue.
-func (p *Plugin) OnQueueReady(root, queue uint32) {}
 
 // OnLog does nothing: decisions are logged when they are made.
 func (p *Plugin) OnLog(id uint32) {}
@@ -181,12 +180,12 @@ func (p *Plugin) OnRequestHeaders(id, headers uint32, endOfStream bool) (act abi
 	now, st := p.host.CurrentTime()
 	if st != abi.StatusOK {
 		p.logf(abi.LogError, "reading the clock: %v", st)
-		return p.apply(s, pipeline.Failure("clock unavailable"), false, now)
+		return p.apply(s, p.failure(s, "clock unavailable"), false, now)
 	}
 	req, err := p.readRequest()
 	if err != nil {
 		p.logf(abi.LogError, "reading request headers: %v", err)
-		return p.apply(s, pipeline.Failure("request headers unavailable"), false, now)
+		return p.apply(s, p.failure(s, "request headers unavailable"), false, now)
 	}
 	s.method, s.path, s.requestID = req.Method, req.Target, req.RequestID
 	if i := strings.IndexByte(s.path, '?'); i >= 0 {
@@ -260,7 +259,7 @@ func hostOnly(addr string) string {
 
 // apply carries out a pipeline result on stream s, which must be the
 // host's current context. resumed says whether the stream is paused waiting
-// for a callout (and so must be continued explicitly).
+// for an authorizer answer (and so must be continued explicitly).
 func (p *Plugin) apply(s *stream, res pipeline.Result, resumed bool, now time.Time) abi.Action {
 	switch res.Kind {
 	case pipeline.KindAllow:
@@ -268,9 +267,9 @@ func (p *Plugin) apply(s *stream, res pipeline.Result, resumed bool, now time.Ti
 			// A forged x-authorizer-* header might still be there:
 			// never continue with it.
 			p.logf(abi.LogError, "editing request headers of context %d: %v", s.id, st)
-			return p.apply(s, pipeline.Failure("header edit failed"), resumed, now)
+			return p.apply(s, p.failure(s, "header edit failed"), resumed, now)
 		}
-		p.logDecision(s, &res)
+		p.decided(s, &res)
 		if resumed {
 			if st := p.host.ContinueStream(abi.StreamRequest); st != abi.StatusOK {
 				p.logf(abi.LogError, "continuing context %d: %v", s.id, st)
@@ -278,16 +277,34 @@ func (p *Plugin) apply(s *stream, res pipeline.Result, resumed bool, now time.Ti
 		}
 		return abi.ActionContinue
 	case pipeline.KindReject:
-		p.logDecision(s, &res)
+		p.decided(s, &res)
 		p.sendLocal(&res)
 		return abi.ActionPause
 	case pipeline.KindCall:
 		if !resumed && res.Call != nil {
-			return p.dispatch(s, &res, now)
+			return p.start(s, &res, now)
 		}
 	}
 	p.logf(abi.LogError, "unexpected pipeline result %v on context %d", res.Kind, s.id)
-	return p.apply(s, pipeline.Failure("unexpected pipeline result"), resumed, now)
+	return p.apply(s, p.failure(s, "unexpected pipeline result"), resumed, now)
+}
+
+// decided logs and counts the final result of stream s.
+func (p *Plugin) decided(s *stream, res *pipeline.Result) {
+	p.logDecision(s, res)
+	p.count(res)
+	if s.coalesced {
+		p.countSuffix(res.Authorizer, pipeline.MetricCoalesced)
+	}
+}
+
+// failure is the answer for a request the filter cannot finish, in the
+// stream's API type when its pipeline is known.
+func (p *Plugin) failure(s *stream, reason string) pipeline.Result {
+	if s != nil && s.root != nil && s.root.pipe != nil {
+		return s.root.pipe.Failure(reason)
+	}
+	return pipeline.Failure(reason)
 }
 
 func (p *Plugin) editHeaders(res pipeline.Result) abi.Status {
@@ -317,162 +334,11 @@ func (p *Plugin) sendLocal(res *pipeline.Result) {
 // sendFailure answers the current context 500, when nothing else can be done.
 func (p *Plugin) sendFailure() {
 	res := pipeline.Failure("internal error")
+	p.count(&res)
 	p.sendLocal(&res)
 }
 
-// dispatch sends the authorizer request of a Call, or joins the callout
-// already in flight for the same question.
-func (p *Plugin) dispatch(s *stream, res *pipeline.Result, now time.Time) abi.Action {
-	c := res.Call
-	fk := flightKey{root: s.root.id, key: c.Key}
-	if ref, ok := p.inflight[fk]; ok {
-		co := p.callouts[ref]
-		co.waiters = append(co.waiters, s.id)
-		s.pipe, s.call, s.waiting, s.wait = s.root.pipe, c, true, ref
-		p.logDecision(s, res, "callout", strconv.FormatUint(uint64(ref.token), 10), "shared", "true")
-		return abi.ActionPause
-	}
-	headers := []abi.Header{
-		{Name: ":method", Value: "POST"},
-		{Name: ":path", Value: c.Path},
-		{Name: ":authority", Value: c.Authority},
-		{Name: "content-type", Value: "application/json"},
-	}
-	timeout := c.Timeout.Milliseconds()
-	if timeout < 1 {
-		timeout = 1
-	}
-	token, st := p.host.HTTPCall(c.Cluster, headers, c.Event, nil, uint32(timeout))
-	if st != abi.StatusOK {
-		// Typically an unknown cluster: the authorizer cannot be asked,
-		// which is an authorizer failure for this request.
-		p.logf(abi.LogError, "authorizer[%s]: call to cluster %q failed: %v", c.Authorizer, c.Cluster, st)
-		return p.apply(s, s.root.pipe.Resume(c, pipeline.Response{}, now), false, now)
-	}
-	ref := calloutRef{root: s.root.id, token: token}
-	delete(p.orphans, ref)
-	p.callouts[ref] = &callout{key: fk, waiters: []uint32{s.id}}
-	p.inflight[fk] = ref
-	s.pipe, s.call, s.waiting, s.wait = s.root.pipe, c, true, ref
-	p.logDecision(s, res, "callout", strconv.FormatUint(uint64(token), 10))
-	return abi.ActionPause
-}
-
-// OnHTTPCallResponse finishes every stream waiting on a callout. The answer
-// is read first, from the context the host delivers it on (the root), then
-// each live waiter is made the effective context and resumed.
-func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint32) {
-	defer p.recoverLog("proxy_on_http_call_response")
-	ref := calloutRef{root: id, token: token}
-	co, ok := p.callouts[ref]
-	if !ok {
-		// A host that delivers the answer on the stream context instead
-		// of its root still finds the callout.
-		if s := p.streams[id]; s != nil && s.root != nil {
-			alt := calloutRef{root: s.root.id, token: token}
-			if co, ok = p.callouts[alt]; ok {
-				ref = alt
-			}
-		}
-	}
-	if !ok {
-		if _, orphan := p.orphans[ref]; orphan {
-			delete(p.orphans, ref)
-			p.logf(abi.LogDebug, "callout %d answered after its requests ended; ignored", token)
-			return
-		}
-		p.logf(abi.LogWarn, "answer for unknown callout %d on context %d ignored", token, id)
-		return
-	}
-	delete(p.callouts, ref)
-	if p.inflight[co.key] == ref {
-		delete(p.inflight, co.key)
-	}
-	now, st := p.host.CurrentTime()
-	var resp pipeline.Response
-	if st != abi.StatusOK {
-		p.logf(abi.LogError, "reading the clock: %v", st)
-	} else {
-		resp = p.readCalloutResponse(headers, bodySize)
-	}
-	for _, w := range co.waiters {
-		p.resume(w, ref, resp, now, st == abi.StatusOK)
-	}
-}
-
-// readCalloutResponse reads a callout's answer. Status 0 (the call failed)
-// when the host reports no headers (timeout, reset) or the answer cannot be
-// read.
-func (p *Plugin) readCalloutResponse(headers, bodySize uint32) pipeline.Response {
-	if headers == 0 {
-		return pipeline.Response{}
-	}
-	hs, st := p.host.GetHeaderMapPairs(abi.MapHTTPCallResponseHeaders)
-	if st != abi.StatusOK {
-		p.logf(abi.LogError, "reading callout response headers: %v", st)
-		return pipeline.Response{}
-	}
-	var resp pipeline.Response
-	for _, h := range hs {
-		if h.Name == ":status" {
-			n, err := strconv.Atoi(h.Value)
-			if err != nil || n < 100 || n > 999 {
-				p.logf(abi.LogError, "callout response with bad :status %q", h.Value)
-				return pipeline.Response{}
-			}
-			resp.Status = n
-			continue
-		}
-		if !strings.HasPrefix(h.Name, ":") {
-			resp.Headers = append(resp.Headers, pipeline.Header(h))
-		}
-	}
-	if resp.Status == 0 {
-		p.logf(abi.LogError, "callout response without :status")
-		return pipeline.Response{}
-	}
-	if bodySize > 0 {
-		b, st := p.host.GetBufferBytes(abi.BufferHTTPCallResponseBody, 0, bodySize)
-		if st != abi.StatusOK {
-			p.logf(abi.LogError, "reading callout response body: %v", st)
-			return pipeline.Response{}
-		}
-		resp.Body = b
-	}
-	return resp
-}
-
-// resume finishes one waiter of callout ref, if it is still alive and still
-// waiting on it. A panic fails that waiter alone.
-func (p *Plugin) resume(id uint32, ref calloutRef, resp pipeline.Response, now time.Time, clockOK bool) {
-	s := p.streams[id]
-	if s == nil || s.done || !s.waiting || s.wait != ref {
-		return
-	}
-	c, pipe := s.call, s.pipe
-	s.waiting, s.call, s.pipe = false, nil, nil
-	switched := false
-	defer func() {
-		if r := recover(); r != nil {
-			p.logf(abi.LogError, "panic resuming context %d: %v", id, r)
-			if switched {
-				p.sendFailure()
-			}
-		}
-	}()
-	if st := p.host.SetEffectiveContext(id); st != abi.StatusOK {
-		p.logf(abi.LogWarn, "context %d gone before its authorizer answered: %v", id, st)
-		return
-	}
-	switched = true
-	res := pipeline.Failure("clock unavailable")
-	if clockOK {
-		res = pipe.Resume(c, resp, now)
-	}
-	p.apply(s, res, true, now)
-}
-
-// OnDone marks a stream finished: a callout answer no longer touches it.
+// OnDone marks a stream finished: an authorizer answer no longer touches it.
 func (p *Plugin) OnDone(id uint32) bool {
 	defer p.recoverLog("proxy_on_done")
 	if s := p.streams[id]; s != nil {
@@ -481,55 +347,18 @@ func (p *Plugin) OnDone(id uint32) bool {
 	return true
 }
 
-// OnDelete forgets a context. A stream leaves its callout's waiters; a
-// callout left without waiters is dropped (its late answer is ignored). A
-// root takes its callouts with it.
+// OnDelete forgets a context. A stream leaves its flight; a root takes its
+// flights with it.
 func (p *Plugin) OnDelete(id uint32) {
 	defer p.recoverLog("proxy_on_delete")
 	if s := p.streams[id]; s != nil {
 		delete(p.streams, id)
-		if s.waiting {
-			p.leave(s)
-		}
+		p.leave(s)
 		return
 	}
 	if _, ok := p.roots[id]; ok {
 		delete(p.roots, id)
-		for ref, co := range p.callouts {
-			if ref.root == id {
-				delete(p.callouts, ref)
-				delete(p.inflight, co.key)
-			}
-		}
-		for ref := range p.orphans {
-			if ref.root == id {
-				delete(p.orphans, ref)
-			}
-		}
-	}
-}
-
-// leave takes a stream off its callout's waiter list.
-func (p *Plugin) leave(s *stream) {
-	ref := s.wait
-	s.waiting, s.call, s.pipe = false, nil, nil
-	co := p.callouts[ref]
-	if co == nil {
-		return
-	}
-	kept := co.waiters[:0]
-	for _, w := range co.waiters {
-		if w != s.id {
-			kept = append(kept, w)
-		}
-	}
-	co.waiters = kept
-	if len(kept) == 0 {
-		delete(p.callouts, ref)
-		if p.inflight[co.key] == ref {
-			delete(p.inflight, co.key)
-		}
-		p.orphans[ref] = struct{}{}
+		p.dropRoot(id)
 	}
 }
 

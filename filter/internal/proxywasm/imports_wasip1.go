@@ -50,6 +50,36 @@ func proxyContinueStream(typ uint32) uint32
 //go:wasmimport env proxy_set_effective_context
 func proxySetEffectiveContext(id uint32) uint32
 
+//go:wasmimport env proxy_set_tick_period_milliseconds
+func proxySetTickPeriodMilliseconds(ms uint32) uint32
+
+//go:wasmimport env proxy_get_shared_data
+func proxyGetSharedData(key string, retPtr, retLen, retCas *uint32) uint32
+
+//go:wasmimport env proxy_set_shared_data
+func proxySetSharedData(key, value string, cas uint32) uint32
+
+//go:wasmimport env proxy_register_shared_queue
+func proxyRegisterSharedQueue(name string, retID *uint32) uint32
+
+//go:wasmimport env proxy_resolve_shared_queue
+func proxyResolveSharedQueue(vmID, name string, retID *uint32) uint32
+
+//go:wasmimport env proxy_dequeue_shared_queue
+func proxyDequeueSharedQueue(id uint32, retPtr, retLen *uint32) uint32
+
+//go:wasmimport env proxy_enqueue_shared_queue
+func proxyEnqueueSharedQueue(id uint32, data string) uint32
+
+//go:wasmimport env proxy_define_metric
+func proxyDefineMetric(typ uint32, name string, retID *uint32) uint32
+
+//go:wasmimport env proxy_increment_metric
+func proxyIncrementMetric(id uint32, delta int64) uint32
+
+//go:wasmimport env proxy_record_metric
+func proxyRecordMetric(id uint32, value uint64) uint32
+
 func init() { Default = wasmHost{} }
 
 // wasmHost is the Host backed by the imported functions.
@@ -135,4 +165,59 @@ func received(ptr, size uint32) ([]byte, abi.Status) {
 		return nil, abi.StatusInvalidMemoryAccess
 	}
 	return b, abi.StatusOK
+}
+
+func (wasmHost) SetTickPeriod(ms uint32) abi.Status {
+	return abi.Status(proxySetTickPeriodMilliseconds(ms))
+}
+
+func (wasmHost) GetSharedData(key string) ([]byte, uint32, abi.Status) {
+	var ptr, size, cas uint32
+	if st := abi.Status(proxyGetSharedData(key, &ptr, &size, &cas)); st != abi.StatusOK {
+		return nil, 0, st
+	}
+	b, st := received(ptr, size)
+	return b, cas, st
+}
+
+func (wasmHost) SetSharedData(key string, value []byte, cas uint32) abi.Status {
+	return abi.Status(proxySetSharedData(key, string(value), cas))
+}
+
+func (wasmHost) RegisterSharedQueue(name string) (uint32, abi.Status) {
+	var id uint32
+	st := abi.Status(proxyRegisterSharedQueue(name, &id))
+	return id, st
+}
+
+func (wasmHost) ResolveSharedQueue(vmID, name string) (uint32, abi.Status) {
+	var id uint32
+	st := abi.Status(proxyResolveSharedQueue(vmID, name, &id))
+	return id, st
+}
+
+func (wasmHost) DequeueSharedQueue(id uint32) ([]byte, abi.Status) {
+	var ptr, size uint32
+	if st := abi.Status(proxyDequeueSharedQueue(id, &ptr, &size)); st != abi.StatusOK {
+		return nil, st
+	}
+	return received(ptr, size)
+}
+
+func (wasmHost) EnqueueSharedQueue(id uint32, data []byte) abi.Status {
+	return abi.Status(proxyEnqueueSharedQueue(id, string(data)))
+}
+
+func (wasmHost) DefineMetric(t abi.MetricType, name string) (uint32, abi.Status) {
+	var id uint32
+	st := abi.Status(proxyDefineMetric(uint32(t), name, &id))
+	return id, st
+}
+
+func (wasmHost) IncrementMetric(id uint32, delta int64) abi.Status {
+	return abi.Status(proxyIncrementMetric(id, delta))
+}
+
+func (wasmHost) RecordMetric(id uint32, value uint64) abi.Status {
+	return abi.Status(proxyRecordMetric(id, value))
 }

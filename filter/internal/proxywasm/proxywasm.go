@@ -46,6 +46,36 @@ type Host interface {
 	ContinueStream(s abi.StreamType) abi.Status
 	// SetEffectiveContext makes later calls act on context id.
 	SetEffectiveContext(id uint32) abi.Status
+
+	// SetTickPeriod asks for Handler.OnTick on the current root context
+	// about every ms milliseconds; 0 stops the ticks.
+	SetTickPeriod(ms uint32) abi.Status
+	// GetSharedData reads a key of the data all VMs of the vm_id share,
+	// with the compare-and-swap number of its current value.
+	GetSharedData(key string) (value []byte, cas uint32, st abi.Status)
+	// SetSharedData writes a key. A cas other than 0 makes the write
+	// conditional: it fails with abi.StatusCasMismatch when the key has
+	// changed since the read that returned cas. A key that does not exist
+	// is always written.
+	SetSharedData(key string, value []byte, cas uint32) abi.Status
+	// RegisterSharedQueue creates (or takes over) the named queue of this
+	// vm_id; its messages are announced to the current root context
+	// through Handler.OnQueueReady.
+	RegisterSharedQueue(name string) (uint32, abi.Status)
+	// ResolveSharedQueue finds a queue another VM registered; vmID ""
+	// means this VM's own vm_id.
+	ResolveSharedQueue(vmID, name string) (uint32, abi.Status)
+	// DequeueSharedQueue takes the oldest message of a queue this VM
+	// registered; abi.StatusEmpty when there is none.
+	DequeueSharedQueue(id uint32) ([]byte, abi.Status)
+	// EnqueueSharedQueue appends a message to a queue.
+	EnqueueSharedQueue(id uint32, data []byte) abi.Status
+	// DefineMetric creates (or finds) a metric by name.
+	DefineMetric(t abi.MetricType, name string) (uint32, abi.Status)
+	// IncrementMetric adds delta to a counter or gauge.
+	IncrementMetric(id uint32, delta int64) abi.Status
+	// RecordMetric records a histogram sample (or sets a counter or gauge).
+	RecordMetric(id uint32, value uint64) abi.Status
 }
 
 // Handler receives the callbacks of abi.GuestFunctions (except the memory and

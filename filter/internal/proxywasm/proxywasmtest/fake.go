@@ -69,6 +69,12 @@ type Host struct {
 	HTTPCallError abi.Status // when set, proxy_http_call fails with it
 	PanicOn       string     // when set, the named host call panics
 
+	// Store holds the shared data, queues and metrics: the state all VMs
+	// of one vm_id share. Hosts made with NewVM share one Store.
+	Store *Store
+	// TickPeriods is the last tick period each root context asked for.
+	TickPeriods map[uint32]uint32
+
 	// The callout answer being delivered, readable from its root context.
 	respHeaders []abi.Header
 	respBody    []byte
@@ -79,7 +85,14 @@ type Host struct {
 
 // New returns a fake host whose clock reads now.
 func New(now time.Time) *Host {
-	return &Host{Now: now, Streams: map[uint32]*Stream{}, roots: map[uint32]bool{}, nextCallout: 1}
+	return NewVM(now, NewStore())
+}
+
+// NewVM returns a fake host for one more VM whose shared data, queues and
+// metrics are store's, as Envoy's workers share them.
+func NewVM(now time.Time, store *Store) *Host {
+	return &Host{Now: now, Streams: map[uint32]*Stream{}, roots: map[uint32]bool{}, nextCallout: 1,
+		Store: store, TickPeriods: map[uint32]uint32{}}
 }
 
 // AddRoot registers a root context.

@@ -1,0 +1,427 @@
+package plugin
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authgate/authgate/core/pipeline"
+	"github.com/authgate/authgate/filter/abi"
+)
+
+// How the VMs of one proxy share authorizer answers.
+//
+// The pipeline chooses the shared store key of an identity (its slot) and
+// what the values mean; this file performs the store I/O and the waiting.
+// A VM that finds nothing usable in the slot claims it with a
+// compare-and-swap and calls the authorizer; a VM that finds a live claim
+// waits. When the answer arrives the claimer publishes it in the slot and
+// sends the slot key to the shared queue of every VM (proxy_on_queue_ready
+// then wakes the waiters, which read the slot again). The proxy-wasm ABI
+// has no blocking call and no per-request timer, so waiting is a paused
+// stream plus a queue message; ticks bound the wait when the claimer dies
+// and never publishes.
+
+const (
+	// registryKey holds the queue names of the VMs, one a line, so that
+	// a publisher knows whom to wake.
+	registryKey = pipeline.SharedKeyPrefix + "queues"
+	// maxPeers bounds the registry. Names of VMs long gone (a reloaded
+	// configuration's) fall off the front; a live VM re-adds itself
+	// before every wait, so it never waits unregistered.
+	maxPeers = 64
+	// creatingKey holds the slots being created, one "deadline slot" a
+	// line (see create).
+	creatingKey = pipeline.SharedKeyPrefix + "creating"
+	// createHold bounds how long a creation entry counts, should its VM
+	// die between taking it and giving it back.
+	createHold = time.Second
+	// queuePrefix starts every VM's queue name.
+	queuePrefix = "authgate.done."
+	// tickPeriodMs is how often ticks check for waits past their bound.
+	tickPeriodMs = 50
+	// casAttempts bounds every compare-and-swap loop: the store is shared
+	// with other threads, and a callback must never spin.
+	casAttempts = 4
+	// maxDequeue bounds the messages one proxy_on_queue_ready takes.
+	maxDequeue = 4096
+)
+
+// peers is this VM's part in waking the others.
+type peers struct {
+	name    string            // this VM's queue name, "" until registered
+	queue   uint32            // its id
+	root    uint32            // the root context it is registered on
+	resolve map[string]uint32 // queue ids of other VMs, by name
+}
+
+// joinPeers registers this VM's queue on root (once per VM; a later root
+// takes it over only when its root goes away), records it in the registry
+// and asks for ticks. Failures are logged: the VM then calls the authorizer
+// instead of waiting for another VM.
+func (p *Plugin) joinPeers(rootID uint32) {
+	if st := p.host.SetTickPeriod(tickPeriodMs); st != abi.StatusOK {
+		p.logf(abi.LogWarn, "setting the tick period: %v", st)
+	}
+	if p.vm.name == "" {
+		// A random name: VMs of one vm_id cannot learn each other's ids,
+		// and the name only has to differ from theirs.
+		p.vm.name = queuePrefix + strconv.FormatUint(rand.Uint64(), 36)
+	}
+	if p.vm.queue != 0 && p.roots[p.vm.root] != nil {
+		p.ensureRegistered()
+		return
+	}
+	p.registerQueue(rootID)
+	if _, _, st := p.host.GetSharedData(creatingKey); st == abi.StatusNotFound {
+		p.host.SetSharedData(creatingKey, nil, 0)
+	}
+}
+
+// registerQueue registers this VM's queue on the current context, root rootID.
+func (p *Plugin) registerQueue(rootID uint32) {
+	id, st := p.host.RegisterSharedQueue(p.vm.name)
+	if st != abi.StatusOK {
+		p.logf(abi.LogWarn, "registering shared queue %s: %v", p.vm.name, st)
+		p.vm.queue = 0
+		return
+	}
+	p.vm.queue, p.vm.root = id, rootID
+	if !p.ensureRegistered() {
+		p.logf(abi.LogWarn, "recording shared queue %s in %s failed", p.vm.name, registryKey)
+	}
+}
+
+// ensureRegistered makes sure this VM's queue name is in the registry. It
+// runs before every read of a slot that may lead to a wait: a publisher
+// reads the registry after writing the slot, so a VM that registered
+// before reading a claim is always woken.
+func (p *Plugin) ensureRegistered() bool {
+	if p.vm.queue == 0 {
+		return false
+	}
+	for range casAttempts {
+		v, cas, st := p.host.GetSharedData(registryKey)
+		if st != abi.StatusOK && st != abi.StatusNotFound {
+			return false
+		}
+		names := lines(v)
+		if slices.Contains(names, p.vm.name) {
+			return true
+		}
+		names = append(names, p.vm.name)
+		if len(names) > maxPeers {
+			names = names[len(names)-maxPeers:]
+		}
+		switch p.host.SetSharedData(registryKey, []byte(strings.Join(names, "\n")), cas) {
+		case abi.StatusOK:
+			return true
+		case abi.StatusCasMismatch:
+			continue
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func lines(v []byte) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	return strings.Split(string(v), "\n")
+}
+
+// outcome is what acquire found for a flight.
+type outcome uint8
+
+const (
+	call   outcome = iota // ask the authorizer (the slot is claimed, or cannot be)
+	served                // the slot holds the answer
+	wait                  // another VM is asking: wait for its publication
+)
+
+// acquire reads f's slot and decides: served (the returned value answers),
+// call (this VM claimed the slot, or sharing failed, or force), or wait.
+// force is set once a wait has passed its bound: a live claim then no
+// longer makes the flight wait.
+func (p *Plugin) acquire(f *flight, now time.Time, force bool) (outcome, []byte) {
+	canWait := !force && p.ensureRegistered()
+	for range casAttempts {
+		v, cas, st := p.host.GetSharedData(f.slot)
+		if st != abi.StatusOK && st != abi.StatusNotFound {
+			p.logf(abi.LogWarn, "reading shared slot: %v", st)
+			return call, nil
+		}
+		_, state := f.pipe.FromShared(f.call, v, now)
+		switch state {
+		case pipeline.SharedHit, pipeline.SharedUnauthorized:
+			return served, v
+		case pipeline.SharedInFlight:
+			if canWait {
+				return wait, nil
+			}
+			return call, nil
+		}
+		if st == abi.StatusNotFound {
+			out, retry := p.create(f, now, canWait)
+			if retry {
+				continue
+			}
+			return out, nil
+		}
+		switch st := p.host.SetSharedData(f.slot, f.pipe.Claim(f.call, now), cas); st {
+		case abi.StatusOK:
+			return call, nil
+		case abi.StatusCasMismatch:
+			// Another VM wrote the slot since the read: look again.
+			continue
+		default:
+			p.logf(abi.LogWarn, "claiming shared slot: %v", st)
+			return call, nil
+		}
+	}
+	// The slot kept changing: other VMs are writing it. Every write is a
+	// claim (whose VM will publish) or a publication (whose VM wakes the
+	// waiters), so waiting cannot miss the answer.
+	if canWait {
+		return wait, nil
+	}
+	return call, nil
+}
+
+// create claims a slot that does not exist yet. The store writes a missing
+// key whatever cas is given, so two VMs that both found the slot missing
+// would both win a plain claim. Creation is therefore serialised per slot
+// through creatingKey, which exists from configuration on and so always
+// takes a real compare-and-swap: the VM that lists the slot there creates
+// it with its claim; another VM that finds the slot listed, and still
+// missing afterwards, waits for that claim's publication. retry asks the
+// caller to read the slot again.
+func (p *Plugin) create(f *flight, now time.Time, canWait bool) (out outcome, retry bool) {
+	for range casAttempts {
+		v, cas, st := p.host.GetSharedData(creatingKey)
+		if st != abi.StatusOK && st != abi.StatusNotFound {
+			return call, false
+		}
+		entries := liveEntries(v, now)
+		if slices.ContainsFunc(entries, func(e string) bool { return entrySlot(e) == f.slot }) {
+			// Another VM is creating the slot. If it is still missing
+			// now, that VM finds it missing too and claims it.
+			if _, _, st := p.host.GetSharedData(f.slot); st == abi.StatusNotFound {
+				if canWait {
+					return wait, false
+				}
+				return call, false
+			}
+			return call, true
+		}
+		mine := strconv.FormatInt(now.Add(createHold).UnixNano(), 10) + " " + f.slot
+		switch p.host.SetSharedData(creatingKey, []byte(strings.Join(append(entries, mine), "\n")), cas) {
+		case abi.StatusOK:
+		case abi.StatusCasMismatch:
+			continue
+		default:
+			return call, false
+		}
+		_, _, st = p.host.GetSharedData(f.slot)
+		created := false
+		if st == abi.StatusNotFound {
+			created = p.host.SetSharedData(f.slot, f.pipe.Claim(f.call, now), 0) == abi.StatusOK
+		}
+		p.doneCreating(mine)
+		if created {
+			return call, false
+		}
+		// Another VM created it in the meantime: read it.
+		return call, true
+	}
+	return call, false
+}
+
+// doneCreating removes this VM's entry from creatingKey. Failing that, the
+// entry lapses after createHold.
+func (p *Plugin) doneCreating(mine string) {
+	for range casAttempts {
+		v, cas, st := p.host.GetSharedData(creatingKey)
+		if st != abi.StatusOK {
+			return
+		}
+		entries := lines(v)
+		kept := slices.DeleteFunc(slices.Clone(entries), func(e string) bool { return e == mine })
+		if len(kept) == len(entries) {
+			return
+		}
+		if p.host.SetSharedData(creatingKey, []byte(strings.Join(kept, "\n")), cas) != abi.StatusCasMismatch {
+			return
+		}
+	}
+}
+
+// liveEntries returns the creation entries whose hold has not lapsed.
+func liveEntries(v []byte, now time.Time) []string {
+	var out []string
+	for _, e := range lines(v) {
+		sp := strings.IndexByte(e, ' ')
+		if sp < 0 {
+			continue
+		}
+		deadline, err := strconv.ParseInt(e[:sp], 10, 64)
+		if err != nil || deadline <= now.UnixNano() {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func entrySlot(e string) string {
+	if sp := strings.IndexByte(e, ' '); sp >= 0 {
+		return e[sp+1:]
+	}
+	return ""
+}
+
+// publish stores a flight's outcome in its slot and wakes every VM that
+// may wait for it. The write is unconditional: whatever the slot holds
+// now (this VM's claim, or a later claim of a VM that gave up waiting) an
+// answer is at least as good.
+func (p *Plugin) publish(slot string, share []byte, now time.Time) {
+	if st := p.host.SetSharedData(slot, share, 0); st != abi.StatusOK {
+		p.logf(abi.LogWarn, "publishing to shared slot: %v", st)
+		return
+	}
+	v, _, st := p.host.GetSharedData(registryKey)
+	if st == abi.StatusOK {
+		msg := []byte(slot)
+		for _, name := range lines(v) {
+			if name == p.vm.name || name == "" {
+				continue
+			}
+			p.enqueue(name, msg)
+		}
+	}
+	// Other plugin configurations of this VM may wait on the slot too.
+	p.slotReady(slot, now)
+}
+
+// enqueue sends msg to the named queue, resolving its id once.
+func (p *Plugin) enqueue(name string, msg []byte) {
+	if p.vm.resolve == nil {
+		p.vm.resolve = map[string]uint32{}
+	}
+	id, ok := p.vm.resolve[name]
+	if !ok {
+		var st abi.Status
+		if id, st = p.host.ResolveSharedQueue("", name); st != abi.StatusOK {
+			return
+		}
+		p.vm.resolve[name] = id
+	}
+	if st := p.host.EnqueueSharedQueue(id, msg); st != abi.StatusOK {
+		// The queue went away with its VM.
+		delete(p.vm.resolve, name)
+	}
+}
+
+// OnQueueReady takes every message of this VM's queue: each is the key of
+// a slot another VM just published. The flights waiting on those slots
+// read them again.
+func (p *Plugin) OnQueueReady(rootID, queue uint32) {
+	defer p.recoverLog("proxy_on_queue_ready")
+	var slots []string
+	for range maxDequeue {
+		b, st := p.host.DequeueSharedQueue(queue)
+		if st != abi.StatusOK {
+			break
+		}
+		if s := string(b); !slices.Contains(slots, s) {
+			slots = append(slots, s)
+		}
+	}
+	if len(slots) == 0 {
+		return
+	}
+	now, st := p.host.CurrentTime()
+	if st != abi.StatusOK {
+		p.logf(abi.LogError, "reading the clock: %v", st)
+		return
+	}
+	for _, slot := range slots {
+		p.slotReady(slot, now)
+	}
+}
+
+// slotReady reads a published slot again for every flight waiting on it.
+func (p *Plugin) slotReady(slot string, now time.Time) {
+	for _, f := range p.waiting(func(f *flight) bool { return f.slot == slot }) {
+		p.recheck(f, now, false)
+	}
+}
+
+// OnTick makes the waits of root that have passed their bound read their
+// slot once more and, failing an answer there, ask the authorizer
+// themselves: the VM that claimed the slot has died or lost its answer.
+func (p *Plugin) OnTick(rootID uint32) {
+	defer p.recoverLog("proxy_on_tick")
+	var now time.Time
+	for _, f := range p.waiting(func(f *flight) bool { return f.key.root == rootID }) {
+		if now.IsZero() {
+			var st abi.Status
+			if now, st = p.host.CurrentTime(); st != abi.StatusOK {
+				p.logf(abi.LogError, "reading the clock: %v", st)
+				return
+			}
+		}
+		if now.Sub(f.since) >= f.waitBound() {
+			p.logf(abi.LogWarn, "authorizer[%s]: no answer from another VM within %v; calling the authorizer", f.call.Authorizer, f.waitBound())
+			p.recheck(f, now, true)
+		}
+	}
+}
+
+// waiting lists the flights that wait for another VM and match keep, in a
+// stable order.
+func (p *Plugin) waiting(keep func(*flight) bool) []*flight {
+	var out []*flight
+	for _, f := range p.flights {
+		if !f.calling && keep(f) {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b *flight) int { return a.since.Compare(b.since) })
+	return out
+}
+
+// recheck decides a waiting flight again from its slot: the answer serves
+// every waiter; a miss (a released or abandoned claim) or force makes this
+// VM ask the authorizer once for all of them; a new claim keeps them
+// waiting.
+func (p *Plugin) recheck(f *flight, now time.Time, force bool) {
+	if p.flights[f.key] != f || f.calling {
+		return
+	}
+	out, value := p.acquire(f, now, force)
+	switch out {
+	case wait:
+		return
+	case served:
+		delete(p.flights, f.key)
+		for _, w := range slices.Clone(f.waiters) {
+			s := p.streams[w]
+			if s == nil || s.done || s.flight != f {
+				continue
+			}
+			res, st := s.pipe.FromShared(s.call, value, now)
+			if st != pipeline.SharedHit && st != pipeline.SharedUnauthorized {
+				res = p.failure(s, "shared answer unreadable")
+			}
+			s.coalesced = true
+			p.settle(s, res, now)
+		}
+		return
+	}
+	p.dispatch(f, nil, now, nil)
+}

@@ -1,0 +1,547 @@
+package plugin
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authgate/authgate/core/pipeline"
+	"github.com/authgate/authgate/filter/abi"
+	"github.com/authgate/authgate/filter/internal/proxywasm/proxywasmtest"
+)
+
+// vmEnv is one VM of a cluster: its fake host and its plugin.
+type vmEnv struct {
+	h *proxywasmtest.Host
+	p *Plugin
+}
+
+// cluster is several VMs of one proxy sharing one store, as Envoy's
+// workers do. Context ids are per VM, as in Envoy; each VM's root is rootID.
+type cluster struct {
+	t     *testing.T
+	store *proxywasmtest.Store
+	vms   []*vmEnv
+	now   time.Time
+	acts  map[[2]uint32]abi.Action // request-headers action by VM and stream
+}
+
+func newCluster(t *testing.T, n int, config string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, store: proxywasmtest.NewStore(), now: t0, acts: map[[2]uint32]abi.Action{}}
+	for range n {
+		h := proxywasmtest.NewVM(t0, c.store)
+		h.PluginConfig = []byte(config)
+		h.AddRoot(rootID)
+		h.Current = rootID
+		p := New(h)
+		p.OnContextCreate(rootID, 0)
+		if !p.OnVMStart(rootID, 0) || !p.OnConfigure(rootID, uint32(len(config))) {
+			t.Fatalf("configure failed: %v", h.Logs)
+		}
+		c.vms = append(c.vms, &vmEnv{h, p})
+	}
+	return c
+}
+
+// withConfig returns testConfig with extra settings for authorizer tok
+// and the top level.
+func withConfig(tok, top string) string {
+	s := testConfig
+	if tok != "" {
+		s = strings.Replace(s, `"timeoutMs": 500`, `"timeoutMs": 500, `+tok, 1)
+	}
+	if top != "" {
+		s = strings.Replace(s, `"stage": "prod",`, `"stage": "prod", `+top+`,`, 1)
+	}
+	return s
+}
+
+// request starts stream id on VM vm for GET /pets/1 with token tok.
+func (c *cluster) request(vm int, id uint32, tok string) abi.Action {
+	v := c.vms[vm]
+	hs := []abi.Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/pets/1"},
+		{Name: ":authority", Value: "api.example.com"}, bearer(tok)}
+	v.h.AddStream(id, rootID, "10.1.2.3:40000", hs...)
+	v.h.Current = id
+	v.p.OnContextCreate(id, rootID)
+	act := v.p.OnRequestHeaders(id, uint32(len(hs)), true)
+	c.acts[[2]uint32{uint32(vm), id}] = act
+	return act
+}
+
+// answer delivers an authorizer answer to callout token of VM vm; status 0
+// is a failed call.
+func (c *cluster) answer(vm int, token uint32, status int, body string) {
+	e := &env{c.t, c.vms[vm].h, c.vms[vm].p}
+	e.answer(token, status, body)
+}
+
+// deliver runs every proxy_on_queue_ready the hosts owe, until none is left.
+func (c *cluster) deliver() int {
+	n := 0
+	for {
+		ready := c.store.TakeReady()
+		if len(ready) == 0 {
+			return n
+		}
+		for _, r := range ready {
+			for _, v := range c.vms {
+				if v.h == r.Host {
+					v.h.Current = r.Root
+					v.p.OnQueueReady(r.Root, r.Queue)
+					n++
+				}
+			}
+		}
+	}
+}
+
+func (c *cluster) tick(vm int) {
+	v := c.vms[vm]
+	v.h.Current = rootID
+	v.p.OnTick(rootID)
+}
+
+func (c *cluster) advance(d time.Duration) {
+	c.now = c.now.Add(d)
+	for _, v := range c.vms {
+		v.h.Now = c.now
+	}
+}
+
+// callouts returns the callouts made so far by each VM.
+func (c *cluster) callouts() []int {
+	out := make([]int, len(c.vms))
+	for i, v := range c.vms {
+		out[i] = len(v.h.Callouts)
+	}
+	return out
+}
+
+func (c *cluster) stream(vm int, id uint32) *proxywasmtest.Stream { return c.vms[vm].h.Streams[id] }
+
+// allowed checks that stream id of vm went upstream with principal user-1.
+func (c *cluster) allowed(vm int, id uint32) {
+	c.t.Helper()
+	s := c.stream(vm, id)
+	p, _ := header(s.Headers, "x-authorizer-principal-id")
+	// Paused streams are continued once; others went on at once.
+	want := 1
+	if c.acts[[2]uint32{uint32(vm), id}] == abi.ActionContinue {
+		want = 0
+	}
+	if s.Continued != want || len(s.Local) != 0 || p != "user-1" {
+		c.t.Errorf("vm %d stream %d: continued %d local %+v principal %q, want allowed", vm, id, s.Continued, s.Local, p)
+	}
+}
+
+// rejected checks that stream id of vm got one local answer with status.
+func (c *cluster) rejected(vm int, id uint32, status uint32) {
+	c.t.Helper()
+	s := c.stream(vm, id)
+	if s.Continued != 0 || len(s.Local) != 1 || s.Local[0].Status != status {
+		c.t.Errorf("vm %d stream %d: continued %d local %+v, want %d", vm, id, s.Continued, s.Local, status)
+	}
+}
+
+// pending checks that stream id of vm has no answer yet.
+func (c *cluster) pending(vm int, id uint32) {
+	c.t.Helper()
+	if s := c.stream(vm, id); s.Continued != 0 || len(s.Local) != 0 {
+		c.t.Errorf("vm %d stream %d answered early: continued %d local %+v", vm, id, s.Continued, s.Local)
+	}
+}
+
+// end finishes a stream on its VM.
+func (c *cluster) end(vm int, id uint32) {
+	e := &env{c.t, c.vms[vm].h, c.vms[vm].p}
+	e.end(id)
+}
+
+// empty checks that no VM keeps per-request state.
+func (c *cluster) empty() {
+	c.t.Helper()
+	for i, v := range c.vms {
+		if n := len(v.p.streams) + len(v.p.callouts) + len(v.p.flights); n != 0 {
+			c.t.Errorf("vm %d: state left: streams=%d callouts=%d flights=%d", i, len(v.p.streams), len(v.p.callouts), len(v.p.flights))
+		}
+	}
+}
+
+// counter reads a metric of authorizer tok.
+func (c *cluster) counter(suffix string) int64 {
+	m, ok := c.store.Metric(pipeline.MetricName("tok", suffix))
+	if !ok {
+		c.t.Fatalf("metric %s not defined", suffix)
+	}
+	return m.Value
+}
+
+func (c *cluster) counters(want map[string]int64) {
+	c.t.Helper()
+	for _, suffix := range authorizerCounters {
+		if got := c.counter(suffix); got != want[suffix] {
+			c.t.Errorf("counter %s = %d, want %d", suffix, got, want[suffix])
+		}
+	}
+}
+
+// slotKeys returns the slot keys the store holds.
+func (c *cluster) slotKeys() []string {
+	var out []string
+	for _, k := range c.store.Keys() {
+		if k != registryKey && k != creatingKey {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func TestSharedOneCallPerTTL(t *testing.T) {
+	const n = 5
+	c := newCluster(t, 2, withConfig(`"authorizerResultTtlInSeconds": 60`, ""))
+	// 2×n concurrent first requests with one token, interleaved.
+	for i := range n {
+		for vm := range 2 {
+			if act := c.request(vm, uint32(10+i), "abc"); act != abi.ActionPause {
+				t.Fatalf("vm %d request %d: action %d, want pause", vm, i, act)
+			}
+		}
+	}
+	if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
+		t.Fatalf("callouts per VM %v, want [1 0]", got)
+	}
+	if c.deliver() != 0 {
+		t.Errorf("queue messages before any answer")
+	}
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	for i := range n {
+		c.allowed(0, uint32(10+i))
+		c.pending(1, uint32(10+i))
+	}
+	if got := c.deliver(); got != 1 {
+		t.Errorf("queue deliveries %d, want 1", got)
+	}
+	for i := range n {
+		c.allowed(1, uint32(10+i))
+	}
+	c.counters(map[string]int64{"allow": 2 * n, "cache_miss": n, "shared_hit": n, "coalesced": 2*n - 1})
+	if m, _ := c.store.Metric(pipeline.MetricName("tok", pipeline.MetricAuthorizerLatency)); len(m.Samples) != 1 {
+		t.Errorf("latency samples %v, want one", m.Samples)
+	}
+	for i := range n {
+		for vm := range 2 {
+			c.end(vm, uint32(10+i))
+		}
+	}
+	// Both VMs now answer from their own cache.
+	c.request(0, 30, "abc")
+	c.request(1, 30, "abc")
+	c.allowed(0, 30)
+	c.allowed(1, 30)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
+		t.Errorf("callouts per VM %v after hits, want [1 0]", got)
+	}
+	c.end(0, 30)
+	c.end(1, 30)
+
+	// After the TTL: exactly one more call, this time from VM 1.
+	c.advance(61 * time.Second)
+	c.request(1, 40, "abc")
+	c.request(0, 40, "abc")
+	c.request(1, 41, "abc")
+	if got := c.callouts(); !slices.Equal(got, []int{1, 1}) {
+		t.Fatalf("callouts per VM %v after the TTL, want [1 1]", got)
+	}
+	c.answer(1, c.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.deliver()
+	c.allowed(1, 40)
+	c.allowed(1, 41)
+	c.allowed(0, 40)
+	for _, id := range []uint32{40, 41} {
+		c.end(1, id)
+	}
+	c.end(0, 40)
+	c.empty()
+	if keys := c.slotKeys(); len(keys) != 1 || !strings.HasPrefix(keys[0], pipeline.SharedKeyPrefix) {
+		t.Errorf("slot keys %q, want one", keys)
+	}
+}
+
+func TestSharedDistinctTokens(t *testing.T) {
+	tests := []struct {
+		name  string
+		slots string
+	}{
+		{name: "default slots"},
+		{name: "one slot for every identity", slots: `"authorizerCache": {"sharedSlots": 1}`},
+		{name: "sharing off", slots: `"authorizerCache": {"sharedSlots": 0}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, 2, withConfig("", tt.slots))
+			c.request(0, 10, "alice")
+			c.request(1, 10, "bob")
+			if got := c.callouts(); !slices.Equal(got, []int{1, 1}) {
+				t.Fatalf("callouts per VM %v, want [1 1]", got)
+			}
+			alice := strings.Replace(policy("Allow", nil), "user-1", "alice", 1)
+			bob := strings.Replace(policy("Allow", nil), "user-1", "bob", 1)
+			c.answer(0, c.vms[0].h.Callouts[0].ID, 200, alice)
+			c.answer(1, c.vms[1].h.Callouts[0].ID, 200, bob)
+			c.deliver()
+			for vm, want := range []string{"alice", "bob"} {
+				if p, _ := header(c.stream(vm, 10).Headers, "x-authorizer-principal-id"); p != want {
+					t.Errorf("vm %d principal %q, want %q", vm, p, want)
+				}
+			}
+			// Each VM's second identity: never another's answer.
+			c.request(0, 11, "bob")
+			c.request(1, 11, "alice")
+			calls := c.callouts()
+			for vm := range 2 {
+				if s := c.stream(vm, 11); s.Continued == 1 {
+					got, _ := header(s.Headers, "x-authorizer-principal-id")
+					tok := []string{"bob", "alice"}[vm]
+					if got != tok {
+						t.Errorf("vm %d second identity got principal %q, want %q", vm, got, tok)
+					}
+				}
+			}
+			if calls[0]+calls[1] < 2 {
+				t.Errorf("callouts %v", calls)
+			}
+		})
+	}
+}
+
+func TestSharedFailureReleasesWaiters(t *testing.T) {
+	c := newCluster(t, 2, testConfig)
+	c.request(0, 10, "abc")
+	c.request(1, 10, "abc")
+	c.request(1, 11, "abc")
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 0, "")
+	c.rejected(0, 10, 500)
+	c.pending(1, 10)
+	c.deliver()
+	// Released: VM 1 asks once for both its requests.
+	if got := c.callouts(); !slices.Equal(got, []int{1, 1}) {
+		t.Fatalf("callouts per VM %v, want [1 1]", got)
+	}
+	c.pending(1, 10)
+	c.answer(1, c.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.allowed(1, 10)
+	c.allowed(1, 11)
+	c.deliver()
+	c.counters(map[string]int64{"allow": 2, "error": 1, "cache_miss": 3, "timeout": 1, "coalesced": 1})
+	c.end(0, 10)
+	c.end(1, 10)
+	c.end(1, 11)
+	c.empty()
+}
+
+func TestSharedUnauthorized(t *testing.T) {
+	c := newCluster(t, 2, withConfig(`"unauthorizedTtlInSeconds": 30`, ""))
+	c.request(0, 10, "abc")
+	c.request(1, 10, "abc")
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 401, `{"message":"Unauthorized"}`)
+	c.deliver()
+	c.rejected(0, 10, 401)
+	c.rejected(1, 10, 401)
+	// A later request on VM 1 is answered from its cache.
+	c.request(1, 11, "abc")
+	c.rejected(1, 11, 401)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
+		t.Errorf("callouts per VM %v, want [1 0]", got)
+	}
+	c.counters(map[string]int64{"unauthorized": 3, "cache_miss": 1, "shared_hit": 1, "cache_hit": 1, "coalesced": 1})
+}
+
+func TestSharedClaimerNeverAnswers(t *testing.T) {
+	c := newCluster(t, 2, testConfig)
+	if p := c.vms[1].h.TickPeriods[rootID]; p != tickPeriodMs {
+		t.Errorf("tick period %d, want %d", p, tickPeriodMs)
+	}
+	c.request(0, 10, "abc")
+	c.request(1, 10, "abc")
+	c.request(1, 11, "abc")
+	bound := 500*time.Millisecond + pipeline.SharedClaimSlack
+	c.advance(bound - 50*time.Millisecond)
+	c.tick(1)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
+		t.Fatalf("callouts per VM %v before the bound, want [1 0]", got)
+	}
+	c.advance(50 * time.Millisecond)
+	c.tick(1)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 1}) {
+		t.Fatalf("callouts per VM %v after the bound, want [1 1]", got)
+	}
+	c.tick(1) // no second call
+	if got := c.callouts(); !slices.Equal(got, []int{1, 1}) {
+		t.Fatalf("callouts per VM %v after another tick, want [1 1]", got)
+	}
+	c.answer(1, c.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.allowed(1, 10)
+	c.allowed(1, 11)
+	c.deliver()
+	// VM 0's requests still wait for their own callout; its late answer
+	// still ends them.
+	c.pending(0, 10)
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.allowed(0, 10)
+	c.end(0, 10)
+	c.end(1, 10)
+	c.end(1, 11)
+	c.deliver()
+	c.empty()
+}
+
+func TestSharedWaiterGoesAway(t *testing.T) {
+	c := newCluster(t, 2, testConfig)
+	c.request(0, 10, "abc")
+	c.request(1, 10, "abc")
+	// Both the claimer's and the waiter's requests end first.
+	c.end(0, 10)
+	c.end(1, 10)
+	before := len(c.vms[1].h.Calls)
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.deliver()
+	for _, call := range c.vms[1].h.Calls[before:] {
+		if call.Context == 10 {
+			t.Errorf("host call %s on the ended stream", call.Name)
+		}
+	}
+	// The answer was still published: VM 1 needs no call.
+	c.request(1, 11, "abc")
+	c.allowed(1, 11)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
+		t.Errorf("callouts per VM %v, want [1 0]", got)
+	}
+	c.end(1, 11)
+	c.empty()
+}
+
+func TestSharedCreation(t *testing.T) {
+	c := newCluster(t, 2, testConfig)
+	c.request(0, 10, "abc")
+	keys := c.slotKeys()
+	if len(keys) != 1 {
+		t.Fatalf("slot keys %q", keys)
+	}
+	slot := keys[0]
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.end(0, 10)
+
+	tests := []struct {
+		name     string
+		hold     time.Duration // the other VM's hold, from now
+		wantWait bool
+	}{
+		{name: "another VM is creating the slot", hold: time.Second, wantWait: true},
+		{name: "a lapsed creation is ignored", hold: -time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, 1, testConfig)
+			entry := itoa(int(c.now.Add(tt.hold).UnixNano())) + " " + slot
+			c.store.Put(creatingKey, []byte("1 authgate.v1.x\n"+entry))
+			c.request(0, 10, "abc")
+			if waiting := len(c.vms[0].h.Callouts) == 0; waiting != tt.wantWait {
+				t.Fatalf("waiting %v, want %v", waiting, tt.wantWait)
+			}
+			if tt.wantWait {
+				// The creator claims the slot, then publishes.
+				c.store.Put(slot, nil)
+				c.advance(500*time.Millisecond + pipeline.SharedClaimSlack)
+				c.tick(0)
+				if len(c.vms[0].h.Callouts) != 1 {
+					t.Fatalf("no call after the bound")
+				}
+			} else if v, _ := c.store.Get(creatingKey); len(v.Value) != 0 {
+				// Lapsed entries are dropped, this VM's own removed again.
+				t.Errorf("creating %q", v.Value)
+			}
+		})
+	}
+}
+
+func TestSharedRegistry(t *testing.T) {
+	c := newCluster(t, 3, testConfig)
+	v, ok := c.store.Get(registryKey)
+	if !ok {
+		t.Fatal("no registry")
+	}
+	names := lines(v.Value)
+	if len(names) != 3 {
+		t.Fatalf("registry %q, want 3 names", names)
+	}
+	for i, vm := range c.vms {
+		q, ok := c.store.QueueByName(vm.p.vm.name)
+		if !ok || q.Owner != vm.h || q.Root != rootID || names[i] != vm.p.vm.name {
+			t.Errorf("vm %d: queue %+v registry %q", i, q, names)
+		}
+	}
+	// A VM dropped from the registry re-adds itself before it waits.
+	c.store.Put(registryKey, []byte(names[0]))
+	c.request(0, 10, "abc")
+	c.request(1, 10, "abc")
+	v, _ = c.store.Get(registryKey)
+	if got := lines(v.Value); !slices.Equal(got, names[:2]) {
+		t.Errorf("registry %q, want %q", got, names[:2])
+	}
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.deliver()
+	c.allowed(1, 10)
+}
+
+func TestMetricsDefined(t *testing.T) {
+	c := newCluster(t, 2, testConfig)
+	var names []string
+	for _, m := range c.store.Metrics() {
+		names = append(names, m.Name)
+		if (m.Type == abi.MetricHistogram) != strings.HasSuffix(m.Name, pipeline.MetricAuthorizerLatency) {
+			t.Errorf("metric %s has type %d", m.Name, m.Type)
+		}
+	}
+	for _, want := range []string{"authgate.tok.allow", "authgate.tok.timeout", "authgate.tok.coalesced",
+		"authgate.req.shared_hit", "authgate.tok.authorizer_latency_ms", "authgate.NONE.no_route"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("metric %s not defined; have %q", want, names)
+		}
+	}
+	if len(names) != 2*(len(authorizerCounters)+1)+len(noAuthorizerCounters) {
+		t.Errorf("%d metrics: %q", len(names), names)
+	}
+	// Requests without an authorizer count under NONE.
+	c.vms[0].h.AddStream(5, rootID, "", abi.Header{Name: ":method", Value: "GET"}, abi.Header{Name: ":path", Value: "/nope"})
+	c.vms[0].h.Current = 5
+	c.vms[0].p.OnContextCreate(5, rootID)
+	c.vms[0].p.OnRequestHeaders(5, 2, true)
+	if m, _ := c.store.Metric("authgate.NONE.no_route"); m.Value != 1 {
+		t.Errorf("no_route %d, want 1", m.Value)
+	}
+}
+
+func TestTimedOut(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers uint32
+		resp    pipeline.Response
+		want    bool
+	}{
+		{name: "no answer", headers: 0, want: true},
+		{name: "envoy's timeout", headers: 3, resp: pipeline.Response{Status: 504, Body: []byte("upstream request timeout")}, want: true},
+		{name: "authorizer's own 504", headers: 3, resp: pipeline.Response{Status: 504, Body: []byte(`{"message":"slow"}`)}},
+		{name: "envoy's connect failure", headers: 3, resp: pipeline.Response{Status: 503, Body: []byte("upstream connect error")}},
+		{name: "ok", headers: 3, resp: pipeline.Response{Status: 200}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := timedOut(tt.headers, tt.resp); got != tt.want {
+				t.Errorf("timedOut = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
