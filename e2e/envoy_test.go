@@ -40,20 +40,37 @@ const (
 // the example cannot rot.
 const exampleEnvoyYAML = "../examples/envoy/envoy.yaml"
 
-// envoyGateway is the compiled filter in a real Envoy.
-type envoyGateway struct{}
+// envoyGateway is the compiled filter in a real Envoy with workers worker
+// threads (0: envoyWorkers). proc is the Envoy started last, for tests
+// that read its admin API.
+type envoyGateway struct {
+	workers int
+	proc    *envoyProc
+}
 
-func (*envoyGateway) name() string { return "envoy" }
-func (*envoyGateway) vms() int     { return envoyWorkers }
+func (g *envoyGateway) name() string {
+	if g.workers == 0 {
+		return "envoy"
+	}
+	return fmt.Sprintf("envoy-c%d", g.workers)
+}
 
-func (*envoyGateway) start(t *testing.T, cfg []byte, up *upstream) string {
+func (g *envoyGateway) vms() int {
+	if g.workers == 0 {
+		return envoyWorkers
+	}
+	return g.workers
+}
+
+func (g *envoyGateway) start(t *testing.T, cfg []byte, up *upstream) string {
 	t.Helper()
-	e := startEnvoy(t, cfg, up)
+	e := startEnvoy(t, cfg, up, "--concurrency", strconv.Itoa(g.vms()))
 	began := time.Now()
 	if err := e.waitReady(envoyReadyTimeout); err != nil {
 		t.Fatalf("envoy did not become ready: %v", err)
 	}
 	t.Logf("envoy ready after %v, listening on %s", time.Since(began).Round(time.Millisecond), e.base)
+	g.proc = e
 	return e.base
 }
 
@@ -100,8 +117,9 @@ type envoyProc struct {
 
 // startEnvoy writes an envoy.yaml built from the example with cfg as the
 // plugin configuration (nil keeps the example's) and starts Envoy on it,
-// with extra command-line arguments. Envoy is stopped, and its log printed
-// if t failed, when t ends.
+// with extra command-line arguments (a --concurrency among them replaces
+// the default envoyWorkers). Envoy is stopped, and its log printed if t
+// failed, when t ends.
 func startEnvoy(t *testing.T, cfg []byte, up *upstream, extra ...string) *envoyProc {
 	t.Helper()
 	bin := envoyBinary(t)
@@ -130,12 +148,14 @@ func startEnvoy(t *testing.T, cfg []byte, up *upstream, extra ...string) *envoyP
 	}
 	args := []string{
 		"-c", cfgPath,
-		"--concurrency", strconv.Itoa(envoyWorkers),
 		// A random base id keeps parallel Envoys (other packages, other
 		// runs) from sharing hot-restart shared memory.
 		"--base-id", strconv.Itoa(10000 + rand.IntN(1_000_000)),
 		"--log-level", "info",
 		"--admin-address-path", filepath.Join(dir, "admin.address"),
+	}
+	if !slices.Contains(extra, "--concurrency") {
+		args = append(args, "--concurrency", strconv.Itoa(envoyWorkers))
 	}
 	e.cmd = exec.Command(bin, append(args, extra...)...)
 	dieWithParent(e.cmd)

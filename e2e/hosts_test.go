@@ -108,30 +108,41 @@ func (nativeGateway) start(t *testing.T, cfg []byte, up *upstream) string {
 // wasmPool is the wasm host's VM count: two, like the Envoy run's workers.
 const wasmPool = 2
 
-// wasmGateway is host/wasm: build/authgate.wasm on wazero.
-type wasmGateway struct{}
+// wasmGateway is host/wasm: build/authgate.wasm on wazero, with pool VMs
+// (0: wasmPool).
+type wasmGateway struct{ pool int }
 
-func (wasmGateway) name() string { return "wasm" }
-func (wasmGateway) vms() int     { return wasmPool }
-
-func (wasmGateway) start(t *testing.T, cfg []byte, up *upstream) string {
-	t.Helper()
-	h := startWasmHost(t, cfg, up.clusters)
-	return serve(t, h.Handler(up.handler))
+func (g wasmGateway) name() string {
+	if g.pool == 0 {
+		return "wasm"
+	}
+	return fmt.Sprintf("wasm-pool%d", g.pool)
 }
 
-// startWasmHost loads the filter with cfg, failing t if it does not start.
-func startWasmHost(t *testing.T, cfg []byte, clusters map[string]string) *wasm.Host {
+func (g wasmGateway) vms() int {
+	if g.pool == 0 {
+		return wasmPool
+	}
+	return g.pool
+}
+
+func (g wasmGateway) start(t *testing.T, cfg []byte, up *upstream) string {
 	t.Helper()
-	h, _, err := newWasmHost(t, cfg, clusters)
+	h, _, err := newWasmHostPool(t, cfg, up.clusters, g.vms())
 	if err != nil {
 		t.Fatalf("wasm.New: %v", err)
 	}
-	return h
+	return serve(t, h.Handler(up.handler))
 }
 
 // newWasmHost loads the filter with cfg; it returns the host's log too.
 func newWasmHost(t *testing.T, cfg []byte, clusters map[string]string) (*wasm.Host, *syncBuffer, error) {
+	t.Helper()
+	return newWasmHostPool(t, cfg, clusters, wasmPool)
+}
+
+// newWasmHostPool is newWasmHost with pool VMs.
+func newWasmHostPool(t *testing.T, cfg []byte, clusters map[string]string, pool int) (*wasm.Host, *syncBuffer, error) {
 	t.Helper()
 	code, err := os.ReadFile(wasmPath(t))
 	if err != nil {
@@ -146,7 +157,7 @@ func newWasmHost(t *testing.T, cfg []byte, clusters map[string]string) (*wasm.Ho
 		VMID:         "authgate",
 		PluginName:   "authgate",
 		RootID:       "authgate",
-		PoolSize:     wasmPool,
+		PoolSize:     pool,
 		Clusters:     clusters,
 		Logger:       logger,
 	})

@@ -156,7 +156,11 @@ var scenarios = []scenario{
 	{name: "identity_empty", steps: one(get("/pets/1", auth("")), rejected(unauthorized))},
 	{name: "identity_fails_regex_scheme", steps: one(get("/pets/1", auth("Basic dXNlcjpwYXNz")), rejected(unauthorized)), token: "Basic dXNlcjpwYXNz"},
 	{name: "identity_fails_regex_charset", steps: one(get("/pets/1", auth("Bearer allow.bad!char")), rejected(unauthorized)), token: "Bearer allow.bad!char"},
-	{name: "identity_sent_twice", steps: one(get("/pets/1", auth(bearer("allow", "dup1")), auth(bearer("allow", "dup2"))), rejected(unauthorized))},
+	// Envoy joins a repeated Authorization header into one value
+	// ("Bearer allow.dup1,Bearer allow.dup2"), and so do the Go hosts; the
+	// jwt authorizer's validation expression refuses the joined value.
+	{name: "identity_sent_twice", steps: one(get("/pets/1", auth(bearer("allow", "dup1")), auth(bearer("allow", "dup2"))), rejected(unauthorized)),
+		token: bearer("allow", "dup1") + "," + bearer("allow", "dup2"), calls: 0},
 
 	// Allow, and what reaches the upstream.
 	{name: "allow_principal_header", steps: one(get("/pets/1", auth(bearer("allow", "a1"))), allowed("a1", nil, "x-authorizer-foo")),

@@ -20,6 +20,8 @@ import (
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
+	"github.com/authgate/authgate/host/wasm/envoyheaders"
+	"github.com/authgate/authgate/host/wasm/envoystats"
 )
 
 // MaxAuthorizerBody is the largest authorizer response body accepted; a
@@ -59,6 +61,88 @@ type Middleware struct {
 
 	mu      sync.Mutex
 	flights map[string]*flight
+
+	stats *stats
+}
+
+// stats are the middleware's metrics, named as the filter names them in
+// Envoy (pipeline.MetricName).
+type stats struct {
+	mu       sync.Mutex
+	counters map[string]uint64
+	hists    map[string]*envoystats.Histogram
+}
+
+// authorizerCounters and noAuthorizerCounters are the counters the filter
+// defines up front for each authorizer and for requests decided without
+// one; the middleware shows the same ones at zero before the first request,
+// so /metrics looks alike on both engines.
+var (
+	authorizerCounters = []string{
+		pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
+		pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
+		pipeline.MetricCoalesced, pipeline.MetricStaleServed,
+	}
+	noAuthorizerCounters = []string{
+		pipeline.MetricAllow, pipeline.MetricError, pipeline.MetricNoRoute, pipeline.MetricBadRequest,
+	}
+)
+
+func newStats(authorizers []string) *stats {
+	s := &stats{counters: map[string]uint64{}, hists: map[string]*envoystats.Histogram{}}
+	for _, a := range authorizers {
+		for _, suffix := range authorizerCounters {
+			s.counters[pipeline.MetricName(a, suffix)] = 0
+		}
+		s.hists[pipeline.MetricName(a, pipeline.MetricAuthorizerLatency)] = &envoystats.Histogram{}
+	}
+	for _, suffix := range noAuthorizerCounters {
+		s.counters[pipeline.MetricName("", suffix)] = 0
+	}
+	return s
+}
+
+func (s *stats) add(name string) {
+	s.mu.Lock()
+	s.counters[name]++
+	s.mu.Unlock()
+}
+
+func (s *stats) record(name string, v uint64) {
+	s.mu.Lock()
+	h := s.hists[name]
+	if h == nil {
+		h = &envoystats.Histogram{}
+		s.hists[name] = h
+	}
+	h.Record(v)
+	s.mu.Unlock()
+}
+
+// Metrics is a snapshot of the middleware's metrics by name
+// (pipeline.MetricName): the counters of pipeline.Counters for every
+// answered request, plus timeout and coalesced, and the histogram of
+// authorizer call latencies in milliseconds.
+type Metrics struct {
+	Counters   map[string]uint64
+	Histograms map[string]envoystats.Histogram
+}
+
+// Metrics returns a snapshot of the metrics. The filter's counters and
+// histograms are there from the start, at zero; others appear once they
+// count something.
+func (m *Middleware) Metrics() Metrics {
+	s := m.stats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Metrics{Counters: make(map[string]uint64, len(s.counters)), Histograms: make(map[string]envoystats.Histogram, len(s.hists))}
+	for k, v := range s.counters {
+		out.Counters[k] = v
+	}
+	for k, h := range s.hists {
+		out.Histograms[k] = h.Clone()
+	}
+	return out
 }
 
 // flight is one authorizer call shared by every request that missed the
@@ -108,6 +192,7 @@ func New(plan *config.Plan, opts Options) (*Middleware, error) {
 		onDecision: opts.OnDecision,
 		onCall:     opts.OnCall,
 		flights:    make(map[string]*flight),
+		stats:      newStats(names),
 	}
 	if m.client == nil {
 		m.client = &http.Client{
@@ -135,6 +220,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		res := m.authorize(r)
+		for _, suffix := range pipeline.Counters(res) {
+			m.stats.add(pipeline.MetricName(res.Authorizer, suffix))
+		}
 		if m.onDecision != nil {
 			m.onDecision(res)
 		}
@@ -190,6 +278,7 @@ func (m *Middleware) call(ctx context.Context, req *pipeline.Request, c *pipelin
 	case early != nil:
 		return *early
 	case lead == nil:
+		m.stats.add(pipeline.MetricName(c.Authorizer, pipeline.MetricCoalesced))
 		<-f.done
 		return m.pipe.Resume(c, f.resp, m.now())
 	}
@@ -235,7 +324,7 @@ func (m *Middleware) join(req *pipeline.Request, c *pipeline.Call) (f *flight, l
 
 // post sends the event of c to its authorizer. Every failure to obtain a
 // complete answer (transport error, timeout, oversized body) is Status 0.
-func (m *Middleware) post(parent context.Context, c *pipeline.Call) pipeline.Response {
+func (m *Middleware) post(parent context.Context, c *pipeline.Call) (res pipeline.Response) {
 	if m.onCall != nil {
 		m.onCall(c.Authorizer)
 	}
@@ -256,6 +345,13 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) pipeline.Res
 		req.Host = c.Authority
 	}
 	req.Header.Set("Content-Type", "application/json")
+	began := time.Now()
+	defer func() {
+		m.stats.record(pipeline.MetricName(c.Authorizer, pipeline.MetricAuthorizerLatency), uint64(time.Since(began).Milliseconds()))
+		if res.Status == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			m.stats.add(pipeline.MetricName(c.Authorizer, pipeline.MetricTimeout))
+		}
+	}()
 	resp, err := m.client.Do(req)
 	if err != nil {
 		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", redactURLError(err))
@@ -285,8 +381,10 @@ func redactURLError(err error) error {
 }
 
 // NewRequest gives the pipeline's view of r, the way Envoy presents a
-// request to the filter: header names lower case, one entry per value,
-// names sorted so the REQUEST event does not depend on map order.
+// request to the filter: header names lower case, names sorted so the
+// REQUEST event does not depend on map order, one entry per value except
+// for Envoy's inline headers (Authorization among them), whose repeated
+// values Envoy joins into one with commas (see host/wasm/envoyheaders).
 func NewRequest(r *http.Request) *pipeline.Request {
 	scheme := "http"
 	if r.TLS != nil {
@@ -298,6 +396,7 @@ func NewRequest(r *http.Request) *pipeline.Request {
 		target = r.URL.RequestURI()
 	}
 	headers := lowerHeaders(r.Header)
+	headers = joinInline(headers)
 	return &pipeline.Request{
 		Method:    r.Method,
 		Target:    target,
@@ -327,6 +426,30 @@ func lowerHeaders(h http.Header) []pipeline.Header {
 		for _, v := range e.vals {
 			out = append(out, pipeline.Header{Name: e.name, Value: v})
 		}
+	}
+	return out
+}
+
+// joinInline folds runs of one name in sorted pairs the way Envoy's
+// header map does; it reuses hs.
+func joinInline(hs []pipeline.Header) []pipeline.Header {
+	out := hs[:0]
+	for i := 0; i < len(hs); {
+		j := i + 1
+		for j < len(hs) && hs[j].Name == hs[i].Name {
+			j++
+		}
+		name := hs[i].Name
+		if j-i < 2 || !envoyheaders.Joined(name) {
+			out = append(out, hs[i:j]...)
+		} else {
+			vals := make([]string, 0, j-i)
+			for _, h := range hs[i:j] {
+				vals = append(vals, h.Value)
+			}
+			out = append(out, pipeline.Header{Name: name, Value: envoyheaders.Values(name, vals)[0]})
+		}
+		i = j
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -562,7 +563,18 @@ func TestNewRequest(t *testing.T) {
 			hdr: [][2]string{{"X-Request-Id", "rid-1"}, {"Accept", "a"}, {"Accept", "b"}, {"Authorization", "t"}},
 			want: pipeline.Request{
 				Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "10.1.2.3", RequestID: "rid-1",
-				Headers: []pipeline.Header{{Name: "accept", Value: "a"}, {Name: "accept", Value: "b"}, {Name: "authorization", Value: "t"}, {Name: "x-request-id", Value: "rid-1"}},
+				Headers: []pipeline.Header{{Name: "accept", Value: "a,b"}, {Name: "authorization", Value: "t"}, {Name: "x-request-id", Value: "rid-1"}},
+			},
+		},
+		{
+			// Envoy joins repeated inline headers (skipping empty values)
+			// and keeps other repeated headers apart.
+			name: "repeated headers as Envoy presents them", remote: "10.1.2.3:5555",
+			hdr: [][2]string{{"Authorization", "Bearer a"}, {"X-Multi", "one"}, {"Authorization", ""}, {"authorization", "Bearer b"}, {"X-Multi", "two"}, {"Cookie", "a=1"}, {"Cookie", "b=2"}},
+			want: pipeline.Request{
+				Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "10.1.2.3",
+				Headers: []pipeline.Header{{Name: "authorization", Value: "Bearer a,Bearer b"}, {Name: "cookie", Value: "a=1"},
+					{Name: "cookie", Value: "b=2"}, {Name: "x-multi", Value: "one"}, {Name: "x-multi", Value: "two"}},
 			},
 		},
 		{
@@ -608,5 +620,63 @@ func TestNewErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMetrics checks the counters after a known sequence of requests, and
+// that the latency histogram saw every call.
+func TestMetrics(t *testing.T) {
+	g := newGateway(t)
+	steps := []struct {
+		method, target, token string
+		status                int
+	}{
+		{"GET", "/pets", "allow", 200},   // jwt: allow, cache_miss
+		{"GET", "/pets/1", "allow", 200}, // jwt: allow, cache_hit
+		{"DELETE", "/pets/1", "getonly", 403},
+		{"GET", "/pets", "boom", 500},
+		{"GET", "/pets", "slow", 500}, // times out after 200 ms
+		{"GET", "/pets", "", 401},
+		{"GET", "/health", "", 200},
+		{"GET", "/nothing", "allow", 403},
+		{"GET", "/fresh/x", "allow", 200},
+	}
+	for i, s := range steps {
+		hdr := map[string]string{}
+		if s.token != "" {
+			hdr = bearer(s.token)
+		}
+		if w := g.do(s.method, s.target, hdr); w.Code != s.status {
+			t.Fatalf("step %d: status %d, want %d", i, w.Code, s.status)
+		}
+		<-g.decisions
+	}
+	got := g.mw.Metrics()
+	for k, v := range got.Counters {
+		if v == 0 {
+			delete(got.Counters, k) // defined up front, never counted
+		}
+	}
+	want := map[string]uint64{
+		"authgate.jwt.allow":        2,
+		"authgate.jwt.cache_miss":   4, // allow, getonly, boom, slow
+		"authgate.jwt.cache_hit":    1,
+		"authgate.jwt.deny":         1,
+		"authgate.jwt.error":        2,
+		"authgate.jwt.timeout":      1,
+		"authgate.jwt.unauthorized": 1,
+		"authgate.NONE.allow":       1,
+		"authgate.NONE.no_route":    1,
+		"authgate.fresh.allow":      1,
+		"authgate.fresh.cache_miss": 1,
+	}
+	if !reflect.DeepEqual(got.Counters, want) {
+		t.Errorf("counters\n got %v\nwant %v", got.Counters, want)
+	}
+	if h := got.Histograms["authgate.jwt.authorizer_latency_ms"]; h.Count != 4 || h.Sum < 200 {
+		t.Errorf("jwt latency histogram = %+v, want 4 calls taking at least the 200 ms timeout in all", h)
+	}
+	if h := got.Histograms["authgate.fresh.authorizer_latency_ms"]; h.Count != 1 {
+		t.Errorf("fresh latency histogram = %+v, want 1 call", h)
 	}
 }

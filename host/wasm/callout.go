@@ -3,7 +3,9 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,17 +16,40 @@ import (
 	"github.com/authgate/authgate/filter/abi"
 )
 
-// calloutResult is what proxy_on_http_call_response may read. A failed call
-// has no headers, body or trailers.
+// calloutResult is what proxy_on_http_call_response may read. A call that
+// got no answer at all (the host is closing, the answer body could not be
+// read) has no headers, body or trailers.
 type calloutResult struct {
 	headers, trailers []abi.Header
 	body              []byte
 }
 
-// hostHTTPCall starts an HTTP callout on behalf of the effective context.
-// As in Envoy an unknown upstream is BadArgument, and so is a header map
-// without :method, :path or :authority. Trailers are accepted and dropped:
-// the host's client speaks HTTP/1.1 to clusters. A timeout of 0 means none.
+// Envoy answers a callout it could not complete with a response of its own
+// rather than a failure, and the host copies those answers byte for byte:
+// a timeout is a 504, and a connection that failed or was reset before the
+// response headers is a 503 naming the reset reason.
+const (
+	// TimeoutBody is the body of the 504 a timed-out callout gets.
+	TimeoutBody = "upstream request timeout"
+	// ResetBodyPrefix starts the body of the 503 a failed connection gets;
+	// the reset reason follows: "remote connection failure" when the
+	// connection could not be made, "connection termination" when it broke
+	// before the response headers.
+	ResetBodyPrefix = "upstream connect error or disconnect/reset before headers. reset reason: "
+)
+
+// calloutStride is how far apart consecutive callout ids of a VM are.
+// Envoy's ids grow by more than one (4, 8, 12 were observed), so a guest
+// must treat them as opaque; a stride other than one makes a guest that
+// assumes 1, 2, 3 fail here rather than in Envoy.
+const calloutStride = 4
+
+// hostHTTPCall starts an HTTP callout. As in Envoy the callout belongs to
+// the root context whatever context makes it: its answer is delivered to
+// the root, and a stream that ends does not cancel it. An unknown upstream
+// is BadArgument, and so is a header map without :method, :path or
+// :authority. Trailers are accepted and dropped: the host's client speaks
+// HTTP/1.1 to clusters. A timeout of 0 means none.
 func hostHTTPCall(v *vm, mod api.Module, s []uint64) abi.Status {
 	upstream, ok1 := readString(mod, s[0], s[1])
 	rawHeaders, ok2 := read(mod, s[2], s[3])
@@ -76,25 +101,25 @@ func hostHTTPCall(v *vm, mod api.Module, s []uint64) abi.Status {
 		return abi.StatusBadArgument
 	}
 	req.Header, req.Host = header, authority
-	token := v.h.calls.Add(1)
+	v.nextCall += calloutStride
+	if v.nextCall == 0 { // wrapped: 0 is never an id
+		v.nextCall = calloutStride
+	}
+	token := v.nextCall
 	if !mod.Memory().WriteUint32Le(uint32(s[9]), token) {
 		cancel()
 		return abi.StatusInvalidMemoryAccess
 	}
-	owner := v.cur
-	if st := v.streams[owner]; st != nil {
-		st.callouts[token] = cancel
-	}
 	v.h.wg.Add(1)
-	go v.h.runCallout(v, owner, token, req, cancel)
+	go v.h.runCallout(v, token, req, cancel)
 	return abi.StatusOK
 }
 
-// runCallout performs the request and delivers the outcome to the owning
-// context on its VM. A deleted stream's callout was cancelled and its
-// result is dropped without calling the guest, as Envoy cancels the
-// callouts of a destroyed stream.
-func (h *Host) runCallout(v *vm, owner, token uint32, req *http.Request, cancel context.CancelFunc) {
+// runCallout performs the request and delivers the outcome to the root
+// context of its VM, as Envoy delivers it to the context that owns the
+// callout. The guest finds the stream that waits (proxy_set_effective_context)
+// itself; a stream that ended meanwhile is the guest's to notice.
+func (h *Host) runCallout(v *vm, token uint32, req *http.Request, cancel context.CancelFunc) {
 	defer h.wg.Done()
 	res := h.doCallout(req)
 	cancel()
@@ -103,31 +128,32 @@ func (h *Host) runCallout(v *vm, owner, token uint32, req *http.Request, cancel 
 	if v.broken || h.closed() {
 		return
 	}
-	var st *stream
-	if owner != v.rootID {
-		if st = v.streams[owner]; st == nil {
-			return
-		}
-		delete(st.callouts, token)
-	}
 	v.callResp = res
-	_, _ = v.call(v.fnCallResp, abi.ExportOnHTTPCallResponse, owner,
-		uint64(owner), uint64(token), uint64(len(res.headers)), uint64(len(res.body)), uint64(len(res.trailers)))
+	_, _ = v.call(v.fnCallResp, abi.ExportOnHTTPCallResponse, v.rootID,
+		uint64(v.rootID), uint64(token), uint64(len(res.headers)), uint64(len(res.body)), uint64(len(res.trailers)))
 	v.callResp = nil
-	if st != nil {
-		st.signal()
-	}
 }
 
 func (h *Host) doCallout(req *http.Request) *calloutResult {
 	resp, err := h.client.Do(req)
 	if err != nil {
 		h.log.Debug("wasm callout failed", "url", req.URL.String(), "err", err)
-		return &calloutResult{}
+		switch {
+		case errors.Is(req.Context().Err(), context.DeadlineExceeded):
+			return localAnswer(http.StatusGatewayTimeout, TimeoutBody)
+		case h.closed():
+			return &calloutResult{}
+		case isDialError(err):
+			return localAnswer(http.StatusServiceUnavailable, ResetBodyPrefix+"remote connection failure")
+		default:
+			return localAnswer(http.StatusServiceUnavailable, ResetBodyPrefix+"connection termination")
+		}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxCalloutBody+1))
 	if err != nil || len(body) > MaxCalloutBody {
+		// Envoy resets a callout whose answer breaks off after its headers
+		// and reports a failure without headers; so does the host.
 		h.log.Debug("wasm callout body failed", "url", req.URL.String(), "err", err)
 		return &calloutResult{}
 	}
@@ -136,6 +162,25 @@ func (h *Host) doCallout(req *http.Request) *calloutResult {
 	res.headers = appendHeaders(res.headers, resp.Header)
 	res.trailers = appendHeaders(nil, resp.Trailer)
 	return res
+}
+
+// localAnswer is an answer Envoy makes up for a callout: the status, a
+// plain-text body and its length.
+func localAnswer(status int, body string) *calloutResult {
+	return &calloutResult{
+		headers: []abi.Header{
+			{Name: ":status", Value: itoa(status)},
+			{Name: "content-length", Value: itoa(len(body))},
+			{Name: "content-type", Value: "text/plain"},
+		},
+		body: []byte(body),
+	}
+}
+
+// isDialError reports whether err happened while connecting.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // appendHeaders adds h lower-cased and sorted by name, so the guest sees a

@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -97,10 +98,78 @@ func hostGetCurrentTime(v *vm, mod api.Module, s []uint64) abi.Status {
 	return abi.StatusOK
 }
 
-// hostSetTickPeriod accepts the period; the host delivers no ticks (see
-// the package rationale), which a filter must tolerate anyway since Envoy
-// only promises ticks "at most" that often.
-func hostSetTickPeriod(*vm, api.Module, []uint64) abi.Status { return abi.StatusOK }
+// hostSetTickPeriod sets how often the VM's root context gets
+// proxy_on_tick; 0 stops the ticks. As in Envoy the period belongs to the
+// root context whichever context sets it.
+func hostSetTickPeriod(v *vm, _ api.Module, s []uint64) abi.Status {
+	v.setTickPeriod(time.Duration(uint32(s[0])) * time.Millisecond)
+	return abi.StatusOK
+}
+
+// setTickPeriod hands the period to the VM's ticker goroutine, starting it
+// on the first call. The caller holds v.mu. Only the latest period counts,
+// so a pending one is replaced rather than queued.
+func (v *vm) setTickPeriod(d time.Duration) {
+	v.tickPeriod = d
+	if v.h.closed() {
+		return
+	}
+	if !v.ticking {
+		if d == 0 {
+			return
+		}
+		v.ticking = true
+		v.tickEvery = make(chan time.Duration, 1)
+		v.h.wg.Add(1)
+		go v.ticker()
+	}
+	select {
+	case <-v.tickEvery:
+	default:
+	}
+	v.tickEvery <- d
+}
+
+// ticker delivers proxy_on_tick to the root context every period, under
+// the VM's lock like every guest call. A tick that finds the VM busy waits
+// for it, and the next one is timed from when it ran, so ticks never pile
+// up behind a slow callback. It ends when the host closes or the VM
+// breaks; a replacement VM starts its own when its guest sets a period.
+func (v *vm) ticker() {
+	defer v.h.wg.Done()
+	var period time.Duration
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-v.h.done:
+			return
+		case <-v.gone:
+			return
+		case period = <-v.tickEvery:
+			timer.Stop()
+			if period > 0 {
+				timer.Reset(period)
+			}
+		case <-timer.C:
+			v.mu.Lock()
+			if v.broken {
+				v.mu.Unlock()
+				return
+			}
+			// A tick that waited for the lock while the guest stopped the
+			// ticks is not delivered.
+			if v.tickPeriod > 0 {
+				_, _ = v.call(v.fnTick, abi.ExportOnTick, v.rootID, uint64(v.rootID))
+			}
+			v.mu.Unlock()
+			if period > 0 {
+				timer.Reset(period)
+			}
+		}
+	}
+}
 
 // buffer returns the bytes behind a buffer type for the current context.
 func (v *vm) buffer(t abi.BufferType) ([]byte, abi.Status) {

@@ -1,14 +1,16 @@
 package wasm
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/authgate/authgate/filter/abi"
+	"github.com/authgate/authgate/host/wasm/envoyheaders"
 )
 
 // LocalResponse is an answer the guest sent with proxy_send_local_response.
@@ -33,20 +35,12 @@ type stream struct {
 	local               *LocalResponse
 	continued, closed   bool
 	failed              error
-	callouts            map[uint32]context.CancelFunc
 }
 
 func (s *stream) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
-	}
-}
-
-func (s *stream) cancelCallouts() {
-	for token, cancel := range s.callouts {
-		cancel()
-		delete(s.callouts, token)
 	}
 }
 
@@ -95,9 +89,9 @@ func (s *stream) outcomeLocked(headersContinue bool) outcome {
 // proxy_on_log and proxy_on_delete. A trap answers 500.
 //
 // A client that goes away while the stream is paused ends the stream: the
-// host calls the three final callbacks at once and cancels the stream's
-// callouts, whose results are then dropped without calling the guest, as
-// Envoy cancels a destroyed stream's callouts.
+// host calls the three final callbacks at once. Its callouts go on, as in
+// Envoy, where they belong to the root context: their answers may serve
+// other streams waiting on the same authorizer call.
 func (h *Host) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, next) })
 }
@@ -105,10 +99,9 @@ func (h *Host) Handler(next http.Handler) http.Handler {
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ctx := r.Context()
 	st := &stream{
-		source:   r.RemoteAddr,
-		wake:     make(chan struct{}, 1),
-		req:      requestHeaders(r),
-		callouts: map[uint32]context.CancelFunc{},
+		source: r.RemoteAddr,
+		wake:   make(chan struct{}, 1),
+		req:    requestHeaders(r),
 	}
 	var v *vm
 	for {
@@ -182,8 +175,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 }
 
 // finish ends the stream once: proxy_on_done, proxy_on_log and
-// proxy_on_delete in that order (skipped on a broken VM), and the stream's
-// callouts are cancelled.
+// proxy_on_delete in that order (skipped on a broken VM).
 func (h *Host) finish(st *stream) {
 	v := st.v
 	v.mu.Lock()
@@ -196,12 +188,13 @@ func (h *Host) finish(st *stream) {
 			_, _ = v.call(v.fnDelete, abi.ExportOnDelete, st.id, uint64(st.id))
 		}
 	}
-	st.cancelCallouts()
 	delete(v.streams, st.id)
 }
 
 // requestHeaders builds the request header map as Envoy presents it:
-// pseudo headers first, then the real headers lower-cased.
+// pseudo headers first, then the real headers lower-cased, with the
+// repeated values of Envoy's inline headers (Authorization among them)
+// joined by commas into one, as Envoy's header map joins them.
 func requestHeaders(r *http.Request) []abi.Header {
 	path := r.RequestURI
 	if path == "" {
@@ -216,7 +209,18 @@ func requestHeaders(r *http.Request) []abi.Header {
 	hs[1] = abi.Header{Name: ":path", Value: path}
 	hs[2] = abi.Header{Name: ":method", Value: r.Method}
 	hs[3] = abi.Header{Name: ":scheme", Value: scheme}
-	return appendHeaders(hs, r.Header)
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		lk := strings.ToLower(k)
+		for _, val := range envoyheaders.Values(lk, r.Header[k]) {
+			hs = append(hs, abi.Header{Name: lk, Value: val})
+		}
+	}
+	return hs
 }
 
 // applyRequest returns a copy of r carrying the header map the guest left:

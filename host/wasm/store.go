@@ -3,6 +3,8 @@ package wasm
 import (
 	"sync"
 
+	"github.com/authgate/authgate/host/wasm/envoystats"
+
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/authgate/authgate/filter/abi"
@@ -199,17 +201,23 @@ func (h *Host) post(v *vm, fn func(*vm)) {
 }
 
 // Metric is a snapshot of one metric the guest defined. Counters and gauges
-// have a Value; histograms have the Count and Sum of recorded values.
+// have a Value; histograms have the Count and Sum of recorded values and
+// their counts in Envoy's default buckets (envoystats.Bounds).
 type Metric struct {
 	Type  abi.MetricType
 	Value int64
 	Count uint64
 	Sum   uint64
+	// Buckets counts histogram samples per bucket of envoystats.Bounds (not
+	// cumulative); nil until a sample is recorded.
+	Buckets []uint64
 }
 
 type metric struct {
-	name string
-	Metric
+	name  string
+	typ   abi.MetricType
+	value int64
+	hist  envoystats.Histogram
 }
 
 // metrics holds the guest's metrics. They are host-wide: every VM that
@@ -229,7 +237,8 @@ func (h *Host) Metrics() map[string]Metric {
 	defer m.mu.Unlock()
 	out := make(map[string]Metric, len(m.list))
 	for _, e := range m.list {
-		out[e.name] = e.Metric
+		h := e.hist.Clone()
+		out[e.name] = Metric{Type: e.typ, Value: e.value, Count: h.Count, Sum: h.Sum, Buckets: h.Buckets}
 	}
 	return out
 }
@@ -246,12 +255,12 @@ func hostDefineMetric(v *vm, mod api.Module, s []uint64) abi.Status {
 	m := &v.h.stats
 	m.mu.Lock()
 	id, exists := m.byName[name]
-	if exists && m.list[id-1].Type != t {
+	if exists && m.list[id-1].typ != t {
 		m.mu.Unlock()
 		return abi.StatusBadArgument
 	}
 	if !exists {
-		m.list = append(m.list, &metric{name: name, Metric: Metric{Type: t}})
+		m.list = append(m.list, &metric{name: name, typ: t})
 		id = uint32(len(m.list))
 		m.byName[name] = id
 	}
@@ -281,14 +290,14 @@ func hostIncrementMetric(v *vm, _ api.Module, s []uint64) abi.Status {
 		return abi.StatusNotFound
 	}
 	delta := int64(s[1])
-	switch e.Type {
+	switch e.typ {
 	case abi.MetricCounter:
 		if delta <= 0 {
 			return abi.StatusBadArgument
 		}
-		e.Value += delta
+		e.value += delta
 	case abi.MetricGauge:
-		e.Value += delta
+		e.value += delta
 	default:
 		return abi.StatusBadArgument
 	}
@@ -303,12 +312,11 @@ func hostRecordMetric(v *vm, _ api.Module, s []uint64) abi.Status {
 	if e == nil {
 		return abi.StatusNotFound
 	}
-	switch e.Type {
+	switch e.typ {
 	case abi.MetricHistogram:
-		e.Count++
-		e.Sum += s[1]
+		e.hist.Record(s[1])
 	default:
-		e.Value = int64(s[1])
+		e.value = int64(s[1])
 	}
 	return abi.StatusOK
 }
@@ -321,10 +329,10 @@ func hostGetMetric(v *vm, mod api.Module, s []uint64) abi.Status {
 	switch {
 	case e == nil:
 		st = abi.StatusNotFound
-	case e.Type == abi.MetricHistogram:
+	case e.typ == abi.MetricHistogram:
 		st = abi.StatusBadArgument
 	default:
-		val = e.Value
+		val = e.value
 	}
 	m.mu.Unlock()
 	if st != abi.StatusOK {

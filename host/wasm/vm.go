@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -36,18 +37,22 @@ type vm struct {
 
 	fnInit, fnAlloc, fnCreate, fnVMStart, fnConfigure                    api.Function
 	fnReqHeaders, fnRespHeaders, fnCallResp, fnQueueReady, fnLog, fnDone api.Function
-	fnDelete                                                             api.Function
+	fnDelete, fnTick                                                     api.Function
 
 	mu         sync.Mutex
 	broken     bool
 	rootID     uint32
 	cur        uint32 // the effective context of host calls
 	streams    map[uint32]*stream
-	callResp   *calloutResult // set while proxy_on_http_call_response runs
-	innerErr   error          // a trap inside a nested proxy_on_memory_allocate
-	lastErr    string         // the last error-level line the guest logged
-	lastLine   string         // the last line the guest logged at any level
-	pending    [3][]byte      // partial stdout/stderr lines
+	nextCall   uint32             // the last callout id handed out
+	callResp   *calloutResult     // set while proxy_on_http_call_response runs
+	tickPeriod time.Duration      // the period the guest set last; 0 = no ticks
+	tickEvery  chan time.Duration // the latest tick period for the ticker; buffered 1
+	ticking    bool               // the ticker goroutine runs
+	innerErr   error              // a trap inside a nested proxy_on_memory_allocate
+	lastErr    string             // the last error-level line the guest logged
+	lastLine   string             // the last line the guest logged at any level
+	pending    [3][]byte          // partial stdout/stderr lines
 	stack      [8]uint64
 	allocStack [1]uint64
 }
@@ -96,6 +101,7 @@ func (h *Host) startVM(slot, gen int) (*vm, error) {
 		{&v.fnRespHeaders, abi.ExportOnResponseHeaders}, {&v.fnCallResp, abi.ExportOnHTTPCallResponse},
 		{&v.fnQueueReady, abi.ExportOnQueueReady}, {&v.fnLog, abi.ExportOnLog},
 		{&v.fnDone, abi.ExportOnDone}, {&v.fnDelete, abi.ExportOnDelete},
+		{&v.fnTick, abi.ExportOnTick},
 	} {
 		*e.fn = mod.ExportedFunction(e.name)
 	}
@@ -188,7 +194,6 @@ func (v *vm) fail(err error) {
 		if st.failed == nil {
 			st.failed = err
 		}
-		st.cancelCallouts()
 		st.signal()
 	}
 	_ = v.mod.Close(v.h.baseCtx)

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -225,10 +227,14 @@ func TestHeaderPairs(t *testing.T) {
 	req.Header.Add("X-Test", "pairs")
 	req.Header.Add("X-Multi", "one")
 	req.Header.Add("X-Multi", "two")
+	req.Header.Add("Authorization", "Bearer a")
+	req.Header.Add("Authorization", "Bearer b")
+	req.Header.Add("Accept", "")
+	req.Header.Add("Accept", "text/plain")
 	rec := httptest.NewRecorder()
 	h.Handler(echo).ServeHTTP(rec, req)
 	head, raw, _ := strings.Cut(rec.Body.String(), "\n")
-	if head != "n=7 eos=1 st=ok" {
+	if head != "n=9 eos=1 st=ok" {
 		t.Fatalf("head = %q", head)
 	}
 	got, err := abi.DecodeHeaders([]byte(raw))
@@ -237,6 +243,9 @@ func TestHeaderPairs(t *testing.T) {
 	}
 	want := []abi.Header{{Name: ":authority", Value: "example.com"}, {Name: ":path", Value: "/p/a?q=1"},
 		{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
+		// Envoy joins repeated inline headers (and skips empty values),
+		// and keeps other repeated headers as separate pairs.
+		{Name: "accept", Value: "text/plain"}, {Name: "authorization", Value: "Bearer a,Bearer b"},
 		{Name: "x-multi", Value: "one"}, {Name: "x-multi", Value: "two"}, {Name: "x-test", Value: "pairs"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("pairs\n got %v\nwant %v", got, want)
@@ -358,10 +367,12 @@ func TestHTTPCall(t *testing.T) {
 			500, "call bad argument"},
 		{"missing path", map[string]string{"x-test": "call", "x-cluster": "authz"},
 			500, "call bad argument"},
-		{"timeout", map[string]string{"x-test": "call", "x-cluster": "authz", "x-call-path": "/slow", "x-timeout": "50"},
-			502, "callout failed"},
-		{"connection refused", map[string]string{"x-test": "call", "x-cluster": "down", "x-call-path": "/check"},
-			502, "callout failed"},
+		// Envoy's own answers for calls that got none, headers and all.
+		{"timeout", map[string]string{"x-test": "call-headers", "x-cluster": "authz", "x-call-path": "/slow", "x-timeout": "50"},
+			200, ":status: 504\ncontent-length: 24\ncontent-type: text/plain\nbody=upstream request timeout"},
+		{"connection refused", map[string]string{"x-test": "call-headers", "x-cluster": "down", "x-call-path": "/check"},
+			200, ":status: 503\ncontent-length: 98\ncontent-type: text/plain\n" +
+				"body=upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,13 +440,14 @@ func TestMetrics(t *testing.T) {
 	wantM := map[string]Metric{
 		"requests": {Type: abi.MetricCounter, Value: 2},
 		"inflight": {Type: abi.MetricGauge, Value: -4},
-		"latency":  {Type: abi.MetricHistogram, Count: 2, Sum: 14},
+		"latency": {Type: abi.MetricHistogram, Count: 2, Sum: 14,
+			Buckets: []uint64{0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}, // 7 is in (5, 10]
 	}
 	if len(m) != len(wantM) {
 		t.Fatalf("metrics = %v", m)
 	}
 	for k, v := range wantM {
-		if m[k] != v {
+		if !reflect.DeepEqual(m[k], v) {
 			t.Fatalf("metric %s = %+v, want %+v", k, m[k], v)
 		}
 	}
@@ -562,17 +574,19 @@ func TestClientCancel(t *testing.T) {
 	<-arrived
 	cancel()
 	<-done
-	close(release)
 	if !lg.has("on_delete ctx=2") {
 		t.Fatal("on_delete not called")
 	}
-	// The next request is served, and the cancelled callout never reaches the guest.
+	// The next request is served while the callout is still out.
 	if got := do(h, "GET", "/", nil); got.status != 200 {
 		t.Fatalf("next request got %d", got.status)
 	}
-	h.Close(context.Background())
-	if lg.has("callout response ctx=2") {
-		t.Fatal("callout response delivered to a deleted context")
+	// The callout belongs to the root context, so it is not cancelled: its
+	// answer reaches the root, and the guest finds its stream gone.
+	close(release)
+	waitFor(t, func() bool { return lg.has("stream gone: bad argument") })
+	if !lg.has("callout response ctx=1 root=true stream=2 token=4") {
+		t.Fatalf("callout response not delivered on the root context: %q", lg.messages())
 	}
 }
 
@@ -706,5 +720,111 @@ func BenchmarkContinue(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		handler.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
+func TestCalloutIDs(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "pong")
+	}))
+	defer upstream.Close()
+	h, lg := newHost(t, Config{PoolSize: 2, Clusters: map[string]string{"authz": upstream.URL}})
+	for range 4 {
+		got := do(h, "GET", "/", map[string]string{"x-test": "call", "x-cluster": "authz", "x-call-path": "/c"})
+		if got.status != 200 || !strings.HasPrefix(got.body, "status=200 body=pong") {
+			t.Fatalf("got %d %q", got.status, got.body)
+		}
+	}
+	// Round robin puts requests 1 and 3 on one VM and 2 and 4 on the other;
+	// ids are per VM, four apart, and answers go to each VM's root (1 and 2).
+	var got []string
+	for _, m := range lg.messages() {
+		if strings.HasPrefix(m, "callout response") {
+			got = append(got, m)
+		}
+	}
+	slices.Sort(got)
+	want := []string{
+		"callout response ctx=1 root=true stream=4 token=4",
+		"callout response ctx=1 root=true stream=6 token=8",
+		"callout response ctx=2 root=true stream=3 token=4",
+		"callout response ctx=2 root=true stream=5 token=8",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("callout responses\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestTicks(t *testing.T) {
+	h, lg := newHost(t, Config{})
+	ticks := func() int {
+		t.Helper()
+		got := do(h, "GET", "/", map[string]string{"x-test": "tick"})
+		n, err := strconv.Atoi(got.body)
+		if err != nil {
+			t.Fatalf("tick count %q", got.body)
+		}
+		return n
+	}
+	if n := ticks(); n != 0 {
+		t.Fatalf("ticks before a period was set: %d", n)
+	}
+	if got := do(h, "GET", "/", map[string]string{"x-test": "tick", "x-period": "5"}); got.body != "ok" {
+		t.Fatalf("set period: %q", got.body)
+	}
+	waitFor(t, func() bool { return ticks() >= 3 })
+	// Period 0 stops the ticks.
+	do(h, "GET", "/", map[string]string{"x-test": "tick", "x-period": "0"})
+	stopped := ticks()
+	time.Sleep(50 * time.Millisecond)
+	if n := ticks(); n != stopped {
+		t.Fatalf("ticks went on after period 0: %d then %d", stopped, n)
+	}
+	// A new period starts them again, and Close stops them for good.
+	do(h, "GET", "/", map[string]string{"x-test": "tick", "x-period": "1"})
+	waitFor(t, func() bool { return ticks() > stopped })
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range lg.messages() {
+		if strings.HasPrefix(m, "tick on context") {
+			t.Fatalf("tick delivered to a non-root context: %s", m)
+		}
+	}
+}
+
+func TestTicksRaceWithRequests(t *testing.T) {
+	h, _ := newHost(t, Config{PoolSize: 2})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			period := fmt.Sprint(i % 3) // 0, 1, 2 ms: start, stop, restart
+			if got := do(h, "GET", "/", map[string]string{"x-test": "tick", "x-period": period}); got.body != "ok" {
+				t.Errorf("set period: %q", got.body)
+			}
+		})
+	}
+	wg.Wait()
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueueReadyOnRegisteringRoot(t *testing.T) {
+	h, lg := newHost(t, Config{PoolSize: 3})
+	// Every VM registers "q" when it starts; the last one (vm 2, root 3)
+	// owns it, so every enqueue wakes that root, whichever VM enqueues.
+	for i := range 3 {
+		if got := do(h, "GET", "/", map[string]string{"x-test": "queue", "x-data": fmt.Sprint("item", i)}); got.body != "ok ok not found" {
+			t.Fatalf("request %d: %q", i, got.body)
+		}
+	}
+	waitFor(t, func() bool {
+		return lg.has("dequeued item0") && lg.has("dequeued item1") && lg.has("dequeued item2")
+	})
+	for _, m := range lg.messages() {
+		if strings.HasPrefix(m, "queue ready") && m != "queue ready root=3 own=true" {
+			t.Fatalf("queue ready on the wrong context: %s", m)
+		}
 	}
 }

@@ -50,6 +50,8 @@ type cli struct {
 	stderr io.Writer
 	// ready, when set, learns serve's listening address.
 	ready func(net.Addr)
+	// adminReady, when set, learns serve's admin address (--admin).
+	adminReady func(net.Addr)
 }
 
 func main() {

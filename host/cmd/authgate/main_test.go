@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -394,9 +395,11 @@ func testServe(t *testing.T, engineArgs []string) {
 	defer cancel()
 	stderr := &syncBuffer{}
 	addrc := make(chan net.Addr, 1)
-	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, ready: func(a net.Addr) { addrc <- a }}
+	adminc := make(chan net.Addr, 1)
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, ready: func(a net.Addr) { addrc <- a },
+		adminReady: func(a net.Addr) { adminc <- a }}
 	done := make(chan int, 1)
-	args := append([]string{"serve", "--config", "testdata/config.json", "--listen", "127.0.0.1:0",
+	args := append([]string{"serve", "--config", "testdata/config.json", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 		"--upstream", upstream.URL, "--cluster", "authz=" + authz.URL}, engineArgs...)
 	go func() { done <- c.run(ctx, args) }()
 	var base string
@@ -446,6 +449,7 @@ func testServe(t *testing.T, engineArgs []string) {
 	if got := authCalls.Load(); got != 2 {
 		t.Errorf("authorizer calls = %d, want 2 (good once, bad once)", got)
 	}
+	checkAdmin(t, "http://"+(<-adminc).String())
 
 	cancel()
 	select {
@@ -469,6 +473,47 @@ func testServe(t *testing.T, engineArgs []string) {
 	for _, secret := range []string{"good", "Bearer", "alice", "gold", "q=2"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs carry %q:\n%s", secret, logs)
+		}
+	}
+}
+
+// checkAdmin scrapes the admin listener after testServe's requests and
+// checks /ready and the exact counters those requests leave.
+func checkAdmin(t *testing.T, admin string) {
+	t.Helper()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/ready"); code != 200 || body != "LIVE\n" {
+		t.Errorf("/ready = %d %q", code, body)
+	}
+	_, body := get("/metrics")
+	want := []string{
+		`authgate_allow_total{authorizer="jwt"} 2`,                 // allowed, allowed from cache
+		`authgate_cache_miss_total{authorizer="jwt"} 2`,            // good, bad
+		`authgate_cache_hit_total{authorizer="jwt"} 2`,             // allowed from cache, denied by cached policy
+		`authgate_deny_total{authorizer="jwt"} 1`,                  // DELETE
+		`authgate_unauthorized_total{authorizer="jwt"} 2`,          // bad token, no token
+		`authgate_allow_total{authorizer="NONE"} 1`,                // /health
+		`authgate_no_route_total{authorizer="NONE"} 1`,             // /nowhere
+		`authgate_authorizer_latency_ms_count{authorizer="jwt"} 2`, // one per call
+		`# TYPE authgate_authorizer_latency_ms histogram`,
+	}
+	lines := strings.Split(body, "\n")
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			t.Errorf("/metrics lacks %q:\n%s", w, body)
+		}
+	}
+	for _, l := range lines {
+		if (strings.HasPrefix(l, "authgate_error_total") || strings.HasPrefix(l, "authgate_timeout_total")) && !strings.HasSuffix(l, " 0") {
+			t.Errorf("/metrics has %q: no request failed", l)
 		}
 	}
 }

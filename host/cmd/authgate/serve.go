@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
@@ -21,10 +22,12 @@ import (
 // after SIGINT/SIGTERM.
 const shutdownTimeout = 10 * time.Second
 
-// engine authorizes requests in front of the upstream proxy.
+// engine authorizes requests in front of the upstream proxy and reports
+// its metrics.
 type engine interface {
 	Handler(next http.Handler) http.Handler
 	Close(ctx context.Context) error
+	metricsSource
 }
 
 // clusterFlags collects repeated --cluster NAME=URL flags.
@@ -67,11 +70,12 @@ type serveOptions struct {
 	engine     string
 	filter     string
 	pool       int
+	admin      string
 }
 
 // serve runs the authorizing reverse proxy until ctx is done.
 func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N]")
+	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR]")
 	o := serveOptions{clusters: clusterFlags{}}
 	fs.StringVar(&o.configFile, "config", "", "gateway configuration `FILE` (JSON)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on")
@@ -80,6 +84,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	fs.StringVar(&o.engine, "engine", "wasm", "`wasm` (the compiled filter on wazero) or native (the Go pipeline)")
 	fs.StringVar(&o.filter, "filter", "", "filter `FILE.wasm` for the wasm engine; default: the one embedded at build time")
 	fs.IntVar(&o.pool, "pool", 0, "number of wasm VMs (`N`); default GOMAXPROCS")
+	fs.StringVar(&o.admin, "admin", "", "`ADDR` of the admin listener serving /metrics and /ready, e.g. 127.0.0.1:9902; default none")
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
@@ -156,20 +161,48 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
 		return exitDeny
 	}
+	var ready atomic.Bool
+	var admin *http.Server
+	adminDone := make(chan error, 1)
+	if o.admin != "" {
+		aln, err := net.Listen("tcp", o.admin)
+		if err != nil {
+			_ = ln.Close()
+			fmt.Fprintf(c.stderr, "authgate serve: --admin: %v\n", err)
+			return exitDeny
+		}
+		admin = &http.Server{Handler: adminHandler(eng, &ready), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		fmt.Fprintf(c.stderr, "authgate serve: admin on http://%s (/metrics, /ready)\n", aln.Addr())
+		if c.adminReady != nil {
+			c.adminReady(aln.Addr())
+		}
+		go func() { adminDone <- admin.Serve(aln) }()
+	}
 	fmt.Fprintf(c.stderr, "authgate serve: listening on http://%s, engine %s, upstream %s, %s\n",
 		ln.Addr(), o.engine, upstream.Redacted(), summary(plan))
+	ready.Store(true)
 	if c.ready != nil {
 		c.ready(ln.Addr())
 	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	// The admin listener outlives the gateway's shutdown, so /ready can say
+	// DRAINING while requests finish; it closes last.
+	defer func() {
+		if admin != nil {
+			_ = admin.Close()
+			<-adminDone
+		}
+	}()
 	select {
 	case err := <-served:
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
 		return exitDeny
 	case <-ctx.Done():
 	}
+	ready.Store(false)
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

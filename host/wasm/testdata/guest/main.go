@@ -20,6 +20,10 @@ var (
 	rootID uint32
 	queue  uint32
 	modes  = map[uint32]string{}
+	// calls maps a callout id to the stream that made it: the host answers
+	// on the root context, as Envoy does, so the guest finds the stream.
+	calls = map[uint32]uint32{}
+	ticks int
 )
 
 // enter starts a callback: buffers from earlier callbacks are released.
@@ -73,7 +77,14 @@ func onConfigure(root, size uint32) uint32 {
 }
 
 //go:wasmexport proxy_on_tick
-func onTick(root uint32) { enter() }
+func onTick(root uint32) {
+	enter()
+	if root != rootID {
+		logf(abi.LogError, "tick on context "+strconv.Itoa(int(root)))
+		return
+	}
+	ticks++
+}
 
 func reply(status uint32, body string) uint32 {
 	sendLocal(status, "test", body, nil)
@@ -133,17 +144,25 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 			out.WriteString(st.String() + ":" + string(b) + "\n")
 		}
 		return reply(200, out.String())
-	case "call", "call-continue":
+	case "call", "call-continue", "call-headers":
 		cluster, _ := getHeader(abi.MapHTTPRequestHeaders, "x-cluster")
 		path, _ := getHeader(abi.MapHTTPRequestHeaders, "x-call-path")
 		t, _ := getHeader(abi.MapHTTPRequestHeaders, "x-timeout")
 		timeout, _ := strconv.Atoi(t)
-		_, st := httpCall(cluster, []abi.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: path},
+		token, st := httpCall(cluster, []abi.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: path},
 			{Name: ":authority", Value: "auth.local"}, {Name: "x-token", Value: "abc"}}, "ping", uint32(timeout))
 		if st != abi.StatusOK {
 			return reply(500, "call "+st.String())
 		}
+		calls[token] = id
 		return uint32(abi.ActionPause)
+	case "tick":
+		// x-period sets the tick period; the answer is the ticks seen so far.
+		if p, st := getHeader(abi.MapHTTPRequestHeaders, "x-period"); st == abi.StatusOK {
+			ms, _ := strconv.Atoi(p)
+			return reply(200, abi.Status(rawSetTick(uint32(ms))).String())
+		}
+		return reply(200, strconv.Itoa(ticks))
 	case "pause":
 		return uint32(abi.ActionPause)
 	case "shared":
@@ -246,12 +265,36 @@ func onResponseHeaders(id, n, eos uint32) uint32 {
 //go:wasmexport proxy_on_http_call_response
 func onHTTPCallResponse(id, token, nh, bodySize, nt uint32) {
 	enter()
-	logf(abi.LogInfo, "callout response ctx="+strconv.Itoa(int(id)))
+	stream, ok := calls[token]
+	delete(calls, token)
+	logf(abi.LogInfo, "callout response ctx="+strconv.Itoa(int(id))+" root="+strconv.FormatBool(id == rootID)+
+		" stream="+strconv.Itoa(int(stream))+" token="+strconv.Itoa(int(token)))
+	if !ok {
+		return
+	}
+	if st := abi.Status(rawSetEffectiveContext(stream)); st != abi.StatusOK {
+		logf(abi.LogInfo, "stream gone: "+st.String())
+		return
+	}
+	id = stream
 	if nh == 0 {
 		sendLocal(502, "callout failed", "callout failed", nil)
 		return
 	}
 	status, _ := getHeader(abi.MapHTTPCallResponseHeaders, ":status")
+	if modes[id] == "call-headers" {
+		b, _ := getPairs(abi.MapHTTPCallResponseHeaders)
+		body, _ := getBuffer(abi.BufferHTTPCallResponseBody, 0, bodySize)
+		hs, _ := abi.DecodeHeaders(b)
+		var out strings.Builder
+		for _, h := range hs {
+			if h.Name != "date" {
+				out.WriteString(h.Name + ": " + h.Value + "\n")
+			}
+		}
+		sendLocal(200, "ok", out.String()+"body="+string(body), nil)
+		return
+	}
 	if modes[id] == "call-continue" {
 		addHeader(abi.MapHTTPRequestHeaders, "x-call-status", status)
 		rawContinue(uint32(abi.StreamRequest))
@@ -265,6 +308,7 @@ func onHTTPCallResponse(id, token, nh, bodySize, nt uint32) {
 //go:wasmexport proxy_on_queue_ready
 func onQueueReady(root, id uint32) {
 	enter()
+	logf(abi.LogInfo, "queue ready root="+strconv.Itoa(int(root))+" own="+strconv.FormatBool(root == rootID && id == queue))
 	for {
 		var p, n uint32
 		st := abi.Status(rawDequeue(id, &p, &n))

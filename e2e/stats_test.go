@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/authgate/authgate/e2e/internal/testauthz"
+)
+
+// Envoy shows a proxy-wasm filter's metrics (proxy_define_metric) in its
+// own stat namespace: in the admin /stats as "wasmcustom." + the name the
+// filter gave (authgate.<authorizer>.<suffix>), and in /stats/prometheus
+// without that prefix, dots turned into underscores and no "envoy_"
+// prefix (authgate_<authorizer>_<suffix>).
+const envoyStatPrefix = "wasmcustom."
+
+// adminGet reads one admin endpoint.
+func adminGet(admin, path string) (string, error) {
+	resp, err := http.Get(admin + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("admin %s: status %d: %s", path, resp.StatusCode, b)
+	}
+	return string(b), nil
+}
+
+// envoyCounters reads the filter's counters from /stats ("name: value"
+// lines), by the name the filter defined.
+func envoyCounters(t *testing.T, admin string) map[string]int64 {
+	t.Helper()
+	text, err := adminGet(admin, "/stats?filter=^wasmcustom%5C.authgate%5C.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), ": ")
+		if !ok || !strings.HasPrefix(name, envoyStatPrefix) {
+			continue
+		}
+		if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+			out[strings.TrimPrefix(name, envoyStatPrefix)] = n
+		}
+	}
+	return out
+}
+
+// envoyPrometheus reads the filter's counters from /stats/prometheus
+// ("name{} value" lines), by their Prometheus name.
+func envoyPrometheus(t *testing.T, admin string) map[string]int64 {
+	t.Helper()
+	text, err := adminGet(admin, "/stats/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "authgate_") {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+			out[name] = n
+		}
+	}
+	return out
+}
+
+// checkEnvoyStats sends a known sequence of requests on one connection
+// (so one worker, one VM) and checks the filter's counters moved by
+// exactly that much, in /stats and in /stats/prometheus.
+func checkEnvoyStats(t *testing.T, e *envoyProc, base string) {
+	if e == nil || e.admin == "" {
+		t.Fatal("no Envoy admin address")
+	}
+	client := newClient(t, true)
+	before := envoyCounters(t, e.admin)
+	if len(before) == 0 {
+		t.Fatalf("no %sauthgate.* counters in /stats", envoyStatPrefix)
+	}
+	promBefore := envoyPrometheus(t, e.admin)
+	steps := []struct {
+		path, token string
+		status      int
+	}{
+		{"/a/1", bearer(testauthz.Allow, "stats1"), 200}, // miss
+		{"/a/2", bearer(testauthz.Allow, "stats1"), 200}, // hit
+		{"/a/3", bearer(testauthz.Allow, "stats1"), 200}, // hit
+		{"/a/1", bearer(testauthz.Deny, "stats2"), 403},  // miss, deny
+		{"/a/1", "", 401},     // no identity: unauthorized, no cache
+		{"/nowhere", "", 403}, // no route
+	}
+	for i, s := range steps {
+		req := get(s.path)
+		if s.token != "" {
+			req = get(s.path, auth(s.token))
+		}
+		r, err := send(client, base, req)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if r.status != s.status {
+			t.Fatalf("step %d: status %d, want %d (%s)", i, r.status, s.status, r.body)
+		}
+	}
+	after := envoyCounters(t, e.admin)
+	promAfter := envoyPrometheus(t, e.admin)
+	want := map[string]int64{
+		"authgate.a.allow":        3,
+		"authgate.a.cache_miss":   2,
+		"authgate.a.cache_hit":    2,
+		"authgate.a.deny":         1,
+		"authgate.a.unauthorized": 1,
+		"authgate.a.error":        0,
+		"authgate.a.timeout":      0,
+		"authgate.a.shared_hit":   0,
+		"authgate.NONE.no_route":  1,
+		"authgate.b.allow":        0,
+	}
+	for name, delta := range want {
+		a, ok := after[name]
+		if !ok {
+			t.Errorf("/stats has no %s%s", envoyStatPrefix, name)
+			continue
+		}
+		if got := a - before[name]; got != delta {
+			t.Errorf("%s%s moved by %d, want %d", envoyStatPrefix, name, got, delta)
+		}
+		prom := strings.ReplaceAll(name, ".", "_") + "{}"
+		pa, ok := promAfter[prom]
+		if !ok {
+			t.Errorf("/stats/prometheus has no %s", prom)
+			continue
+		}
+		if got := pa - promBefore[prom]; got != delta {
+			t.Errorf("prometheus %s moved by %d, want %d", prom, got, delta)
+		}
+	}
+	t.Logf("filter stats after the run: %v", after)
+}

@@ -1,0 +1,69 @@
+// Package envoyheaders knows which repeated request headers Envoy folds
+// into one, so that every authgate host presents a request's headers to the
+// pipeline the way Envoy presents them to the filter.
+//
+// Envoy keeps a fixed set of request headers ("inline" headers) in one slot
+// each; when a request repeats one of them, the second value is appended to
+// the first with a comma. Every other header keeps one entry per value.
+// Envoy 1.40 logs the set at start-up ("request header map: ... bytes:");
+// Names is that list. Observed through proxy_get_header_map_pairs: two
+// Authorization headers arrive as "Bearer a,Bearer b", two X-Multi headers
+// as two pairs.
+package envoyheaders
+
+import "strings"
+
+// Names are the request headers Envoy 1.40 joins, lower case and sorted.
+var Names = []string{
+	":authority", ":method", ":path", ":protocol", ":scheme", "accept", "accept-encoding",
+	"access-control-request-headers", "access-control-request-method",
+	"access-control-request-private-network", "authentication", "authorization", "cache-control",
+	"cdn-loop", "connection", "content-encoding", "content-length", "content-type", "expect",
+	"grpc-accept-encoding", "grpc-timeout", "if-match", "if-modified-since", "if-none-match",
+	"if-range", "if-unmodified-since", "keep-alive", "origin", "pragma", "proxy-connection",
+	"proxy-status", "referer", "te", "transfer-encoding", "upgrade", "user-agent", "via",
+	"x-client-trace-id", "x-envoy-attempt-count", "x-envoy-decorator-operation",
+	"x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node",
+	"x-envoy-expected-rq-timeout-ms", "x-envoy-external-address", "x-envoy-force-trace",
+	"x-envoy-hedge-on-per-try-timeout", "x-envoy-internal", "x-envoy-ip-tags",
+	"x-envoy-is-timeout-retry", "x-envoy-max-retries", "x-envoy-original-host",
+	"x-envoy-original-path", "x-envoy-original-url", "x-envoy-retriable-header-names",
+	"x-envoy-retriable-status-codes", "x-envoy-retry-grpc-on", "x-envoy-retry-on",
+	"x-envoy-upstream-alt-stat-name", "x-envoy-upstream-rq-per-try-timeout-ms",
+	"x-envoy-upstream-rq-timeout-alt-response", "x-envoy-upstream-rq-timeout-ms",
+	"x-envoy-upstream-stream-duration-ms", "x-forwarded-client-cert", "x-forwarded-for",
+	"x-forwarded-host", "x-forwarded-port", "x-forwarded-proto", "x-request-id",
+}
+
+var joined = func() map[string]bool {
+	m := make(map[string]bool, len(Names))
+	for _, n := range Names {
+		m[n] = true
+	}
+	return m
+}()
+
+// Joined reports whether Envoy joins repeated values of the request header
+// name (any case) into one.
+func Joined(name string) bool { return joined[strings.ToLower(name)] }
+
+// Values returns the values of one request header as Envoy presents them:
+// for a name Envoy joins, one value made of the non-empty vals separated by
+// "," (Envoy skips an empty value when it appends, so "" then "b" is "b");
+// for any other name, vals as they are.
+func Values(name string, vals []string) []string {
+	if len(vals) < 2 || !Joined(name) {
+		return vals
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		if v == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(v)
+	}
+	return []string{b.String()}
+}
