@@ -29,6 +29,7 @@
 package lambdahttp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -38,6 +39,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -66,11 +68,23 @@ func Handler(h any) http.Handler {
 	if err := validate(h); err != nil {
 		panic(fmt.Sprintf("lambdahttp: invalid handler: %v", err))
 	}
-	return &server{h: lambda.NewHandler(h)}
+	if lh, ok := h.(lambda.Handler); ok {
+		return &server{shared: lh}
+	}
+	return &server{handlers: &sync.Pool{New: func() any { return lambda.NewHandler(h) }}}
 }
 
+// server invokes the handler once per request. aws-lambda-go's handlers
+// are written for Lambda, which never invokes one instance concurrently:
+// the bytes Invoke returns sit in a buffer the handler reuses on its next
+// invocation. So each request borrows a handler of its own from a pool and
+// copies the answer before giving it back; a lambda.Handler supplied by the
+// caller is a single instance and is invoked one request at a time, as
+// Lambda would.
 type server struct {
-	h lambda.Handler
+	handlers *sync.Pool // of lambda.Handler built from the function
+	shared   lambda.Handler
+	mu       sync.Mutex // serialises invocations of shared
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -119,11 +133,26 @@ func (s *server) invoke(ctx context.Context, payload []byte) (out []byte, invoke
 		}
 	}()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID()})
-	out, err := s.h.Invoke(ctx, payload)
+	out, err := s.call(ctx, payload)
 	if err != nil {
 		return nil, errorPayload(err)
 	}
 	return out, nil
+}
+
+// call invokes a handler no other request is using and returns a copy of
+// its answer, taken before the handler can be invoked again.
+func (s *server) call(ctx context.Context, payload []byte) ([]byte, error) {
+	h := s.shared
+	if h == nil {
+		h = s.handlers.Get().(lambda.Handler)
+		defer s.handlers.Put(h)
+	} else {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	out, err := h.Invoke(ctx, payload)
+	return bytes.Clone(out), err
 }
 
 // errorPayload mirrors how the Lambda runtime reports a function error: the
