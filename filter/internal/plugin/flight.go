@@ -154,6 +154,23 @@ func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint3
 	p.finish(f, resp, now, st == abi.StatusOK, nil)
 }
 
+// calloutLogBytes bounds how much of an authorizer's answer the debug log
+// shows: enough to tell JSON from an error page or a truncated body.
+const calloutLogBytes = 48
+
+// logCalloutAnswer writes the debug line of an answer that failed a
+// request: its status, size and first bytes, which tell an authorizer's
+// error page or a truncated body from a policy the pipeline refused. The
+// identity travels only in the authorizer request, never in this line.
+func (p *Plugin) logCalloutAnswer(f *flight, resp pipeline.Response) {
+	head := resp.Body
+	if len(head) > calloutLogBytes {
+		head = head[:calloutLogBytes]
+	}
+	p.logf(abi.LogDebug, "authorizer[%s]: callout %d answered status=%d bytes=%d body=%q",
+		f.call.Authorizer, f.ref.token, resp.Status, len(resp.Body), head)
+}
+
 // envoyTimeoutBody is the body of the 504 Envoy's router answers itself
 // when a callout exceeds its timeout.
 const envoyTimeoutBody = "upstream request timeout"
@@ -238,6 +255,9 @@ func (p *Plugin) finish(f *flight, resp pipeline.Response, now time.Time, clockO
 			}
 		}
 		outs = append(outs, outcome{s, res})
+		if res.Decision == pipeline.DecisionError && len(outs) == 1 && p.logs(abi.LogDebug) {
+			p.logCalloutAnswer(f, resp)
+		}
 	}
 	if share == nil && clockOK && f.slot != "" {
 		// Nobody here waits any more; other VMs may.

@@ -67,10 +67,20 @@ func (p *Plugin) count(res *pipeline.Result) {
 	}
 }
 
+// counterKey names a counter by its parts, so that finding its id needs
+// no string concatenation.
+type counterKey struct{ authorizer, suffix string }
+
 func (p *Plugin) countSuffix(authorizer, suffix string) {
-	if id, ok := p.metric(abi.MetricCounter, pipeline.MetricName(authorizer, suffix)); ok {
-		p.host.IncrementMetric(id, 1)
+	k := counterKey{authorizer, suffix}
+	id, ok := p.counters[k]
+	if !ok {
+		if id, ok = p.metric(abi.MetricCounter, pipeline.MetricName(authorizer, suffix)); !ok {
+			return
+		}
+		p.counters[k] = id
 	}
+	p.host.IncrementMetric(id, 1)
 }
 
 // observe records one authorizer call's duration in milliseconds.

@@ -497,7 +497,10 @@ func TestRequestFields(t *testing.T) {
 		wantIP    string
 		wantID    string
 	}{
-		{name: "ipv4 with property id", source: "10.1.2.3:40000", requestID: "prop-id", headerID: "hdr-id", wantIP: "10.1.2.3", wantID: "prop-id"},
+		// Envoy's request.id is its x-request-id header: the header is
+		// read first, saving a host call.
+		{name: "ipv4, header id wins", source: "10.1.2.3:40000", requestID: "prop-id", headerID: "hdr-id", wantIP: "10.1.2.3", wantID: "hdr-id"},
+		{name: "property id without header", source: "10.1.2.3:40000", requestID: "prop-id", wantIP: "10.1.2.3", wantID: "prop-id"},
 		{name: "ipv6 with header id", source: "[2001:db8::1]:443", headerID: "hdr-id", wantIP: "2001:db8::1", wantID: "hdr-id"},
 		{name: "no port", source: "192.0.2.7", wantIP: "192.0.2.7"},
 		{name: "garbage", source: "pipe:/x", wantIP: ""},
@@ -563,5 +566,78 @@ func TestDecisionLogOmitsIdentity(t *testing.T) {
 	}
 	if !strings.Contains(debug[len(debug)-1], "cache=hit decision=ALLOW") {
 		t.Errorf("last line %q", debug[len(debug)-1])
+	}
+}
+
+func TestLogLevel(t *testing.T) {
+	tests := []struct {
+		name      string
+		level     abi.LogLevel
+		wantDebug int // decision lines at debug for one allowed request
+	}{
+		{name: "debug logs decisions", level: abi.LogDebug, wantDebug: 2},
+		{name: "info skips them", level: abi.LogInfo, wantDebug: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.h.Level = tt.level
+			e.p.OnTick(rootID) // the level is read again on every tick
+			e.request(2, "GET", "/health")
+			e.request(3, "GET", "/pets/1", bearer("abc"))
+			e.answer(e.h.Callouts[0].ID, 200, policy("Allow", nil))
+			if got := len(e.h.LogsAt(abi.LogDebug)); got < tt.wantDebug || (tt.wantDebug == 0 && got != 0) {
+				t.Errorf("%d debug lines, want %d or more: %v", got, tt.wantDebug, e.h.LogsAt(abi.LogDebug))
+			}
+			if e.h.Streams[3].Continued != 1 {
+				t.Errorf("stream continued %d times, want 1", e.h.Streams[3].Continued)
+			}
+		})
+	}
+}
+
+func TestDecisionLine(t *testing.T) {
+	e := newEnv(t)
+	e.request(2, "GET", "/pets/1?q=secret", bearer("abc"), abi.Header{Name: "x-request-id", Value: "r\"1"})
+	e.answer(e.h.Callouts[0].ID, 200, policy("Deny", nil))
+	want := `ctx=2 method=GET path="/pets/1" route="/pets/{id}" authorizer="tok" cache=miss decision=DENY status=403 reason="explicit deny" request_id="r\"1"`
+	lines := e.h.LogsAt(abi.LogDebug)
+	if !slices.Contains(lines, want) {
+		t.Errorf("no line %s in %q", want, lines)
+	}
+}
+
+func TestCalloutAnswerLogged(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   string // the answer's debug line, "" for none
+	}{
+		{name: "valid answer", status: 200, body: policy("Allow", nil)},
+		{name: "truncated JSON", status: 200, body: `{"principalId":"u","policyDocu`,
+			want: `authorizer[tok]: callout 1 answered status=200 bytes=30 body="{\"principalId\":\"u\",\"policyDocu"`},
+		{name: "error page, cut short", status: 503, body: strings.Repeat("upstream connect error ", 4),
+			want: `authorizer[tok]: callout 1 answered status=503 bytes=92 body="upstream connect error upstream connect error up"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.request(2, "GET", "/pets/1", bearer("abc"))
+			e.answer(e.h.Callouts[0].ID, tt.status, tt.body)
+			var got []string
+			for _, l := range e.h.LogsAt(abi.LogDebug) {
+				if strings.HasPrefix(l, "authorizer[tok]: callout") {
+					got = append(got, l)
+				}
+			}
+			var want []string
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("answer lines %q, want %q", got, want)
+			}
+		})
 	}
 }

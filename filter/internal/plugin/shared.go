@@ -40,8 +40,13 @@ const (
 	createHold = time.Second
 	// queuePrefix starts every VM's queue name.
 	queuePrefix = "authgate.done."
-	// tickPeriodMs is how often ticks check for waits past their bound.
+	// tickPeriodMs is how often ticks check for waits past their bound
+	// (and read the log level again).
 	tickPeriodMs = 50
+	// levelTickMs is the tick period of a plugin that shares nothing:
+	// its ticks only read the log level again, so that a level changed
+	// at run time (Envoy's /logging) takes effect.
+	levelTickMs = 1000
 	// casAttempts bounds every compare-and-swap loop: the store is shared
 	// with other threads, and a callback must never spin.
 	casAttempts = 4
@@ -366,6 +371,7 @@ func (p *Plugin) slotReady(slot string, now time.Time) {
 // themselves: the VM that claimed the slot has died or lost its answer.
 func (p *Plugin) OnTick(rootID uint32) {
 	defer p.recoverLog("proxy_on_tick")
+	p.readLogLevel()
 	var now time.Time
 	for _, f := range p.waiting(func(f *flight) bool { return f.key.root == rootID }) {
 		if now.IsZero() {

@@ -12,15 +12,19 @@ import "unsafe"
 // refers to the buffer, so a collection triggered by any allocation (another
 // proxy_on_memory_allocate in the same host call, for instance) could free it
 // under the host's feet. Go's collector does not move objects, so keeping the
-// slice in this table is enough to keep the address valid.
+// slice in this list is enough to keep the address valid.
 //
 // The binding then looks the returned address up here instead of turning an
 // integer into a pointer: the guest gets back the very slice it allocated, and
 // an address the guest never handed out is refused. Anything the host
 // allocated but never returned (a host call failing half way) is dropped
 // when the outermost callback returns.
+//
+// A callback has at most a couple of buffers pending at once, so they are
+// kept in a short list: cheaper inside the wasm VM than a map, which this
+// path ran through on every host call that returns data.
 type arena struct {
-	live map[uintptr][]byte
+	live [][]byte
 }
 
 // alloc returns the address of a fresh buffer of size bytes and keeps it alive.
@@ -31,32 +35,54 @@ func (a *arena) alloc(size uint32) uintptr {
 		size = 1
 	}
 	b := make([]byte, size)
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if a.live == nil {
-		a.live = make(map[uintptr][]byte)
-	}
-	a.live[p] = b
-	return p
+	a.live = append(a.live, b)
+	return addrOf(b)
 }
+
+func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
 // take hands the buffer at addr back to the guest and stops pinning it. An
 // empty value comes back as address 0 (the host allocates nothing for it).
 func (a *arena) take(addr uintptr, size uint32) ([]byte, bool) {
 	if size == 0 {
-		delete(a.live, addr)
+		a.drop(addr)
 		return nil, true
 	}
-	b, ok := a.live[addr]
-	if !ok || uint32(len(b)) < size {
-		return nil, false
+	for i, b := range a.live {
+		if addrOf(b) != addr {
+			continue
+		}
+		if uint32(len(b)) < size {
+			return nil, false
+		}
+		a.remove(i)
+		return b[:size:size], true
 	}
-	delete(a.live, addr)
-	return b[:size:size], true
+	return nil, false
+}
+
+// drop stops pinning the buffer at addr, if it is pinned.
+func (a *arena) drop(addr uintptr) {
+	for i, b := range a.live {
+		if addrOf(b) == addr {
+			a.remove(i)
+			return
+		}
+	}
+}
+
+// remove unpins entry i; the order of the list does not matter.
+func (a *arena) remove(i int) {
+	last := len(a.live) - 1
+	a.live[i] = a.live[last]
+	a.live[last] = nil
+	a.live = a.live[:last]
 }
 
 // release drops every buffer still pinned.
 func (a *arena) release() {
 	clear(a.live)
+	a.live = a.live[:0]
 }
 
 // pinned reports how many buffers are pinned, for tests.

@@ -20,6 +20,9 @@ import (
 //go:wasmimport env proxy_log
 func proxyLog(level uint32, msg string) uint32
 
+//go:wasmimport env proxy_get_log_level
+func proxyGetLogLevel(ret *uint32) uint32
+
 //go:wasmimport env proxy_get_current_time_nanoseconds
 func proxyGetCurrentTimeNanoseconds(ret *uint64) uint32
 
@@ -82,37 +85,56 @@ func proxyRecordMetric(id uint32, value uint64) uint32
 
 func init() { Default = wasmHost{} }
 
+// ret holds the return slots of the getters on the request path. A local
+// whose address is passed to an import escapes, so each call would
+// allocate its slots; these are static. Sharing them is safe because
+// the host writes a getter's slots as its last step, and the only guest
+// code it runs during a getter is proxy_on_memory_allocate, which makes
+// no host call: the values are copied out right after the call returns,
+// before any other import can write the slots.
+var ret struct {
+	ptr, size uint32
+	ns        uint64
+}
+
 // wasmHost is the Host backed by the imported functions.
 type wasmHost struct{}
 
 func (wasmHost) Log(level abi.LogLevel, msg string) { proxyLog(uint32(level), msg) }
 
+func (wasmHost) LogLevel() (abi.LogLevel, abi.Status) {
+	var level uint32
+	st := abi.Status(proxyGetLogLevel(&level))
+	return abi.LogLevel(level), st
+}
+
 func (wasmHost) CurrentTime() (time.Time, abi.Status) {
-	var ns uint64
-	if st := abi.Status(proxyGetCurrentTimeNanoseconds(&ns)); st != abi.StatusOK {
+	ret.ns = 0
+	if st := abi.Status(proxyGetCurrentTimeNanoseconds(&ret.ns)); st != abi.StatusOK {
 		return time.Time{}, st
 	}
-	return time.Unix(0, int64(ns)), abi.StatusOK
+	return time.Unix(0, int64(ret.ns)), abi.StatusOK
 }
 
 func (wasmHost) GetBufferBytes(t abi.BufferType, start, max uint32) ([]byte, abi.Status) {
-	var ptr, size uint32
-	if st := abi.Status(proxyGetBufferBytes(uint32(t), start, max, &ptr, &size)); st != abi.StatusOK {
+	ret.ptr, ret.size = 0, 0
+	if st := abi.Status(proxyGetBufferBytes(uint32(t), start, max, &ret.ptr, &ret.size)); st != abi.StatusOK {
 		return nil, st
 	}
-	return received(ptr, size)
+	return received(ret.ptr, ret.size)
 }
 
 func (wasmHost) GetHeaderMapPairs(m abi.MapType) ([]abi.Header, abi.Status) {
-	var ptr, size uint32
-	if st := abi.Status(proxyGetHeaderMapPairs(uint32(m), &ptr, &size)); st != abi.StatusOK {
+	ret.ptr, ret.size = 0, 0
+	if st := abi.Status(proxyGetHeaderMapPairs(uint32(m), &ret.ptr, &ret.size)); st != abi.StatusOK {
 		return nil, st
 	}
-	b, st := received(ptr, size)
+	b, st := received(ret.ptr, ret.size)
 	if st != abi.StatusOK {
 		return nil, st
 	}
-	hs, err := abi.DecodeHeaders(b)
+	// b is the guest's own from here on: the pairs may point into it.
+	hs, err := decodeHeadersInPlace(b)
 	if err != nil {
 		return nil, abi.StatusSerializationFailure
 	}
@@ -128,11 +150,11 @@ func (wasmHost) RemoveHeaderMapValue(m abi.MapType, name string) abi.Status {
 }
 
 func (wasmHost) GetProperty(path ...string) ([]byte, abi.Status) {
-	var ptr, size uint32
-	if st := abi.Status(proxyGetProperty(strings.Join(path, "\x00"), &ptr, &size)); st != abi.StatusOK {
+	ret.ptr, ret.size = 0, 0
+	if st := abi.Status(proxyGetProperty(strings.Join(path, "\x00"), &ret.ptr, &ret.size)); st != abi.StatusOK {
 		return nil, st
 	}
-	return received(ptr, size)
+	return received(ret.ptr, ret.size)
 }
 
 func (wasmHost) SendLocalResponse(status uint32, details string, body []byte, headers []abi.Header, grpcStatus int32) abi.Status {

@@ -23,6 +23,9 @@ import (
 type Host interface {
 	// Log writes msg to the proxy's log at level.
 	Log(level abi.LogLevel, msg string)
+	// LogLevel reads the lowest level the proxy's log writes: a message
+	// below it is discarded by the host, so the filter need not format it.
+	LogLevel() (abi.LogLevel, abi.Status)
 	// CurrentTime reads the host's wall clock.
 	CurrentTime() (time.Time, abi.Status)
 	// GetBufferBytes returns up to max bytes from start of a buffer.

@@ -68,6 +68,9 @@ type Host struct {
 	Current       uint32     // the context whose callback runs
 	HTTPCallError abi.Status // when set, proxy_http_call fails with it
 	PanicOn       string     // when set, the named host call panics
+	// Level is what proxy_get_log_level reports; the zero value, trace,
+	// has the filter log everything.
+	Level abi.LogLevel
 
 	// Store holds the shared data, queues and metrics: the state all VMs
 	// of one vm_id share. Hosts made with NewVM share one Store.
@@ -155,6 +158,12 @@ func (h *Host) stream() (*Stream, abi.Status) {
 // Log implements proxywasm.Host.
 func (h *Host) Log(level abi.LogLevel, msg string) {
 	h.Logs = append(h.Logs, LogLine{level, msg})
+}
+
+// LogLevel implements proxywasm.Host.
+func (h *Host) LogLevel() (abi.LogLevel, abi.Status) {
+	h.record(abi.FnGetLogLevel)
+	return h.Level, abi.StatusOK
 }
 
 // CurrentTime implements proxywasm.Host.
