@@ -507,9 +507,25 @@ const (
 // context entry that cannot be a header makes the entry unable to allow.
 func newEntry(res *authorizer.Result) *entry {
 	e := &entry{result: res}
-	if !validHeaderValue(res.PrincipalID) {
-		e.badHeader = "principalId: not a valid header value"
+	set, err := UpstreamHeaders(res)
+	if err != nil {
+		e.badHeader = err.Error()
 		return e
+	}
+	e.set = set
+	return e
+}
+
+// UpstreamHeaders returns the headers an allowed request carries upstream
+// for an authorizer result: the principal (none for simple responses),
+// then each context entry in document order as HeaderPrefix + the
+// lower-cased key. A principal or context value that cannot be a header
+// value, a key that is not a header name, or a key that collides with
+// another authorizer header is an error naming the field: the gateway then
+// answers 500 rather than allow.
+func UpstreamHeaders(res *authorizer.Result) ([]Header, error) {
+	if !validHeaderValue(res.PrincipalID) {
+		return nil, errors.New("principalId: not a valid header value")
 	}
 	set := make([]Header, 0, 1+len(res.Context))
 	// A simple response has no principal, so it sends no principal header;
@@ -519,21 +535,18 @@ func newEntry(res *authorizer.Result) *entry {
 	}
 	for _, cv := range res.Context {
 		name := HeaderPrefix + strings.ToLower(cv.Key)
+		field := "context[" + quoteKey(cv.Key) + "]"
 		switch {
 		case !validHeaderName(cv.Key):
-			e.badHeader = "context: key " + quoteKey(cv.Key) + " is not a valid header name"
+			return nil, errors.New(field + ": the key is not a valid header name")
 		case !validHeaderValue(cv.Value):
-			e.badHeader = "context." + cv.Key + ": not a valid header value"
+			return nil, errors.New(field + ": not a valid header value")
 		case name == PrincipalHeader || hasHeader(set, name):
-			e.badHeader = "context: key " + quoteKey(cv.Key) + " collides with another authorizer header"
-		}
-		if e.badHeader != "" {
-			return e
+			return nil, errors.New(field + ": collides with header " + name)
 		}
 		set = append(set, Header{Name: name, Value: cv.Value})
 	}
-	e.set = set
-	return e
+	return set, nil
 }
 
 func hasHeader(hs []Header, lowerName string) bool {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/core/arn"
+	"github.com/authgate/authgate/core/authorizer"
+	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/core/policy"
 	"github.com/tidwall/gjson"
 )
@@ -21,11 +23,51 @@ type evalOutput struct {
 	Reason    string `json:"reason"`
 }
 
-// eval evaluates a policy document for execute-api:Invoke on a method ARN,
-// as the gateway does with an authorizer's answer.
+// evalResponseOutput is the --json answer of eval --response: evalOutput's
+// keys first, then what the gateway would pass upstream.
+type evalResponseOutput struct {
+	evalOutput
+	// PrincipalID is nil (null) for an Unauthorized answer.
+	PrincipalID *string `json:"principalId"`
+	// Headers are the headers the upstream would receive; empty unless
+	// the decision is ALLOW.
+	Headers headerObject `json:"headers"`
+}
+
+// headerObject writes headers as a JSON object in their own order (the
+// order the gateway sets them), not sorted as a map would be.
+type headerObject []pipeline.Header
+
+// MarshalJSON writes {"name":"value",...}.
+func (h headerObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i, hd := range h {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// Strings always encode; Encode adds a newline, which JSON allows
+		// between tokens and the caller's encoder compacts away.
+		_ = enc.Encode(hd.Name)
+		b.WriteByte(':')
+		_ = enc.Encode(hd.Value)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// unauthorizedReason explains an Unauthorized answer.
+const unauthorizedReason = "the authorizer refused the identity; the gateway would answer 401"
+
+// eval evaluates a policy document, or a whole authorizer response, for
+// execute-api:Invoke on a method ARN, as the gateway does with an
+// authorizer's answer.
 func (c *cli) eval(args []string) int {
-	fs := c.flags("eval", "--policy FILE --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]")
+	fs := c.flags("eval", "(--policy FILE | --response FILE) --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]")
 	policyFile := fs.String("policy", "", "policy document `FILE` (JSON; - for stdin); an authorizer response with a policyDocument member also works")
+	responseFile := fs.String("response", "", "whole authorizer response `FILE` (JSON; - for stdin), read as the gateway reads it; prints the headers it would pass upstream")
 	arnFlag := fs.String("arn", "", "`METHOD_ARN`: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/VERB/PATH")
 	sourceIP := fs.String("source-ip", "", "caller `IP` for aws:SourceIp conditions")
 	at := fs.String("time", "", "evaluation time (`RFC3339`) for date conditions; default now")
@@ -34,8 +76,11 @@ func (c *cli) eval(args []string) int {
 		return code
 	}
 	switch {
-	case *policyFile == "":
-		c.usageError(fs, "--policy is required")
+	case *policyFile == "" && *responseFile == "":
+		c.usageError(fs, "--policy or --response is required")
+		return exitUsage
+	case *policyFile != "" && *responseFile != "":
+		c.usageError(fs, "--policy and --response exclude each other")
 		return exitUsage
 	case *arnFlag == "":
 		c.usageError(fs, "--arn is required")
@@ -63,14 +108,37 @@ func (c *cli) eval(args []string) int {
 		}
 		req.Now = t
 	}
-	doc, err := c.readInput(*policyFile)
+	file := *policyFile
+	if file == "" {
+		file = *responseFile
+	}
+	doc, err := c.readInput(file)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate eval: %v\n", err)
 		return exitUsage
 	}
-	p, err := parsePolicy(doc)
+	var p *policy.Policy
+	var res *authorizer.Result
+	var set []pipeline.Header
+	if *responseFile != "" {
+		res, err = authorizer.ParseResponse(200, doc)
+		if errors.Is(err, authorizer.ErrUnauthorized) {
+			c.printUnauthorized(*asJSON)
+			return exitDeny
+		}
+		if err == nil {
+			if set, err = pipeline.UpstreamHeaders(res); err != nil {
+				err = fmt.Errorf("%w (the gateway would answer 500)", err)
+			}
+		}
+		if err == nil {
+			p = res.Policy
+		}
+	} else {
+		p, err = parsePolicy(doc)
+	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "authgate eval: %s: %v\n", displayName(*policyFile), err)
+		fmt.Fprintf(c.stderr, "authgate eval: %s: %v\n", displayName(file), err)
 		return exitUsage
 	}
 
@@ -91,19 +159,44 @@ func (c *cli) eval(args []string) int {
 		out.Reason = fmt.Sprintf("no statement allows %s on %s", policy.Action, *arnFlag)
 		line += ": " + out.Reason
 	}
-	if *asJSON {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(out) // cannot fail for these types
-		c.stdout.Write(b.Bytes())
-	} else {
+	if d != policy.Allow {
+		// Nothing reaches the upstream of a denied request.
+		set = nil
+	}
+	switch {
+	case *asJSON && res != nil:
+		c.writeJSON(evalResponseOutput{evalOutput: out, PrincipalID: &res.PrincipalID, Headers: headerObject(set)})
+	case *asJSON:
+		c.writeJSON(out)
+	default:
 		fmt.Fprintln(c.stdout, line)
+		for _, h := range set {
+			fmt.Fprintf(c.stdout, "%s: %s\n", h.Name, h.Value)
+		}
 	}
 	if d == policy.Allow {
 		return exitOK
 	}
 	return exitDeny
+}
+
+// printUnauthorized reports an Unauthorized answer: the gateway answers
+// 401 and passes nothing upstream.
+func (c *cli) printUnauthorized(asJSON bool) {
+	if asJSON {
+		c.writeJSON(evalResponseOutput{evalOutput: evalOutput{Decision: pipeline.DecisionUnauthorized, Reason: unauthorizedReason}})
+		return
+	}
+	fmt.Fprintln(c.stdout, pipeline.DecisionUnauthorized+": "+unauthorizedReason)
+}
+
+// writeJSON prints v as one line of JSON, without HTML escaping.
+func (c *cli) writeJSON(v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // cannot fail for the output types
+	c.stdout.Write(b.Bytes())
 }
 
 // parsePolicy accepts a policy document, or a whole authorizer response

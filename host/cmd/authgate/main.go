@@ -22,8 +22,9 @@ var version = "dev"
 const usage = `authgate: API Gateway-style custom authorizers for Envoy and Go
 
 usage:
-  authgate eval --policy FILE --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]
-      evaluate a policy document for execute-api:Invoke on a method ARN
+  authgate eval (--policy FILE | --response FILE) --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]
+      evaluate a policy document (or a whole authorizer response, showing the
+      headers it would send upstream) for execute-api:Invoke on a method ARN
       (exit 0 allow, 1 deny or implicit deny, 2 invalid input)
   authgate validate --config FILE
       check a gateway configuration and summarise it

@@ -135,7 +135,7 @@ func TestEval(t *testing.T) {
 		{
 			name: "missing policy flag",
 			args: []string{"--arn", arnPrefix + "GET/x"},
-			code: 2, stderr: `authgate eval: --policy is required`,
+			code: 2, stderr: `authgate eval: --policy or --response is required`,
 		},
 		{
 			name: "missing arn flag",
