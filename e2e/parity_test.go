@@ -101,30 +101,7 @@ func TestParity(t *testing.T) {
 // another key a check names). A listed difference is logged instead of
 // failing; one that no longer occurs fails, so the list shrinks as hosts
 // are fixed.
-var knownHostDiffs = map[string]map[string]string{
-	"native": {
-		// net/http moves Host out of r.Header, and host/native's
-		// NewRequest neither puts it back nor sets Request.Authority.
-		"headers.host":                "native.NewRequest drops the Host header (r.Host)",
-		"multiValueHeaders.host":      "native.NewRequest drops the Host header (r.Host)",
-		"requestContext.domainName":   "native.NewRequest does not set Request.Authority",
-		"requestContext.domainPrefix": "native.NewRequest does not set Request.Authority",
-		// Envoy's connection manager removes hop-by-hop headers before
-		// any filter runs; the Go hosts pass them on.
-		"headers.connection":           "hop-by-hop Connection header reaches the pipeline",
-		"multiValueHeaders.connection": "hop-by-hop Connection header reaches the pipeline",
-		// Envoy gives every request an x-request-id; the Go hosts only
-		// pass on the client's.
-		"requestContext.requestId": "no request id generated when the client sends none",
-		"$context.requestId":       "no request id generated when the client sends none",
-	},
-	"wasm": {
-		"headers.connection":           "hop-by-hop Connection header reaches the pipeline",
-		"multiValueHeaders.connection": "hop-by-hop Connection header reaches the pipeline",
-		"requestContext.requestId":     "no request id generated when the client sends none",
-		"$context.requestId":           "no request id generated when the client sends none",
-	},
-}
+var knownHostDiffs = map[string]map[string]string{}
 
 // knownDiffs records which known differences were seen. Subtests of one
 // host run one after another, but hosts_agree reads what they wrote, so

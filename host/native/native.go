@@ -20,7 +20,7 @@ import (
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
-	"github.com/authgate/authgate/host/wasm/envoyheaders"
+	"github.com/authgate/authgate/host/envoyheaders"
 	"github.com/authgate/authgate/host/wasm/envoystats"
 )
 
@@ -219,6 +219,7 @@ func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.pipe }
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		envoyheaders.Prepare(r.Header)
 		res := m.authorize(r)
 		for _, suffix := range pipeline.Counters(res) {
 			m.stats.add(pipeline.MetricName(res.Authorizer, suffix))
@@ -384,7 +385,7 @@ func redactURLError(err error) error {
 // request to the filter: header names lower case, names sorted so the
 // REQUEST event does not depend on map order, one entry per value except
 // for Envoy's inline headers (Authorization among them), whose repeated
-// values Envoy joins into one with commas (see host/wasm/envoyheaders).
+// values Envoy joins into one with commas (see host/envoyheaders).
 func NewRequest(r *http.Request) *pipeline.Request {
 	scheme := "http"
 	if r.TLS != nil {
@@ -396,11 +397,18 @@ func NewRequest(r *http.Request) *pipeline.Request {
 		target = r.URL.RequestURI()
 	}
 	headers := lowerHeaders(r.Header)
+	if r.Host != "" && r.Header.Get("Host") == "" {
+		// net/http keeps Host out of r.Header; Envoy shows it to the filter
+		// (as :authority, which the filter passes on as host).
+		headers = append(headers, pipeline.Header{Name: "host", Value: r.Host})
+		slices.SortStableFunc(headers, func(a, b pipeline.Header) int { return strings.Compare(a.Name, b.Name) })
+	}
 	headers = joinInline(headers)
 	return &pipeline.Request{
 		Method:    r.Method,
 		Target:    target,
 		Scheme:    scheme,
+		Authority: r.Host,
 		Headers:   headers,
 		SourceIP:  hostOnly(r.RemoteAddr),
 		RequestID: r.Header.Get("X-Request-Id"),

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/authgate/authgate/filter/abi"
-	"github.com/authgate/authgate/host/wasm/envoyheaders"
+	"github.com/authgate/authgate/host/envoyheaders"
 )
 
 // LocalResponse is an answer the guest sent with proxy_send_local_response.
@@ -98,6 +98,7 @@ func (h *Host) Handler(next http.Handler) http.Handler {
 
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ctx := r.Context()
+	envoyheaders.Prepare(r.Header)
 	st := &stream{
 		source: r.RemoteAddr,
 		wake:   make(chan struct{}, 1),

@@ -27,12 +27,15 @@ type flight struct {
 	ref     calloutRef
 	sent    time.Time // when the callout was sent, for the latency histogram
 
-	since time.Time // when the wait for another VM began
+	// since is when this VM last read the claim it waits for, by a clock
+	// read after the slot: the claim's deadline is at most since +
+	// waitBound.
+	since time.Time
 }
 
-// waitBound is how long a flight waits for another VM before it asks the
-// authorizer itself: the claim's own deadline, past which the claimer is
-// taken to have died.
+// waitBound is how long a flight waits for another VM before it reads the
+// slot again: by then the claim it read has passed its own deadline, past
+// which its claimer is taken to have died.
 func (f *flight) waitBound() time.Duration { return f.call.Timeout + pipeline.SharedClaimSlack }
 
 // start finds the answer for a request whose pipeline result is a Call: it
@@ -58,7 +61,7 @@ func (p *Plugin) start(s *stream, res *pipeline.Result, now time.Time) abi.Actio
 	if f.slot == "" {
 		return p.dispatch(f, res, now, s)
 	}
-	out, value := p.acquire(f, now, false)
+	out, value, now := p.acquire(f, now)
 	switch out {
 	case served:
 		s.flight, s.pipe, s.call = nil, nil, nil

@@ -149,52 +149,80 @@ const (
 )
 
 // acquire reads f's slot and decides: served (the returned value answers),
-// call (this VM claimed the slot, or sharing failed, or force), or wait.
-// force is set once a wait has passed its bound: a live claim then no
-// longer makes the flight wait.
-func (p *Plugin) acquire(f *flight, now time.Time, force bool) (outcome, []byte) {
-	canWait := !force && p.ensureRegistered()
+// call (this VM claimed the slot, or sharing failed) or wait. It returns the
+// time it judged the slot at, which the caller uses for whatever follows.
+//
+// The clock is read after the slot, never before: a claim's deadline is its
+// claimer's clock, read before the claim was written, plus the call's bound
+// (Claim), so a clock read after the claim was seen is no earlier and the
+// claim is never further ahead than that bound. A time read earlier, at the
+// start of the callback, can predate the claim by however long this thread
+// was held up; FromShared takes such a claim for one of another
+// configuration or a clock step, a miss, and this VM would claim over a live
+// claim and call a second time.
+func (p *Plugin) acquire(f *flight, now time.Time) (outcome, []byte, time.Time) {
+	canWait := p.ensureRegistered()
 	for range casAttempts {
 		v, cas, st := p.host.GetSharedData(f.slot)
+		now = p.clock(now)
 		if st != abi.StatusOK && st != abi.StatusNotFound {
 			p.logf(abi.LogWarn, "reading shared slot: %v", st)
-			return call, nil
+			return call, nil, now
 		}
 		_, state := f.pipe.FromShared(f.call, v, now)
 		switch state {
 		case pipeline.SharedHit, pipeline.SharedUnauthorized:
-			return served, v
+			return served, v, now
 		case pipeline.SharedInFlight:
 			if canWait {
-				return wait, nil
+				return wait, nil, now
 			}
-			return call, nil
+			p.debugSlot(f, "in flight elsewhere, but this VM cannot be woken: calling")
+			return call, nil, now
 		}
 		if st == abi.StatusNotFound {
 			out, retry := p.create(f, now, canWait)
 			if retry {
 				continue
 			}
-			return out, nil
+			return out, nil, now
 		}
 		switch st := p.host.SetSharedData(f.slot, f.pipe.Claim(f.call, now), cas); st {
 		case abi.StatusOK:
-			return call, nil
+			return call, nil, now
 		case abi.StatusCasMismatch:
 			// Another VM wrote the slot since the read: look again.
 			continue
 		default:
 			p.logf(abi.LogWarn, "claiming shared slot: %v", st)
-			return call, nil
+			return call, nil, now
 		}
 	}
 	// The slot kept changing: other VMs are writing it. Every write is a
 	// claim (whose VM will publish) or a publication (whose VM wakes the
 	// waiters), so waiting cannot miss the answer.
 	if canWait {
-		return wait, nil
+		return wait, nil, now
 	}
-	return call, nil
+	p.debugSlot(f, "contended and this VM cannot be woken: calling")
+	return call, nil, now
+}
+
+// clock reads the proxy's clock, keeping fallback should that fail.
+func (p *Plugin) clock(fallback time.Time) time.Time {
+	if now, st := p.host.CurrentTime(); st == abi.StatusOK {
+		return now
+	}
+	return fallback
+}
+
+// debugSlot logs how a flight's slot was decided, by slot key (never the
+// identity or its cache key), so that a call the protocol should have
+// spared shows which path made it.
+func (p *Plugin) debugSlot(f *flight, what string) {
+	if p.logs(abi.LogDebug) {
+		p.host.Log(abi.LogDebug, "authorizer["+f.call.Authorizer+"]: shared slot "+f.slot+": "+what)
+	}
 }
 
 // create claims a slot that does not exist yet. The store writes a missing
@@ -219,6 +247,7 @@ func (p *Plugin) create(f *flight, now time.Time, canWait bool) (out outcome, re
 				if canWait {
 					return wait, false
 				}
+				p.debugSlot(f, "being created elsewhere, but this VM cannot be woken: calling")
 				return call, false
 			}
 			return call, true
@@ -243,6 +272,7 @@ func (p *Plugin) create(f *flight, now time.Time, canWait bool) (out outcome, re
 		// Another VM created it in the meantime: read it.
 		return call, true
 	}
+	p.debugSlot(f, "creation contended: calling")
 	return call, false
 }
 
@@ -362,13 +392,17 @@ func (p *Plugin) OnQueueReady(rootID, queue uint32) {
 // slotReady reads a published slot again for every flight waiting on it.
 func (p *Plugin) slotReady(slot string, now time.Time) {
 	for _, f := range p.waiting(func(f *flight) bool { return f.slot == slot }) {
-		p.recheck(f, now, false)
+		p.recheck(f, now)
 	}
 }
 
 // OnTick makes the waits of root that have passed their bound read their
-// slot once more and, failing an answer there, ask the authorizer
-// themselves: the VM that claimed the slot has died or lost its answer.
+// slot again. By then the claim they read has passed its deadline (the
+// bound counts from a clock read after the claim was seen), so unless its
+// VM published meanwhile, the slot reads as a miss and the flight claims it
+// with a compare-and-swap: of several VMs waiting on a dead claimer exactly
+// one takes over and calls, and the others wait for it. A wait is never
+// ended by force, which would call while a live claim stands.
 func (p *Plugin) OnTick(rootID uint32) {
 	defer p.recoverLog("proxy_on_tick")
 	p.readLogLevel()
@@ -382,8 +416,8 @@ func (p *Plugin) OnTick(rootID uint32) {
 			}
 		}
 		if now.Sub(f.since) >= f.waitBound() {
-			p.logf(abi.LogWarn, "authorizer[%s]: no answer from another VM within %v; calling the authorizer", f.call.Authorizer, f.waitBound())
-			p.recheck(f, now, true)
+			p.logf(abi.LogWarn, "authorizer[%s]: no answer from another VM within %v; reading its shared slot again", f.call.Authorizer, f.waitBound())
+			p.recheck(f, now)
 		}
 	}
 }
@@ -402,16 +436,17 @@ func (p *Plugin) waiting(keep func(*flight) bool) []*flight {
 }
 
 // recheck decides a waiting flight again from its slot: the answer serves
-// every waiter; a miss (a released or abandoned claim) or force makes this
-// VM ask the authorizer once for all of them; a new claim keeps them
-// waiting.
-func (p *Plugin) recheck(f *flight, now time.Time, force bool) {
+// every waiter; a miss (a released or abandoned claim) makes this VM claim
+// the slot and ask the authorizer once for all of them; a claim keeps them
+// waiting, with the bound counted afresh from this read.
+func (p *Plugin) recheck(f *flight, now time.Time) {
 	if p.flights[f.key] != f || f.calling {
 		return
 	}
-	out, value := p.acquire(f, now, force)
+	out, value, now := p.acquire(f, now)
 	switch out {
 	case wait:
+		f.since = now
 		return
 	case served:
 		delete(p.flights, f.key)

@@ -545,3 +545,113 @@ func TestTimedOut(t *testing.T) {
 		})
 	}
 }
+
+// isSlot tells a slot key from the filter's other shared keys.
+func isSlot(key string) bool {
+	return strings.HasPrefix(key, pipeline.SharedKeyPrefix) && key != registryKey && key != creatingKey
+}
+
+// interleave makes the next slot read of VM vm happen after run: the
+// clock moves on by 1 ms and run (typically another VM's request) goes
+// first, as another worker thread does when it runs between this VM's
+// reading of the clock and its reading of the slot.
+func (c *cluster) interleave(vm int, run func()) {
+	h := c.vms[vm].h
+	h.BeforeSharedRead = func(key string) {
+		if !isSlot(key) {
+			return
+		}
+		h.BeforeSharedRead = nil
+		c.advance(time.Millisecond)
+		run()
+	}
+}
+
+// TestSharedClaimReadLate covers claims a VM reads after the callback it
+// reads them in began: the claimer read its clock later than the reader
+// did. Such a claim is live, not one further ahead than the call's bound:
+// the reader waits, and exactly one VM calls.
+func TestSharedClaimReadLate(t *testing.T) {
+	bound := 500*time.Millisecond + pipeline.SharedClaimSlack
+	tests := []struct {
+		name string
+		vms  int
+		// warm: VM 0 first caches a result, which then expires.
+		warm bool
+		// chain[i]'s request runs inside chain[i-1]'s first slot read;
+		// the last one claims the slot.
+		chain []int
+		want  []int // callouts per VM
+	}{
+		{name: "two VMs, a slot being created", vms: 2, chain: []int{1, 0}, want: []int{1, 0}},
+		{name: "four VMs, a slot being created", vms: 4, chain: []int{1, 2, 3, 0}, want: []int{1, 0, 0, 0}},
+		{name: "four VMs, an expired result", vms: 4, warm: true, chain: []int{1, 2, 3}, want: []int{1, 0, 0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, tt.vms, testConfig)
+			if tt.warm {
+				c.request(0, 5, "abc")
+				c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+				c.end(0, 5)
+				c.advance(301 * time.Second) // past the 300 s TTL everywhere
+			}
+			for i := len(tt.chain) - 1; i > 0; i-- {
+				vm, next := tt.chain[i-1], tt.chain[i]
+				c.interleave(vm, func() { c.request(next, 10, "abc") })
+			}
+			c.request(tt.chain[0], 10, "abc")
+			if got := c.callouts(); !slices.Equal(got, tt.want) {
+				t.Fatalf("callouts per VM %v, want %v", got, tt.want)
+			}
+			claimer := tt.chain[len(tt.chain)-1]
+			calls := c.vms[claimer].h.Callouts
+			c.answer(claimer, calls[len(calls)-1].ID, 200, policy("Allow", nil))
+			c.deliver()
+			for _, vm := range tt.chain {
+				c.allowed(vm, 10)
+				c.end(vm, 10)
+			}
+			c.empty()
+		})
+	}
+
+	t.Run("a waiter's bound starts when it read the claim", func(t *testing.T) {
+		c := newCluster(t, 2, testConfig)
+		c.interleave(1, func() { c.request(0, 10, "abc") })
+		start := c.now
+		c.request(1, 10, "abc")
+		// VM 1's callback began 1 ms before VM 0's claim: its bound
+		// counted from then would end before the claim's deadline.
+		c.advance(start.Add(bound).Sub(c.now))
+		c.tick(1)
+		if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
+			t.Fatalf("callouts per VM %v at the waiter's first read + bound, want [1 0]", got)
+		}
+		c.advance(time.Millisecond) // the claim's deadline: VM 0 is taken as dead
+		c.tick(1)
+		if got := c.callouts(); !slices.Equal(got, []int{1, 1}) {
+			t.Fatalf("callouts per VM %v at the claim's deadline, want [1 1]", got)
+		}
+	})
+
+	t.Run("one VM takes over a dead claim", func(t *testing.T) {
+		c := newCluster(t, 4, testConfig)
+		for vm := range 4 {
+			c.request(vm, 10, "abc")
+		}
+		c.advance(bound)
+		for vm := 1; vm < 4; vm++ {
+			c.tick(vm)
+		}
+		if got := c.callouts(); !slices.Equal(got, []int{1, 1, 0, 0}) {
+			t.Fatalf("callouts per VM %v after the claim's deadline, want [1 1 0 0]", got)
+		}
+		c.answer(1, c.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+		c.deliver()
+		for vm := 1; vm < 4; vm++ {
+			c.allowed(vm, 10)
+		}
+		c.pending(0, 10)
+	})
+}

@@ -77,6 +77,11 @@ type Host struct {
 	Store *Store
 	// TickPeriods is the last tick period each root context asked for.
 	TickPeriods map[uint32]uint32
+	// BeforeSharedRead, when set, runs before every proxy_get_shared_data
+	// with the key about to be read. A test of several VMs runs another
+	// VM's callbacks there, as another worker thread of a proxy can run
+	// between two host calls of this VM.
+	BeforeSharedRead func(key string)
 
 	// The callout answer being delivered, readable from its root context.
 	respHeaders []abi.Header

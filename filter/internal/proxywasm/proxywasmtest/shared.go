@@ -148,6 +148,9 @@ func (h *Host) SetTickPeriod(ms uint32) abi.Status {
 // GetSharedData implements proxywasm.Host.
 func (h *Host) GetSharedData(key string) ([]byte, uint32, abi.Status) {
 	h.record(abi.FnGetSharedData)
+	if h.BeforeSharedRead != nil {
+		h.BeforeSharedRead(key)
+	}
 	e, ok := h.Store.data[key]
 	if !ok {
 		return nil, 0, abi.StatusNotFound

@@ -1,6 +1,7 @@
-// Package envoyheaders knows which repeated request headers Envoy folds
-// into one, so that every authgate host presents a request's headers to the
-// pipeline the way Envoy presents them to the filter.
+// Package envoyheaders makes the Go hosts present a request's headers to
+// the pipeline the way Envoy presents them to the filter: which repeated
+// headers Envoy folds into one, and what its connection manager removes
+// and adds before any filter runs.
 //
 // Envoy keeps a fixed set of request headers ("inline" headers) in one slot
 // each; when a request repeats one of them, the second value is appended to
@@ -11,7 +12,12 @@
 // as two pairs.
 package envoyheaders
 
-import "strings"
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+)
 
 // Names are the request headers Envoy 1.40 joins, lower case and sorted.
 var Names = []string{
@@ -66,4 +72,54 @@ func Values(name string, vals []string) []string {
 		b.WriteString(v)
 	}
 	return []string{b.String()}
+}
+
+// hopByHop are the connection-specific request headers Envoy's connection
+// manager removes before any HTTP filter runs (besides those Connection
+// names).
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"}
+
+// Prepare edits a request's headers as Envoy's HTTP connection manager does
+// before the filter sees them: hop-by-hop headers go (the ones above, those
+// the Connection header names, and TE unless it is just "trailers"), and a
+// request without an x-request-id gets a fresh random (version 4) UUID, as
+// Envoy generates one. It returns the request id.
+func Prepare(h http.Header) string {
+	for _, c := range h.Values("Connection") {
+		for name := range strings.SplitSeq(c, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopByHop {
+		h.Del(name)
+	}
+	if te := h.Values("Te"); len(te) > 0 && !(len(te) == 1 && strings.EqualFold(strings.TrimSpace(te[0]), "trailers")) {
+		h.Del("Te")
+	}
+	id := h.Get("X-Request-Id")
+	if id == "" {
+		id = newUUID()
+		h.Set("X-Request-Id", id)
+	}
+	return id
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
 }
