@@ -107,7 +107,11 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Secret", "s")
 	var keys []string
 	for k := range r.Header {
-		keys = append(keys, k)
+		// The host gives every request a random x-request-id, as Envoy
+		// does (TestRequestID checks it); leave it out of the echo.
+		if k != "X-Request-Id" {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	fmt.Fprintf(w, "%s %s host=%s\n", r.Method, r.URL.RequestURI(), r.Host)
@@ -231,10 +235,11 @@ func TestHeaderPairs(t *testing.T) {
 	req.Header.Add("Authorization", "Bearer b")
 	req.Header.Add("Accept", "")
 	req.Header.Add("Accept", "text/plain")
+	req.Header.Add("X-Request-Id", "rid-1")
 	rec := httptest.NewRecorder()
 	h.Handler(echo).ServeHTTP(rec, req)
 	head, raw, _ := strings.Cut(rec.Body.String(), "\n")
-	if head != "n=9 eos=1 st=ok" {
+	if head != "n=10 eos=1 st=ok" {
 		t.Fatalf("head = %q", head)
 	}
 	got, err := abi.DecodeHeaders([]byte(raw))
@@ -246,7 +251,8 @@ func TestHeaderPairs(t *testing.T) {
 		// Envoy joins repeated inline headers (and skips empty values),
 		// and keeps other repeated headers as separate pairs.
 		{Name: "accept", Value: "text/plain"}, {Name: "authorization", Value: "Bearer a,Bearer b"},
-		{Name: "x-multi", Value: "one"}, {Name: "x-multi", Value: "two"}, {Name: "x-test", Value: "pairs"}}
+		{Name: "x-multi", Value: "one"}, {Name: "x-multi", Value: "two"}, {Name: "x-request-id", Value: "rid-1"},
+		{Name: "x-test", Value: "pairs"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("pairs\n got %v\nwant %v", got, want)
 	}
@@ -826,5 +832,39 @@ func TestQueueReadyOnRegisteringRoot(t *testing.T) {
 		if strings.HasPrefix(m, "queue ready") && m != "queue ready root=3 own=true" {
 			t.Fatalf("queue ready on the wrong context: %s", m)
 		}
+	}
+}
+
+// TestRequestID checks the host treats a request as Envoy's connection
+// manager does before the filter: a client's x-request-id is kept, a
+// missing one is generated, and hop-by-hop headers never reach the guest
+// or the upstream.
+func TestRequestID(t *testing.T) {
+	h, _ := newHost(t, Config{})
+	var seen http.Header
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() })
+	tests := []struct {
+		name, sent string
+	}{
+		{"client id kept", "client-id"},
+		{"missing id generated", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/x", nil)
+			req.Header.Set("Connection", "close, X-Hop")
+			req.Header.Set("X-Hop", "1")
+			if tt.sent != "" {
+				req.Header.Set("X-Request-Id", tt.sent)
+			}
+			h.Handler(next).ServeHTTP(httptest.NewRecorder(), req)
+			got := seen.Get("X-Request-Id")
+			if tt.sent != "" && got != tt.sent || tt.sent == "" && len(got) != 36 {
+				t.Errorf("x-request-id = %q (sent %q)", got, tt.sent)
+			}
+			if seen.Get("Connection") != "" || seen.Get("X-Hop") != "" {
+				t.Errorf("hop-by-hop headers reached the upstream: %v", seen)
+			}
+		})
 	}
 }
