@@ -29,8 +29,9 @@ usage:
   authgate validate --config FILE
       check a gateway configuration and summarise it
   authgate serve --config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...]
-                 [--engine wasm|native] [--filter FILE.wasm] [--pool N]
-      run a local authorizing reverse proxy in front of URL
+                 [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR]
+      run a local authorizing reverse proxy in front of URL (--admin serves
+      /metrics and /ready)
   authgate version
       print the version
   authgate help
