@@ -73,29 +73,44 @@ func RequestEvent(in *RequestInput) []byte {
 	}
 	b = appendMaps(b, `,"headers":`, `,"multiValueHeaders":`, cleanNames(headers))
 	b = appendMaps(b, `,"queryStringParameters":`, `,"multiValueQueryStringParameters":`, cleanNames(slices.Clone(in.Query)))
-	b = append(b, `,"pathParameters":`...)
-	b = appendSingleMap(b, cleanNames(slices.Clone(in.PathParameters)))
-	b = append(b, `,"stageVariables":`...)
-	b = appendSingleMap(b, cleanNames(slices.Clone(in.StageVariables)))
+	return appendV1Tail(b, in.PathParameters, in.StageVariables, v1Context{
+		path: in.Path, accountID: in.AccountID, stage: in.Stage, requestID: in.RequestID,
+		sourceIP: in.SourceIP, userAgent: in.UserAgent, resource: in.Resource,
+		httpMethod: in.HTTPMethod, apiID: in.APIID,
+	})
+}
 
+// v1Context is what a payload 1.0 event's requestContext carries.
+type v1Context struct {
+	path, accountID, stage, requestID, sourceIP, userAgent, resource, httpMethod, apiID string
+}
+
+// appendV1Tail ends a payload 1.0 REQUEST event, REST's or an HTTP API's:
+// path parameters, stage variables and the request context, in the member
+// order AWS's example shows.
+func appendV1Tail(b []byte, pathParams, stageVars []Param, rc v1Context) []byte {
+	b = append(b, `,"pathParameters":`...)
+	b = appendSingleMap(b, cleanNames(slices.Clone(pathParams)))
+	b = append(b, `,"stageVariables":`...)
+	b = appendSingleMap(b, cleanNames(slices.Clone(stageVars)))
 	b = append(b, `,"requestContext":{"path":`...)
-	b = appendString(b, in.Path)
+	b = appendString(b, rc.path)
 	b = append(b, `,"accountId":`...)
-	b = appendString(b, in.AccountID)
+	b = appendString(b, rc.accountID)
 	b = append(b, `,"stage":`...)
-	b = appendString(b, in.Stage)
+	b = appendString(b, rc.stage)
 	b = append(b, `,"requestId":`...)
-	b = appendString(b, in.RequestID)
+	b = appendString(b, rc.requestID)
 	b = append(b, `,"identity":{"sourceIp":`...)
-	b = appendString(b, in.SourceIP)
+	b = appendString(b, rc.sourceIP)
 	b = append(b, `,"userAgent":`...)
-	b = appendString(b, in.UserAgent)
+	b = appendString(b, rc.userAgent)
 	b = append(b, `},"resourcePath":`...)
-	b = appendString(b, in.Resource)
+	b = appendString(b, rc.resource)
 	b = append(b, `,"httpMethod":`...)
-	b = appendString(b, in.HTTPMethod)
+	b = appendString(b, rc.httpMethod)
 	b = append(b, `,"apiId":`...)
-	b = appendString(b, in.APIID)
+	b = appendString(b, rc.apiID)
 	return append(b, "}}"...)
 }
 

@@ -151,29 +151,11 @@ func HTTPEventV1(in *HTTPInput) []byte {
 	b = appendJoinedMap(b, cleanNames(headers))
 	b = append(b, `,"queryStringParameters":`...)
 	b = appendJoinedMap(b, cleanNames(slices.Clone(in.Query)))
-	b = append(b, `,"pathParameters":`...)
-	b = appendSingleMap(b, cleanNames(slices.Clone(in.PathParameters)))
-	b = append(b, `,"stageVariables":`...)
-	b = appendSingleMap(b, cleanNames(slices.Clone(in.StageVariables)))
-	b = append(b, `,"requestContext":{"path":`...)
-	b = appendString(b, in.Path)
-	b = append(b, `,"accountId":`...)
-	b = appendString(b, in.AccountID)
-	b = append(b, `,"stage":`...)
-	b = appendString(b, in.Stage)
-	b = append(b, `,"requestId":`...)
-	b = appendString(b, in.RequestID)
-	b = append(b, `,"identity":{"sourceIp":`...)
-	b = appendString(b, in.SourceIP)
-	b = append(b, `,"userAgent":`...)
-	b = appendString(b, in.UserAgent)
-	b = append(b, `},"resourcePath":`...)
-	b = appendString(b, in.Resource)
-	b = append(b, `,"httpMethod":`...)
-	b = appendString(b, in.HTTPMethod)
-	b = append(b, `,"apiId":`...)
-	b = appendString(b, in.APIID)
-	return append(b, "}}"...)
+	return appendV1Tail(b, in.PathParameters, in.StageVariables, v1Context{
+		path: in.Path, accountID: in.AccountID, stage: in.Stage, requestID: in.RequestID,
+		sourceIP: in.SourceIP, userAgent: in.UserAgent, resource: in.Resource,
+		httpMethod: in.HTTPMethod, apiID: in.APIID,
+	})
 }
 
 // httpEventSize guesses an HTTP API event's length so that building it
