@@ -200,14 +200,7 @@ func (v *requestView) requestInput() (*authorizer.RequestInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	params := make([]authorizer.Param, len(v.match.Params))
-	for i, p := range v.match.Params {
-		params[i] = authorizer.Param{Name: p.Name, Value: p.Value}
-	}
-	stage := make([]authorizer.Param, len(v.plan.StageVariables))
-	for i, sv := range v.plan.StageVariables {
-		stage[i] = authorizer.Param{Name: sv.Name, Value: sv.Value}
-	}
+	params, stage := v.eventParams()
 	return &authorizer.RequestInput{
 		MethodARN:      v.methodARN,
 		Resource:       v.match.Template,
@@ -243,6 +236,20 @@ func (v *requestView) vars() *vars {
 	}
 }
 
+// eventParams converts the matched path parameters and the stage
+// variables into the events' parameter lists.
+func (v *requestView) eventParams() (params, stage []authorizer.Param) {
+	params = make([]authorizer.Param, len(v.match.Params))
+	for i, p := range v.match.Params {
+		params[i] = authorizer.Param{Name: p.Name, Value: p.Value}
+	}
+	stage = make([]authorizer.Param, len(v.plan.StageVariables))
+	for i, sv := range v.plan.StageVariables {
+		stage[i] = authorizer.Param{Name: sv.Name, Value: sv.Value}
+	}
+	return params, stage
+}
+
 // clfTime is the layout of requestContext.time in HTTP API events.
 const clfTime = "02/Jan/2006:15:04:05 -0700"
 
@@ -252,14 +259,7 @@ func (v *requestView) httpInput(identity []string, now time.Time) (*authorizer.H
 	if err != nil {
 		return nil, err
 	}
-	params := make([]authorizer.Param, len(v.match.Params))
-	for i, p := range v.match.Params {
-		params[i] = authorizer.Param{Name: p.Name, Value: p.Value}
-	}
-	stage := make([]authorizer.Param, len(v.plan.StageVariables))
-	for i, sv := range v.plan.StageVariables {
-		stage[i] = authorizer.Param{Name: sv.Name, Value: sv.Value}
-	}
+	params, stage := v.eventParams()
 	rawPath, _, _ := strings.Cut(v.r.Target, "?")
 	domain := v.domainName()
 	return &authorizer.HTTPInput{
