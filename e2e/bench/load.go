@@ -25,6 +25,14 @@ type LoadConfig struct {
 	// Header returns the headers worker w sends on every request; nil
 	// sends none. It is called once per worker, before the clock starts.
 	Header func(w int) http.Header
+	// Tokens, when not empty, rotate through the requests: the n-th request
+	// started (n from 0, over all workers) sends TokenHeader:
+	// Tokens[n%len(Tokens)]. Round-robin rather than random choice, so that
+	// a run of k*len(Tokens) requests uses every token exactly k times and
+	// two requests with one token are never in flight together (a token
+	// comes back only after len(Tokens)-Concurrency other requests).
+	Tokens      []string
+	TokenHeader string
 }
 
 // LoadResult is what one run measured.
@@ -99,6 +107,10 @@ func RunLoad(ctx context.Context, c LoadConfig) (*LoadResult, error) {
 			workers[i].header = c.Header(i)
 		}
 	}
+	if len(c.Tokens) > 0 && c.TokenHeader == "" {
+		return nil, errors.New("load: tokens given without a header to send them in")
+	}
+	tokenHeader := http.CanonicalHeaderKey(c.TokenHeader)
 	var tickets atomic.Int64
 	ctx, cancel := context.WithTimeout(ctx, c.MaxDuration)
 	defer cancel()
@@ -108,7 +120,11 @@ func RunLoad(ctx context.Context, c LoadConfig) (*LoadResult, error) {
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()
-			for tickets.Add(1) <= int64(c.Requests) && ctx.Err() == nil {
+			for {
+				ticket := tickets.Add(1)
+				if ticket > int64(c.Requests) || ctx.Err() != nil {
+					return
+				}
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
 				if err != nil {
 					w.err++
@@ -117,6 +133,9 @@ func RunLoad(ctx context.Context, c LoadConfig) (*LoadResult, error) {
 				}
 				for k, v := range w.header {
 					req.Header[k] = v
+				}
+				if len(c.Tokens) > 0 {
+					req.Header[tokenHeader] = []string{c.Tokens[(ticket-1)%int64(len(c.Tokens))]}
 				}
 				t0 := time.Now()
 				resp, err := client.Do(req)

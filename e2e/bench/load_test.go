@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,5 +148,59 @@ func TestRunLoadTimeBound(t *testing.T) {
 	}
 	if res.Errors != 0 {
 		t.Errorf("%d errors: requests cut by the time bound must not count as failures (%s)", res.Errors, res.FirstProblem)
+	}
+}
+
+func TestRunLoadTokens(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[strings.Join(r.Header.Values("Authorization"), ",")]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+
+	tests := []struct {
+		name     string
+		tokens   []string
+		requests int
+		want     map[string]int
+	}{
+		{name: "every token equally", tokens: []string{"a", "b", "c", "d"}, requests: 400,
+			want: map[string]int{"a": 100, "b": 100, "c": 100, "d": 100}},
+		{name: "remainder to the first tokens", tokens: []string{"a", "b", "c"}, requests: 7,
+			want: map[string]int{"a": 3, "b": 2, "c": 2}},
+		{name: "more tokens than requests", tokens: []string{"a", "b", "c", "d", "e"}, requests: 2,
+			want: map[string]int{"a": 1, "b": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			clear(seen)
+			mu.Unlock()
+			res, err := RunLoad(context.Background(), LoadConfig{
+				URL: srv.URL, Concurrency: 3, Requests: tt.requests, MaxDuration: 30 * time.Second,
+				Tokens: tt.tokens, TokenHeader: "authorization",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.OK != tt.requests {
+				t.Fatalf("ok %d of %d (%s)", res.OK, tt.requests, res.FirstProblem)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !maps.Equal(seen, tt.want) {
+				t.Errorf("requests per token %v, want %v", seen, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunLoadTokensNeedHeader(t *testing.T) {
+	_, err := RunLoad(context.Background(), LoadConfig{URL: "http://127.0.0.1:1", Concurrency: 1, Requests: 1, MaxDuration: time.Second, Tokens: []string{"a"}})
+	if err == nil {
+		t.Fatal("RunLoad accepted tokens without a header name")
 	}
 }

@@ -8,7 +8,12 @@
 //     call per request;
 //  4. Envoy with its own ext_authz HTTP filter calling the same JWT check;
 //  5. `authgate serve` with the wasm and with the native engine, cache hit;
-//  6. a plain Go httputil.ReverseProxy, the reference for serve.
+//  6. a plain Go httputil.ReverseProxy, the reference for serve;
+//  7. Envoy with the filter and 10,000 distinct tokens, each reused: how
+//     many authorizer calls a token costs the whole Envoy (goal: one);
+//  8. Envoy with the filter and 100,000 distinct tokens, far more than its
+//     caches hold: whether Envoy's memory stays flat once they are full
+//     (bounded by -rss-cap; -rss=false leaves it out).
 //
 // Each scenario is warmed up, then measured Repeats times with a closed-loop
 // load generator; the table reports medians and ratios, the authorizer calls
@@ -59,6 +64,18 @@ type flags struct {
 	only         string
 	stall        time.Duration
 	readyTimeout time.Duration
+
+	// The many-tokens scenario (envoy-filter-10k-tokens).
+	tokens            int
+	tokensRequests    int
+	tokensMaxDuration time.Duration
+
+	// The memory check (envoy-rss-100k-tokens).
+	rss         bool
+	rssTokens   int
+	rssRequests int
+	rssCap      time.Duration
+	rssCache    string
 }
 
 func main() {
@@ -77,6 +94,14 @@ func main() {
 	fs.StringVar(&f.only, "only", "", "comma-separated scenario ids to run (default all)")
 	fs.DurationVar(&f.stall, "stall", 2*time.Second, "a request waiting longer than this marks the run broken (loopback answers take milliseconds)")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", 60*time.Second, "how long a gateway may take to become ready (V8 compiles the filter once per Envoy worker)")
+	fs.IntVar(&f.tokens, "tokens", 10000, "distinct tokens of envoy-filter-10k-tokens")
+	fs.IntVar(&f.tokensRequests, "tokens-requests", 50000, "requests per measured run of envoy-filter-10k-tokens (each token used requests/tokens times)")
+	fs.DurationVar(&f.tokensMaxDuration, "tokens-max-duration", 15*time.Second, "time bound of one run (and of the warm-up pass) of envoy-filter-10k-tokens")
+	fs.BoolVar(&f.rss, "rss", true, "run the memory check envoy-rss-100k-tokens (also run when named in -only)")
+	fs.IntVar(&f.rssTokens, "rss-tokens", 100000, "distinct tokens of the memory check")
+	fs.IntVar(&f.rssRequests, "rss-requests", 1000000, "requests of the memory check after its warm-up pass")
+	fs.DurationVar(&f.rssCap, "rss-cap", 6*time.Minute, "time cap of the whole memory check (start, warm-up, requests); when hit, the result is marked partial")
+	fs.StringVar(&f.rssCache, "rss-cache", "", `authorizerCache JSON object for the memory check, e.g. '{"sharedSlots": 262144}' (default: the configuration's defaults)`)
 	fs.StringVar(&childListen, "child-proxy-listen", "", "internal: run as the reference reverse proxy on this address")
 	fs.StringVar(&childUpstream, "child-proxy-upstream", "", "internal: the reference proxy's upstream URL")
 	_ = fs.Parse(os.Args[1:])
@@ -106,6 +131,12 @@ const (
 	serveWasm
 	serveNative
 	goProxy
+	// envoyFilterTokens runs the filter's default configuration against
+	// many distinct tokens.
+	envoyFilterTokens
+	// envoyRSS is envoyFilterTokens with -rss-cache applied, for the
+	// memory check.
+	envoyRSS
 )
 
 // scenario is one row of the table.
@@ -125,11 +156,17 @@ var scenarios = []scenario{
 	{id: "envoy-bare", title: "Envoy, no auth filter", kind: envoyBare},
 	{id: "envoy-filter-hit", title: "Envoy + authgate, cache hit", kind: envoyFilterHit, authorizes: true},
 	{id: "envoy-filter-miss", title: "Envoy + authgate, TTL 0 (miss)", kind: envoyFilterMiss, authorizes: true, perWorkerTokens: true},
+	{id: "envoy-filter-10k-tokens", title: "Envoy + authgate, 10k tokens reused", kind: envoyFilterTokens, authorizes: true},
 	{id: "envoy-ext-authz", title: "Envoy + ext_authz (HTTP, no cache)", kind: envoyExtAuthz, authorizes: true},
 	{id: "serve-wasm", title: "authgate serve, wasm, hit", kind: serveWasm, authorizes: true},
 	{id: "serve-native", title: "authgate serve, native, hit", kind: serveNative, authorizes: true},
 	{id: "go-proxy", title: "Go httputil.ReverseProxy", kind: goProxy},
+	// Last: the longest, and the one the others must not wait behind.
+	{id: rssScenarioID, title: "Envoy + authgate, RSS over 100k tokens", kind: envoyRSS, authorizes: true},
 }
+
+// rssScenarioID is the memory check's id.
+const rssScenarioID = "envoy-rss-100k-tokens"
 
 // counters are kept by the in-process upstream and authorizer.
 type counters struct {
@@ -163,6 +200,12 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		if *p, err = filepath.Abs(*p); err != nil {
 			return err
 		}
+	}
+	if err := checkRSSCache(f.rssCache); err != nil {
+		return err
+	}
+	if f.tokens <= 0 || f.tokensRequests <= 0 || f.rssTokens <= 0 || f.rssRequests <= 0 {
+		return errors.New("bench: -tokens, -tokens-requests, -rss-tokens and -rss-requests must be positive")
 	}
 	wasmBytes, err := os.ReadFile(f.wasmFile)
 	if err != nil {
@@ -233,6 +276,7 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		authorizerPort: authzLn.Addr().(*net.TCPAddr).Port,
 		envoyWorkers:   f.envoyWorkers,
 		readyTimeout:   f.readyTimeout,
+		rssCache:       f.rssCache,
 	}
 	mint := func(sub string) string {
 		tok, err := jwtauth.Mint(jwtauth.MintOptions{Subject: sub, TTL: time.Hour, Now: time.Now(), HS256Secret: secret})
@@ -263,6 +307,14 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		Path:            "/pets",
 		ServeMode:       "subprocess: " + rel(root, f.authgateBin) + " serve (stderr to a file)",
 		ProxyMode:       "subprocess: this program re-run as a plain httputil.ReverseProxy",
+		TokensSettings: TokensSettings{
+			Tokens: f.tokens, RequestsPerRun: f.tokensRequests, MaxDurationPerRunSecs: f.tokensMaxDuration.Seconds(),
+			Selection: "round-robin: request n sends token n mod tokens",
+		},
+		RSSSettings: RSSSettings{
+			Enabled: f.rss, Tokens: f.rssTokens, Requests: f.rssRequests, CapSecs: f.rssCap.Seconds(),
+			AuthorizerCache: authorizerCacheText(f.rssCache),
+		},
 	}
 	fmt.Fprintf(out, "authgate bench: %d workers, %d requests or %v per run, %d runs per scenario, Envoy --concurrency %d, %d CPUs (load %.1f)\n",
 		f.concurrency, f.requests, f.maxDuration, f.repeats, f.envoyWorkers, rep.CPUs, rep.LoadAvgAtStart)
@@ -281,10 +333,33 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 			selected[id] = true
 		}
 	}
+	var chosen []scenario
+	needTokens := 0
 	for _, sc := range scenarios {
-		if len(selected) > 0 && !selected[sc.id] {
+		switch {
+		case len(selected) > 0 && !selected[sc.id]:
 			continue
+		case sc.kind == envoyRSS && len(selected) == 0 && !f.rss:
+			continue
+		case sc.kind == envoyFilterTokens:
+			needTokens = max(needTokens, f.tokens)
+		case sc.kind == envoyRSS:
+			needTokens = max(needTokens, f.rssTokens)
 		}
+		chosen = append(chosen, sc)
+	}
+	// One set of tokens, minted before any gateway starts: the 10k
+	// scenario takes the first f.tokens of them. Every scenario starts its
+	// own Envoy, so sharing them carries no cached result across.
+	var manyTokens []string
+	if needTokens > 0 {
+		progress("minting %d distinct HS256 tokens ...", needTokens)
+		if manyTokens, err = mintMany(secret, needTokens, runtime.NumCPU()); err != nil {
+			return err
+		}
+		progress("minted %d tokens", len(manyTokens))
+	}
+	for _, sc := range chosen {
 		if ctx.Err() != nil {
 			break
 		}
@@ -292,7 +367,22 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		if sc.perWorkerTokens {
 			header = func(w int) http.Header { return http.Header{"Authorization": {workerTokens[w]}} }
 		}
-		res := runScenario(ctx, e, sc, f, header, &cnt, progress)
+		warm := LoadConfig{Concurrency: f.concurrency, Requests: 1 << 30, MaxDuration: f.warmup, Header: header}
+		measured := LoadConfig{Concurrency: f.concurrency, Requests: f.requests, MaxDuration: f.maxDuration, Header: header}
+		var res *ScenarioResult
+		switch sc.kind {
+		case envoyFilterTokens:
+			toks := manyTokens[:f.tokens]
+			// The warm-up is one pass over every token (the calls they
+			// cost are counted); the runs then reuse them.
+			warm = LoadConfig{Concurrency: f.concurrency, Requests: len(toks), MaxDuration: f.tokensMaxDuration, Tokens: toks, TokenHeader: "Authorization"}
+			measured = LoadConfig{Concurrency: f.concurrency, Requests: f.tokensRequests, MaxDuration: f.tokensMaxDuration, Tokens: toks, TokenHeader: "Authorization"}
+			res = runScenario(ctx, e, sc, f, warm, measured, &cnt, progress)
+		case envoyRSS:
+			res = runRSSScenario(ctx, e, sc, f, manyTokens[:f.rssTokens], &cnt, progress)
+		default:
+			res = runScenario(ctx, e, sc, f, warm, measured, &cnt, progress)
+		}
 		rep.Scenarios = append(rep.Scenarios, res)
 	}
 	rep.finish()
@@ -305,23 +395,29 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	return ctx.Err()
 }
 
-// runScenario starts the scenario's gateway, warms it up, measures it
-// f.repeats times and stops it. Failures are recorded in the result.
-func runScenario(ctx context.Context, e *env, sc scenario, f flags, header func(int) http.Header, cnt *counters, progress func(string, ...any)) *ScenarioResult {
+// startTarget starts a scenario's gateway.
+func startTarget(ctx context.Context, e *env, sc scenario) (*target, error) {
+	switch sc.kind {
+	case envoyBare, envoyFilterHit, envoyFilterMiss, envoyExtAuthz, envoyFilterTokens, envoyRSS:
+		return e.startEnvoy(ctx, sc.kind, sc.id)
+	case serveWasm:
+		return e.startServe(ctx, "wasm", sc.id)
+	case serveNative:
+		return e.startServe(ctx, "native", sc.id)
+	case goProxy:
+		return e.startGoProxy(ctx, sc.id)
+	}
+	return nil, fmt.Errorf("bench: scenario %s: unknown kind %d", sc.id, sc.kind)
+}
+
+// runScenario starts the scenario's gateway, warms it up with warm,
+// measures it f.repeats times with measured and stops it (both configs get
+// the gateway's URL). A warm-up that sends tokens must cover all of them
+// within its time bound. Failures are recorded in the result.
+func runScenario(ctx context.Context, e *env, sc scenario, f flags, warm, measured LoadConfig, cnt *counters, progress func(string, ...any)) *ScenarioResult {
 	res := &ScenarioResult{ID: sc.id, Title: sc.title}
 	progress("%s: starting", sc.id)
-	var t *target
-	var err error
-	switch sc.kind {
-	case envoyBare, envoyFilterHit, envoyFilterMiss, envoyExtAuthz:
-		t, err = e.startEnvoy(ctx, sc.kind, sc.id)
-	case serveWasm:
-		t, err = e.startServe(ctx, "wasm", sc.id)
-	case serveNative:
-		t, err = e.startServe(ctx, "native", sc.id)
-	case goProxy:
-		t, err = e.startGoProxy(ctx, sc.id)
-	}
+	t, err := startTarget(ctx, e, sc)
 	if err != nil {
 		res.Problem = "did not start: " + err.Error()
 		progress("%s: %s", sc.id, res.Problem)
@@ -333,23 +429,48 @@ func runScenario(ctx context.Context, e *env, sc scenario, f flags, header func(
 		}
 	}()
 	res.ReadyMs = ms(t.readyAfter)
-	progress("%s: ready after %v; warming up for %v", sc.id, t.readyAfter.Round(time.Millisecond), f.warmup)
-	url := t.url + "/pets"
-	warm, err := RunLoad(ctx, LoadConfig{URL: url, Concurrency: f.concurrency, Requests: 1 << 30, MaxDuration: f.warmup, Header: header})
+	warm.URL = t.url + "/pets"
+	measured.URL = warm.URL
+	if len(warm.Tokens) > 0 {
+		progress("%s: ready after %v; warming up: one pass over %d distinct tokens (bound %v)", sc.id, t.readyAfter.Round(time.Millisecond), len(warm.Tokens), warm.MaxDuration)
+	} else {
+		progress("%s: ready after %v; warming up for %v", sc.id, t.readyAfter.Round(time.Millisecond), warm.MaxDuration)
+	}
+	// The authorizer calls this gateway causes, from its first request.
+	calls0 := cnt.authorizer.Load()
+	wr, err := RunLoad(ctx, warm)
 	if err != nil {
 		res.Problem = err.Error()
 		return res
 	}
-	if warm.Broken() {
-		res.Problem = fmt.Sprintf("warm-up: %d of %d requests failed (%s)", warm.Non200+warm.Errors, warm.Sent, warm.FirstProblem)
+	if wr.Broken() {
+		res.Problem = fmt.Sprintf("warm-up: %d of %d requests failed (%s)", wr.Non200+wr.Errors, wr.Sent, wr.FirstProblem)
 		progress("%s: %s; skipping its runs\n%s", sc.id, res.Problem, t.logTail())
 		return res
 	}
+	if len(warm.Tokens) > 0 && wr.TimedOut {
+		res.Problem = fmt.Sprintf("warm-up: only %d of %d tokens sent within %v", wr.Sent, len(warm.Tokens), warm.MaxDuration)
+		progress("%s: %s; skipping its runs", sc.id, res.Problem)
+		return res
+	}
 	quiesce(cnt)
+	var tr *TokensResult
+	if len(measured.Tokens) > 0 {
+		tr = &TokensResult{
+			DistinctTokens:        len(measured.Tokens),
+			WarmupRequests:        wr.Sent,
+			WarmupAuthorizerCalls: cnt.authorizer.Load() - calls0,
+			CountedOver:           "one Envoy from its start: the warm-up pass and every run (the 300s TTL outlives the scenario, so every call after a token's first is one too many)",
+		}
+		res.Tokens = tr
+		tr.FilterStatsAfterWarmup = filterStats(ctx, t)
+		progress("%s: warm-up: %d requests, %d authorizer calls (%.3f per token), %s", sc.id, wr.Sent, tr.WarmupAuthorizerCalls,
+			float64(tr.WarmupAuthorizerCalls)/float64(tr.DistinctTokens), fmtStats(tr.FilterStatsAfterWarmup))
+	}
 	logged := false
 	for i := 0; i < f.repeats && ctx.Err() == nil; i++ {
 		authz0, up0, pr0 := cnt.authorizer.Load(), cnt.upstream.Load(), cnt.withPrincipal.Load()
-		lr, err := RunLoad(ctx, LoadConfig{URL: url, Concurrency: f.concurrency, Requests: f.requests, MaxDuration: f.maxDuration, Header: header})
+		lr, err := RunLoad(ctx, measured)
 		if err != nil {
 			res.Problem = err.Error()
 			return res
@@ -357,28 +478,8 @@ func runScenario(ctx context.Context, e *env, sc scenario, f flags, header func(
 		// Requests cut by the time bound may still reach the upstream; let
 		// them land so they are counted in this run, not the next.
 		quiesce(cnt)
-		r := RunResult{
-			Sent: lr.Sent, OK: lr.OK, Non200: lr.Non200, Errors: lr.Errors, TimedOut: lr.TimedOut, Cut: lr.Cut,
-			ElapsedMs: ms(lr.Elapsed), RPS: lr.RPS(),
-			P50Ms: ms(lr.Latency.Quantile(0.50)), P99Ms: ms(lr.Latency.Quantile(0.99)), MaxMs: ms(lr.Latency.Max()),
-			AuthorizerCalls: cnt.authorizer.Load() - authz0,
-			UpstreamSaw:     cnt.upstream.Load() - up0,
-			WithPrincipal:   cnt.withPrincipal.Load() - pr0,
-		}
-		ok, slack := int64(lr.OK), int64(lr.Cut)
-		switch {
-		case lr.Broken():
-			r.Problem = fmt.Sprintf("%d non-200, %d errors (%s)", lr.Non200, lr.Errors, lr.FirstProblem)
-		case lr.Latency.Max() > f.stall || lr.MaxCutWait > f.stall:
-			r.Problem = fmt.Sprintf("stalled: a request waited %v (answered) / %v (cut by the time bound)",
-				lr.Latency.Max().Round(time.Millisecond), lr.MaxCutWait.Round(time.Millisecond))
-		case r.UpstreamSaw < ok || r.UpstreamSaw > ok+slack:
-			r.Problem = fmt.Sprintf("the upstream saw %d requests for %d answers of 200 (%d cut by the time bound)", r.UpstreamSaw, lr.OK, lr.Cut)
-		case sc.authorizes && (r.WithPrincipal < ok || r.WithPrincipal > ok+slack):
-			r.Problem = fmt.Sprintf("the upstream saw a principal on %d of %d requests", r.WithPrincipal, lr.OK)
-		case !sc.authorizes && r.AuthorizerCalls != 0:
-			r.Problem = fmt.Sprintf("%d authorizer calls from a gateway that should make none", r.AuthorizerCalls)
-		}
+		r := runResult(lr, cnt.authorizer.Load()-authz0, cnt.upstream.Load()-up0, cnt.withPrincipal.Load()-pr0)
+		r.Problem = judge(sc, lr, &r, f.stall)
 		res.Runs = append(res.Runs, r)
 		mark := "ok"
 		if r.Problem != "" {
@@ -391,10 +492,51 @@ func runScenario(ctx context.Context, e *env, sc scenario, f flags, header func(
 		progress("%s: run %d/%d: %.0f rps, p50 %.2fms, p99 %.2fms, %d requests in %.1fs, %d authorizer calls, %s",
 			sc.id, i+1, f.repeats, r.RPS, r.P50Ms, r.P99Ms, r.Sent, r.ElapsedMs/1000, r.AuthorizerCalls, mark)
 	}
+	if tr != nil {
+		tr.AuthorizerCalls = cnt.authorizer.Load() - calls0
+		tr.CallsPerToken = float64(tr.AuthorizerCalls) / float64(tr.DistinctTokens)
+		tr.FilterStats = filterStats(ctx, t)
+		progress("%s: %d authorizer calls for %d tokens since Envoy started (%.3f per token); %s", sc.id,
+			tr.AuthorizerCalls, tr.DistinctTokens, tr.CallsPerToken, fmtStats(tr.FilterStats))
+	}
 	if rss, err := envoyrun.RSS(t.pid); err == nil {
 		res.RSSMiB = float64(rss) / (1 << 20)
 	}
 	return res
+}
+
+// runResult is the record of one measured load: its numbers and what the
+// upstream and the authorizer saw meanwhile.
+func runResult(lr *LoadResult, authzCalls, upstreamSaw, withPrincipal int64) RunResult {
+	return RunResult{
+		Sent: lr.Sent, OK: lr.OK, Non200: lr.Non200, Errors: lr.Errors, TimedOut: lr.TimedOut, Cut: lr.Cut,
+		ElapsedMs: ms(lr.Elapsed), RPS: lr.RPS(),
+		P50Ms: ms(lr.Latency.Quantile(0.50)), P99Ms: ms(lr.Latency.Quantile(0.99)), MaxMs: ms(lr.Latency.Max()),
+		AuthorizerCalls: authzCalls,
+		UpstreamSaw:     upstreamSaw,
+		WithPrincipal:   withPrincipal,
+	}
+}
+
+// judge returns why a run cannot count as a measurement, or "": a failed
+// or stalled request, or an upstream that did not see exactly the answered
+// requests (with a principal when the gateway authorizes).
+func judge(sc scenario, lr *LoadResult, r *RunResult, stall time.Duration) string {
+	ok, slack := int64(lr.OK), int64(lr.Cut)
+	switch {
+	case lr.Broken():
+		return fmt.Sprintf("%d non-200, %d errors (%s)", lr.Non200, lr.Errors, lr.FirstProblem)
+	case lr.Latency.Max() > stall || lr.MaxCutWait > stall:
+		return fmt.Sprintf("stalled: a request waited %v (answered) / %v (cut by the time bound)",
+			lr.Latency.Max().Round(time.Millisecond), lr.MaxCutWait.Round(time.Millisecond))
+	case r.UpstreamSaw < ok || r.UpstreamSaw > ok+slack:
+		return fmt.Sprintf("the upstream saw %d requests for %d answers of 200 (%d cut by the time bound)", r.UpstreamSaw, lr.OK, lr.Cut)
+	case sc.authorizes && (r.WithPrincipal < ok || r.WithPrincipal > ok+slack):
+		return fmt.Sprintf("the upstream saw a principal on %d of %d requests", r.WithPrincipal, lr.OK)
+	case !sc.authorizes && r.AuthorizerCalls != 0:
+		return fmt.Sprintf("%d authorizer calls from a gateway that should make none", r.AuthorizerCalls)
+	}
+	return ""
 }
 
 // measureWasmNew times the wazero host's compile and start of one VM, the

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/authgate/authgate/core/config"
 )
 
 // Report is one invocation's results, as printed and as written to JSON.
@@ -29,6 +31,9 @@ type Report struct {
 	ServeMode       string  `json:"serveMode"`
 	ProxyMode       string  `json:"referenceProxyMode"`
 
+	TokensSettings TokensSettings `json:"manyTokens"`
+	RSSSettings    RSSSettings    `json:"memoryCheck"`
+
 	ColdStart struct {
 		WasmNewMs        float64 `json:"wasmNewMs"`
 		WasmNewError     string  `json:"wasmNewError,omitempty"`
@@ -40,6 +45,71 @@ type Report struct {
 	Goals     []Goal            `json:"goals"`
 }
 
+// TokensSettings are the settings of envoy-filter-10k-tokens.
+type TokensSettings struct {
+	Tokens                int     `json:"distinctTokens"`
+	RequestsPerRun        int     `json:"requestsPerRun"`
+	MaxDurationPerRunSecs float64 `json:"maxDurationPerRunSecs"`
+	Selection             string  `json:"tokenSelection"`
+}
+
+// RSSSettings are the settings of the memory check.
+type RSSSettings struct {
+	Enabled         bool    `json:"enabled"`
+	Tokens          int     `json:"distinctTokens"`
+	Requests        int     `json:"requestsAfterWarmup"`
+	CapSecs         float64 `json:"capSecs"`
+	AuthorizerCache string  `json:"authorizerCache"`
+}
+
+// TokensResult is what a scenario with many distinct tokens adds: the
+// authorizer calls they cost and the filter's cache counters.
+type TokensResult struct {
+	DistinctTokens        int   `json:"distinctTokens"`
+	WarmupRequests        int   `json:"warmupRequests"`
+	WarmupAuthorizerCalls int64 `json:"warmupAuthorizerCalls"`
+	// AuthorizerCalls counts over CountedOver; CallsPerToken divides it by
+	// DistinctTokens (goal 1.0).
+	AuthorizerCalls int64   `json:"authorizerCallsSinceStart"`
+	CallsPerToken   float64 `json:"authorizerCallsPerToken"`
+	CountedOver     string  `json:"countedOver"`
+	// The filter's counters (wasmcustom.authgate.<authorizer>.*) from
+	// Envoy's admin /stats, cumulative since Envoy started.
+	FilterStatsAfterWarmup map[string]int64 `json:"filterStatsAfterWarmup,omitempty"`
+	FilterStats            map[string]int64 `json:"filterStats,omitempty"`
+}
+
+// MemoryResult is the memory check's outcome.
+type MemoryResult struct {
+	DistinctTokens        int     `json:"distinctTokens"`
+	AuthorizerCache       string  `json:"authorizerCache"`
+	CapSecs               float64 `json:"capSecs"`
+	WarmupRequests        int     `json:"warmupRequests"`
+	WarmupAuthorizerCalls int64   `json:"warmupAuthorizerCalls"`
+	RSSAfterWarmupMiB     float64 `json:"rssAfterWarmupMiB"`
+	TargetRequests        int     `json:"targetRequests"`
+	Sent                  int     `json:"requestsSent"`
+	AuthorizerCalls       int64   `json:"authorizerCallsAfterWarmup"`
+	RSSAfterMiB           float64 `json:"rssAfterMiB"`
+	GrowthPct             float64 `json:"rssGrowthPct"`
+	// Partial says the cap ended the check early; the numbers are those
+	// at that point.
+	Partial       bool        `json:"partial"`
+	PartialReason string      `json:"partialReason,omitempty"`
+	Samples       []RSSSample `json:"rssSamples"`
+
+	FilterStatsAfterWarmup map[string]int64 `json:"filterStatsAfterWarmup,omitempty"`
+	FilterStats            map[string]int64 `json:"filterStats,omitempty"`
+}
+
+// RSSSample is Envoy's RSS after Requests measured requests (0: before
+// and right after the warm-up).
+type RSSSample struct {
+	Requests    int     `json:"requests"`
+	RSSMiB      float64 `json:"rssMiB"`
+	ElapsedSecs float64 `json:"elapsedSecs"`
+}
+
 // ScenarioResult is one row of the table.
 type ScenarioResult struct {
 	ID      string      `json:"id"`
@@ -48,6 +118,9 @@ type ScenarioResult struct {
 	RSSMiB  float64     `json:"rssMiB"`
 	Runs    []RunResult `json:"runs"`
 	Problem string      `json:"problem,omitempty"`
+
+	Tokens *TokensResult `json:"tokens,omitempty"`
+	Memory *MemoryResult `json:"memory,omitempty"`
 
 	// Summary, filled by finish over the runs.
 	Broken           bool     `json:"broken"`
@@ -80,10 +153,12 @@ type RunResult struct {
 	Problem         string  `json:"problem,omitempty"`
 }
 
-// Goal is a target ratio between two scenarios' median rps.
+// Goal is a target: a ratio between two scenarios' median rps, or a
+// number one scenario measures (Unit says which).
 type Goal struct {
 	Text     string   `json:"goal"`
 	Want     float64  `json:"want"`
+	Unit     string   `json:"unit,omitempty"`
 	Measured *float64 `json:"measured,omitempty"`
 	Met      *bool    `json:"met,omitempty"`
 	Note     string   `json:"note,omitempty"`
@@ -105,7 +180,9 @@ func usable(s *ScenarioResult) bool { return s != nil && !s.Broken }
 func (r *Report) finish() {
 	for _, s := range r.Scenarios {
 		var rps, p50, p99, calls, sent []float64
-		s.Broken = s.Problem != "" || len(s.Runs) == 0
+		// A memory check cut by its cap before any measured request is
+		// partial, not broken: the RSS it read still says something.
+		s.Broken = s.Problem != "" || (len(s.Runs) == 0 && (s.Memory == nil || !s.Memory.Partial))
 		for _, run := range s.Runs {
 			if run.Problem != "" {
 				s.Broken = true
@@ -134,6 +211,11 @@ func (r *Report) finish() {
 	}
 	bare, proxy := r.byID("envoy-bare"), r.byID("go-proxy")
 	for _, s := range r.Scenarios {
+		if s.Memory != nil {
+			// Mostly authorizer calls by design (the tokens outnumber the
+			// caches): a rate that compares with nothing else here.
+			continue
+		}
 		s.VsBareEnvoy = ratio(s, bare)
 		if strings.HasPrefix(s.ID, "serve-") || s.ID == "go-proxy" {
 			s.VsGoProxy = ratio(s, proxy)
@@ -163,13 +245,45 @@ func (r *Report) finish() {
 	goal("Envoy + authgate (hit) >= 0.90 x bare Envoy", 0.90, "envoy-filter-hit", "envoy-bare")
 	goal("Envoy + authgate (hit) >= 3 x Envoy + ext_authz", 3, "envoy-filter-hit", "envoy-ext-authz")
 	goal("authgate serve (wasm) >= 0.70 x Go ReverseProxy", 0.70, "serve-wasm", "go-proxy")
+
+	calls := Goal{Text: "Envoy + authgate, 10k tokens: authorizer calls per token == 1.0", Want: 1, Unit: "calls/token"}
+	switch s := r.byID("envoy-filter-10k-tokens"); {
+	case s == nil:
+		calls.Note = "not measured (scenario not run)"
+	case !usable(s) || s.Tokens == nil:
+		calls.Note = "not measured (a run was broken)"
+	default:
+		v := s.Tokens.CallsPerToken
+		met := s.Tokens.AuthorizerCalls == int64(s.Tokens.DistinctTokens)
+		calls.Measured, calls.Met = &v, &met
+	}
+	r.Goals = append(r.Goals, calls)
+
+	growth := Goal{Text: "Envoy RSS growth < 5% after the warm-up over 100k tokens", Want: 5, Unit: "%"}
+	switch s := r.byID(rssScenarioID); {
+	case s == nil:
+		growth.Note = "not measured (scenario not run)"
+	case s.Memory == nil || s.Problem != "" || s.Memory.RSSAfterWarmupMiB == 0:
+		growth.Note = "not measured (the check failed)"
+	default:
+		v := s.Memory.GrowthPct
+		met := v < 5
+		growth.Measured, growth.Met = &v, &met
+		if s.Memory.Partial {
+			growth.Note = fmt.Sprintf("partial: %d of %d requests within the cap", s.Memory.Sent, s.Memory.TargetRequests)
+		}
+		if s.Broken {
+			growth.Note = strings.TrimPrefix(growth.Note+"; a run was broken", "; ")
+		}
+	}
+	r.Goals = append(r.Goals, growth)
 }
 
 func (r *Report) print(out io.Writer) {
 	fmt.Fprintf(out, "\nResults (median of %d runs; %d workers; Envoy --concurrency %d; GET %s through each gateway to the same upstream):\n\n",
 		r.Repeats, r.Concurrency, r.EnvoyWorkers, r.Path)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trps\tmin rps\tp50 ms\tp99 ms\t/bare Envoy\t/Go proxy\tauthz calls/run\trequests/run\tRSS MiB\tready ms\t")
+	fmt.Fprintln(tw, "scenario\trps\tmin rps\tp50 ms\tp99 ms\t/bare Envoy\t/Go proxy\tauthz calls/run\trequests/run\tcalls/token\tRSS MiB\tready ms\t")
 	for _, s := range r.Scenarios {
 		if s.Broken {
 			problem := s.Problem
@@ -178,13 +292,20 @@ func (r *Report) print(out io.Writer) {
 					problem = run.Problem
 				}
 			}
-			fmt.Fprintf(tw, "%s\tBROKEN\t\t\t\t\t\t\t\t\t\t\n", s.ID)
+			fmt.Fprintf(tw, "%s\tBROKEN\t\t\t\t\t\t\t\t\t\t\t\n", s.ID)
 			defer fmt.Fprintf(out, "  %s: BROKEN: %s\n", s.ID, firstLine(problem))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t\n",
-			s.ID, s.MedianRPS, s.MinRPS, s.MedianP50Ms, s.MedianP99Ms, fmtRatio(s.VsBareEnvoy), fmtRatio(s.VsGoProxy),
-			s.MedianAuthzCalls, s.MedianSent, s.RSSMiB, s.ReadyMs)
+		id, perToken := s.ID, "-"
+		if s.Tokens != nil {
+			perToken = fmt.Sprintf("%.3f", s.Tokens.CallsPerToken)
+		}
+		if s.Memory != nil && s.Memory.Partial {
+			id += " (partial)"
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%s\t%s\t%.0f\t%.0f\t%s\t%.0f\t%.0f\t\n",
+			id, s.MedianRPS, s.MinRPS, s.MedianP50Ms, s.MedianP99Ms, fmtRatio(s.VsBareEnvoy), fmtRatio(s.VsGoProxy),
+			s.MedianAuthzCalls, s.MedianSent, perToken, s.RSSMiB, s.ReadyMs)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(out, "\nCold start: Envoy ready %s bare vs %s with the filter (--concurrency %d: V8 compiles one VM per worker plus the main thread);",
@@ -195,17 +316,115 @@ func (r *Report) print(out io.Writer) {
 		fmt.Fprintf(out, " wasm.New (wazero compile + 1 VM, in process) %.0fms.\n", r.ColdStart.WasmNewMs)
 	}
 	fmt.Fprintf(out, "authgate serve: %s; reference proxy: %s.\n", r.ServeMode, r.ProxyMode)
+	r.printTokens(out)
+	r.printMemory(out)
 	fmt.Fprintf(out, "\nGoals (targets, not assertions):\n")
 	for _, g := range r.Goals {
 		switch {
 		case g.Measured == nil:
 			fmt.Fprintf(out, "  [ -- ] %s: %s\n", g.Text, g.Note)
-		case *g.Met:
-			fmt.Fprintf(out, "  [ met] %s: measured %.2f\n", g.Text, *g.Measured)
 		default:
-			fmt.Fprintf(out, "  [MISS] %s: measured %.2f\n", g.Text, *g.Measured)
+			mark := "[MISS]"
+			if *g.Met {
+				mark = "[ met]"
+			}
+			note := ""
+			if g.Note != "" {
+				note = " (" + g.Note + ")"
+			}
+			fmt.Fprintf(out, "  %s %s: measured %s%s\n", mark, g.Text, fmtGoal(g), note)
 		}
 	}
+}
+
+func fmtGoal(g Goal) string {
+	switch g.Unit {
+	case "%":
+		return fmt.Sprintf("%+.2f%%", *g.Measured)
+	case "calls/token":
+		return fmt.Sprintf("%.3f calls/token", *g.Measured)
+	}
+	return fmt.Sprintf("%.2f", *g.Measured)
+}
+
+// printTokens explains the many-tokens row: what the calls were counted
+// over, and how the filter's caches answered.
+func (r *Report) printTokens(out io.Writer) {
+	s := r.byID("envoy-filter-10k-tokens")
+	if s == nil || s.Tokens == nil {
+		return
+	}
+	t := s.Tokens
+	fmt.Fprintf(out, "\n%s: %d distinct tokens, %s; %d runs of %d requests.\n",
+		s.ID, t.DistinctTokens, r.TokensSettings.Selection, len(s.Runs), r.TokensSettings.RequestsPerRun)
+	fmt.Fprintf(out, "  authorizer calls: %d in the warm-up pass (%d requests), %d in all since Envoy started = %.3f per token (goal 1.0).\n",
+		t.WarmupAuthorizerCalls, t.WarmupRequests, t.AuthorizerCalls, t.CallsPerToken)
+	fmt.Fprintf(out, "  counted over %s.\n", t.CountedOver)
+	fmt.Fprintf(out, "  after the warm-up: %s\n", fmtStats(t.FilterStatsAfterWarmup))
+	fmt.Fprintf(out, "  at the end:        %s\n", fmtStats(t.FilterStats))
+	occupied, alone := slotSpread(t.DistinctTokens, config.DefaultSharedSlots)
+	fmt.Fprintf(out, "  (with the default %d shared slots, ~%.0f of the tokens are expected to share a slot with another: a token whose\n"+
+		"   slot was overwritten costs a second call on a VM that has not cached it itself; ~%.0f slots in use.)\n",
+		config.DefaultSharedSlots, float64(t.DistinctTokens)-alone, occupied)
+}
+
+// printMemory explains the memory check: RSS before and after, and why
+// the caches keep it bounded.
+func (r *Report) printMemory(out io.Writer) {
+	s := r.byID(rssScenarioID)
+	if s == nil || s.Memory == nil {
+		return
+	}
+	m := s.Memory
+	state := ""
+	if m.Partial {
+		state = " PARTIAL: " + m.PartialReason + "."
+	}
+	fmt.Fprintf(out, "\n%s: %d distinct tokens, cache %s.%s\n", s.ID, m.DistinctTokens, m.AuthorizerCache, state)
+	fmt.Fprintf(out, "  Envoy RSS %.1f MiB after the warm-up pass (%d requests, %d authorizer calls), %.1f MiB after %d of %d more requests: %+.2f%% (goal < 5%%).\n",
+		m.RSSAfterWarmupMiB, m.WarmupRequests, m.WarmupAuthorizerCalls, m.RSSAfterMiB, m.Sent, m.TargetRequests, m.GrowthPct)
+	if len(m.Samples) > 0 {
+		var b strings.Builder
+		for i, x := range m.Samples {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%.1f", x.RSSMiB)
+		}
+		fmt.Fprintf(out, "  RSS samples (MiB: start, after warm-up, after each pass, end): %s\n", b.String())
+	}
+	fmt.Fprintf(out, "  authorizer calls after the warm-up: %d for %d requests; %s\n", m.AuthorizerCalls, m.Sent, fmtStats(m.FilterStats))
+	entries, slots := cacheBounds(m.AuthorizerCache)
+	occupied, alone := slotSpread(m.DistinctTokens, slots)
+	l1 := "all the tokens fit, so L1 answers most requests"
+	if m.DistinctTokens > entries {
+		l1 = "round-robin over more tokens than that evicts each entry before its token comes back, so L1 never hits"
+	}
+	fmt.Fprintf(out, "  Why it stays bounded: each VM's L1 keeps at most %d entries (LRU; %s).\n", entries, l1)
+	fmt.Fprintf(out, "   The shared store is direct-mapped: %d slots, a colliding token overwrites the slot; ~%.0f slots are in use\n", slots, occupied)
+	fmt.Fprintf(out, "   and only ~%.0f tokens have one to themselves, so the other ~%.0f cost an authorizer call whenever no cache\n", alone, float64(m.DistinctTokens)-alone)
+	fmt.Fprintf(out, "   holds them. Both caches stop growing once full: after the warm-up, memory should move only with allocator noise.\n")
+}
+
+// cacheBounds are the L1 entries and shared slots a cache description
+// (authorizerCacheText) sets, the defaults where it sets none.
+func cacheBounds(desc string) (entries, slots int) {
+	entries, slots = config.DefaultCacheEntries, config.DefaultSharedSlots
+	if js, ok := strings.CutPrefix(desc, "authorizerCache "); ok {
+		var v struct {
+			MaxEntries  *int `json:"maxEntries"`
+			SharedSlots *int `json:"sharedSlots"`
+		}
+		if json.Unmarshal([]byte(js), &v) == nil {
+			if v.MaxEntries != nil {
+				entries = *v.MaxEntries
+			}
+			if v.SharedSlots != nil {
+				slots = *v.SharedSlots
+			}
+		}
+	}
+	return entries, slots
 }
 
 func fmtMs(v float64) string {

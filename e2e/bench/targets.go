@@ -27,6 +27,8 @@ type target struct {
 	readyAfter time.Duration // exec to first good answer
 	stop       func() error
 	logTail    func() string
+	// stats reads the admin /stats of an Envoy; nil for other gateways.
+	stats func(context.Context) (map[string]string, error)
 }
 
 // env is what every scenario shares: the upstream, the authorizer and the
@@ -41,6 +43,9 @@ type env struct {
 	authorizerPort int
 	envoyWorkers   int
 	readyTimeout   time.Duration
+	// rssCache is the authorizerCache JSON object of the memory check's
+	// plugin configuration; empty keeps the configuration's defaults.
+	rssCache string
 }
 
 // extAuthzFilter is Envoy's own external authorization filter calling the
@@ -76,8 +81,19 @@ func (e *env) envoyConfig(kind scenarioKind, listenerPort int) (string, error) {
 	switch kind {
 	case envoyBare:
 		o.ReplaceWasmFilter = true
-	case envoyFilterHit:
+	case envoyFilterHit, envoyFilterTokens:
 		o.WasmFile = e.wasmFile
+	case envoyRSS:
+		o.WasmFile = e.wasmFile
+		if e.rssCache != "" {
+			// authorizerCache is a top-level field; putting it before
+			// authorizers keeps the rest of the document as it is.
+			cfg, err := envoyrun.ReplaceOnce(e.pluginConfig, `"authorizers": {`, `"authorizerCache": `+e.rssCache+`, "authorizers": {`)
+			if err != nil {
+				return "", fmt.Errorf("bench: plugin configuration with -rss-cache: %w", err)
+			}
+			o.PluginConfig = cfg
+		}
 	case envoyFilterMiss:
 		o.WasmFile = e.wasmFile
 		cfg, err := envoyrun.ReplaceOnce(e.pluginConfig, `"authorizerResultTtlInSeconds": 300`, `"authorizerResultTtlInSeconds": 0`)
@@ -119,6 +135,7 @@ func (e *env) startEnvoy(ctx context.Context, kind scenarioKind, name string) (*
 		readyAfter: ev.ReadyAfter(),
 		stop:       ev.Stop,
 		logTail:    func() string { return tailFile(ev.LogPath(), 20) },
+		stats:      ev.Stats,
 	}, nil
 }
 
