@@ -16,8 +16,11 @@ import (
 // one per worker. The embedding performs the store I/O; the pipeline
 // decides the keys, the values and what a value means:
 //
-//	key := p.SharedKey(c)              // "" : no sharing for this Call
-//	value, cas := get(key)
+//	a, b := p.SharedKeys(c)            // a "" : no sharing for this Call
+//	va := get(a)                       // b "" : a is the only candidate
+//	if !p.SharedHolds(c, va) && b != "" {
+//		vb := get(b)                   // c's slot is b if vb holds c,
+//	}                                  // else SharedVictim(va, vb, now)
 //	switch res, st := p.FromShared(c, value, now); st {
 //	case SharedHit, SharedUnauthorized: // answer res, no call
 //	case SharedInFlight:                // another VM calls: wait, read again
@@ -26,10 +29,11 @@ import (
 //	                                    // then set(key, res.Share)
 //
 // The store never evicts by itself, so it is bounded by its keys: an
-// identity's value lives in one of SharedSlots slots chosen by its digest
-// (direct-mapped), and a colliding identity overwrites the slot. The store
-// therefore holds at most SharedSlots values of at most
-// SharedMaxEntryBytes + SharedHeaderLen bytes each.
+// identity's value lives in one of two candidate slots of SharedSlots,
+// chosen by its digest, and a new identity whose candidates both hold other
+// identities' live values overwrites the one that matters least (see
+// SharedVictim). The store therefore holds at most SharedSlots values of
+// at most SharedMaxEntryBytes + SharedHeaderLen bytes each.
 
 // SharedKeyPrefix starts every shared store key the pipeline gives; the
 // version in it changes with the value encoding, so VMs of two versions
@@ -145,18 +149,89 @@ func (s SharedState) String() string {
 	return "invalid"
 }
 
-// SharedKey is the shared store key of c's identity: SharedKeyPrefix and a
-// slot number, the first 8 bytes of sha256(c.Key) modulo the plan's
-// SharedSlots. It never contains the identity. It is "" when the plan
-// disables sharing (sharedSlots 0) and for authorizers with a TTL of 0:
-// their results are not cached, so VMs share nothing and do not coalesce
-// calls across VMs either (each request calls, as it would without a cache).
+// SharedKey is the first candidate slot of c's identity, as SharedKeys
+// returns it.
 func (p *Pipeline) SharedKey(c *Call) string {
+	a, _ := p.SharedKeys(c)
+	return a
+}
+
+// SharedKeys are the shared store keys of the two candidate slots of c's
+// identity: SharedKeyPrefix and a slot number, bytes 0..7 (a) and 8..15
+// (b) of the identity's sha256 digest, each modulo the plan's SharedSlots.
+// They never contain the identity. b is "" when both numbers are equal:
+// the identity then has one slot. Both are "" when the plan disables
+// sharing (sharedSlots 0) and for authorizers with a TTL of 0: their
+// results are not cached, so VMs share nothing and do not coalesce calls
+// across VMs either (each request calls, as it would without a cache).
+//
+// Two candidates ("power of two choices") instead of one: with one slot
+// per identity, any two identities mapped to one slot evict each other;
+// with two, an identity finds a slot not holding another live identity
+// unless both of its candidates do, which cuts such collisions sharply at
+// the same bound on the store.
+func (p *Pipeline) SharedKeys(c *Call) (a, b string) {
 	if !c.state.hashed || p.plan.SharedSlots <= 0 {
-		return ""
+		return "", ""
 	}
-	slot := binary.BigEndian.Uint64(c.state.digest[:8]) % uint64(p.plan.SharedSlots)
-	return SharedKeyPrefix + strconv.FormatUint(slot, 10)
+	sa, sb := sharedSlots(c.state.digest, p.plan.SharedSlots)
+	a = SharedKeyPrefix + strconv.FormatUint(sa, 10)
+	if sb != sa {
+		b = SharedKeyPrefix + strconv.FormatUint(sb, 10)
+	}
+	return a, b
+}
+
+// sharedSlots derives the two candidate slot numbers of a digest from
+// disjoint bytes of it, so that identities sharing one candidate are no
+// likelier than others to share the second.
+func sharedSlots(d [32]byte, slots int) (a, b uint64) {
+	n := uint64(slots)
+	return binary.BigEndian.Uint64(d[:8]) % n, binary.BigEndian.Uint64(d[8:16]) % n
+}
+
+// SharedHolds tells whether value, read from one of c's candidate slots,
+// names c's identity: a value of this encoding with c's digest, whatever
+// its kind and whether or not it is still live. Such a slot is c's:
+// FromShared judges it, and the embedding claims it when that is a miss.
+// A slot not holding c's identity holds nothing or another identity's value.
+func (p *Pipeline) SharedHolds(c *Call, value []byte) bool {
+	if p.SharedKey(c) == "" {
+		return false
+	}
+	v, ok := decodeShared(value)
+	return ok && v.digest == c.state.digest
+}
+
+// SharedVictim chooses which of an identity's two candidate slots it
+// claims when neither holds it (see SharedHolds): 0 for the first
+// candidate, holding a, 1 for the second, holding b. A slot whose value is
+// no longer live (absent, not this encoding, expired, released, a claim
+// past its deadline) is free and taken first. Otherwise a cached answer
+// (result or Unauthorized) goes before a live claim, whose overwriting
+// would make the VMs waiting on it call again; between two of a kind, the
+// one expiring sooner goes, as it has the least time left to save calls.
+// Ties go to the first candidate.
+func SharedVictim(a, b []byte, now time.Time) int {
+	ra, ea := victimRank(a, now)
+	rb, eb := victimRank(b, now)
+	if rb < ra || (rb == ra && ra > 0 && eb < ea) {
+		return 1
+	}
+	return 0
+}
+
+// victimRank orders slot values for SharedVictim: 0 free, 1 a live
+// answer, 2 a live claim; expiry orders values of one rank.
+func victimRank(b []byte, now time.Time) (rank int, expiry int64) {
+	v, ok := decodeShared(b)
+	if !ok || v.kind == sharedReleased || v.expiry <= now.UnixNano() {
+		return 0, 0
+	}
+	if v.kind == sharedInFlight {
+		return 2, v.expiry
+	}
+	return 1, v.expiry
 }
 
 // Claim is the value the embedding compare-and-swaps into the slot of c
@@ -171,6 +246,14 @@ func (p *Pipeline) Claim(c *Call, now time.Time) []byte {
 		expiry: now.Add(c.Timeout + SharedClaimSlack).UnixNano()})
 }
 
+// Release is the value that ends a claim of c without an answer, as a
+// failed call's Result.Share does: the VMs waiting on the slot stop
+// waiting and look again. The embedding writes it over its own claim when
+// it gives the slot up. Release returns nil when SharedKey(c) is "".
+func (p *Pipeline) Release(c *Call, now time.Time) []byte {
+	return p.share(c, sharedReleased, now, nil)
+}
+
 // share is the value Resume publishes for c, nil without sharing.
 func (p *Pipeline) share(c *Call, kind byte, expiry time.Time, body []byte) []byte {
 	if p.SharedKey(c) == "" {
@@ -180,7 +263,7 @@ func (p *Pipeline) share(c *Call, kind byte, expiry time.Time, body []byte) []by
 }
 
 // FromShared reads the value the shared store holds in c's slot (nil when
-// absent) and, for SharedHit and SharedUnauthorized, returns the final
+// absent; the candidate SharedHolds or SharedVictim chose) and, for SharedHit and SharedUnauthorized, returns the final
 // Result (CacheState CacheShared) and puts the answer in this pipeline's
 // cache for the rest of its time, so the next request of this VM is a
 // plain hit. For SharedMiss and SharedInFlight it returns the pending Call

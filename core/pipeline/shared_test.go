@@ -534,3 +534,186 @@ func TestSharedDigestCoversTheDeployment(t *testing.T) {
 		})
 	}
 }
+
+func TestSharedSlots(t *testing.T) {
+	digest := func(first, second uint64) [32]byte {
+		var d [32]byte
+		binary.BigEndian.PutUint64(d[:8], first)
+		binary.BigEndian.PutUint64(d[8:16], second)
+		d[31] = 0xff // later bytes take no part
+		return d
+	}
+	for _, tt := range []struct {
+		name         string
+		d            [32]byte
+		slots        int
+		wantA, wantB uint64
+	}{
+		{"bytes 0..7 and 8..15", digest(5, 9), 1024, 5, 9},
+		{"modulo the slots", digest(1024+3, 3*1024+7), 1024, 3, 7},
+		{"equal candidates", digest(17, 17+64), 64, 17, 17},
+		{"one slot", digest(1<<63, 12345), 1, 0, 0},
+		{"largest digest", digest(^uint64(0), ^uint64(0)-1), 65536, 65535, 65534},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if a, b := sharedSlots(tt.d, tt.slots); a != tt.wantA || b != tt.wantB {
+				t.Errorf("sharedSlots = %d, %d, want %d, %d", a, b, tt.wantA, tt.wantB)
+			}
+		})
+	}
+}
+
+func FuzzSharedSlots(f *testing.F) {
+	f.Add(uint64(0), uint64(0), 1)
+	f.Add(uint64(5), uint64(5), 65536)
+	f.Add(^uint64(0), uint64(1), 7)
+	f.Fuzz(func(t *testing.T, first, second uint64, slots int) {
+		if slots <= 0 {
+			return
+		}
+		var d [32]byte
+		binary.BigEndian.PutUint64(d[:8], first)
+		binary.BigEndian.PutUint64(d[8:16], second)
+		a, b := sharedSlots(d, slots)
+		if a >= uint64(slots) || b >= uint64(slots) {
+			t.Fatalf("sharedSlots(%d) = %d, %d: out of range", slots, a, b)
+		}
+		if a != first%uint64(slots) || b != second%uint64(slots) {
+			t.Fatalf("sharedSlots(%d) = %d, %d, want %d, %d", slots, a, b, first%uint64(slots), second%uint64(slots))
+		}
+		d[0]++
+		d[8]++
+		if a2, b2 := sharedSlots(d, slots); slots == 1 && (a2 != 0 || b2 != 0) {
+			t.Fatalf("one slot gave %d, %d", a2, b2)
+		}
+	})
+}
+
+func TestSharedKeys(t *testing.T) {
+	p := newModesPipeline(t, nil)
+	c := call(t, p, "/pos", "s3cr3t-token", t0)
+	d := c.state.digest
+	wantA := "authgate.v1." + strconv.FormatUint(binary.BigEndian.Uint64(d[:8])%1024, 10)
+	wantB := "authgate.v1." + strconv.FormatUint(binary.BigEndian.Uint64(d[8:16])%1024, 10)
+	if wantA == wantB {
+		wantB = ""
+	}
+	if a, b := p.SharedKeys(c); a != wantA || b != wantB {
+		t.Errorf("SharedKeys = %q, %q, want %q, %q", a, b, wantA, wantB)
+	}
+	if p.SharedKey(c) != wantA {
+		t.Errorf("SharedKey = %q, want the first candidate %q", p.SharedKey(c), wantA)
+	}
+	// Over many identities the two candidates mostly differ, and every
+	// key is a slot in range.
+	distinct := 0
+	for i := range 200 {
+		a, b := p.SharedKeys(call(t, p, "/pos", "tok-"+strconv.Itoa(i), t0))
+		if b != "" {
+			distinct++
+		}
+		for _, k := range []string{a, b} {
+			if k == "" {
+				continue
+			}
+			n, err := strconv.Atoi(strings.TrimPrefix(k, SharedKeyPrefix))
+			if err != nil || n < 0 || n >= 1024 {
+				t.Errorf("key %q is not a slot of 1024", k)
+			}
+		}
+	}
+	if distinct < 190 {
+		t.Errorf("only %d of 200 identities have two candidates", distinct)
+	}
+	for _, tt := range []struct {
+		name, edit, target string
+		wantA              string
+	}{
+		{"ttl 0 authorizer shares nothing", "", "/off", ""},
+		{"sharing disabled", `"sharedSlots": 0`, "/pos", ""},
+		{"one slot", `"sharedSlots": 1`, "/pos", "authgate.v1.0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newModesPipeline(t, func(s string) string {
+				return strings.Replace(s, `"sharedSlots": 1024`, cmpOr(tt.edit, `"sharedSlots": 1024`), 1)
+			})
+			c := call(t, p, tt.target, "x", t0)
+			if a, b := p.SharedKeys(c); a != tt.wantA || b != "" {
+				t.Errorf("SharedKeys = %q, %q, want %q, \"\"", a, b, tt.wantA)
+			}
+		})
+	}
+}
+
+func TestSharedHolds(t *testing.T) {
+	p := newModesPipeline(t, nil)
+	c := call(t, p, "/pos", "x", t0)
+	other := call(t, p, "/pos", "y", t0)
+	off := call(t, p, "/off", "x", t0)
+	for _, tt := range []struct {
+		name  string
+		c     *Call
+		value []byte
+		want  bool
+	}{
+		{"absent", c, nil, false},
+		{"its result", c, p.encodeFor(c, sharedResult, t0.Add(time.Hour), allowAll.Body), true},
+		{"its expired result", c, p.encodeFor(c, sharedResult, t0.Add(-time.Hour), allowAll.Body), true},
+		{"its claim", c, p.Claim(c, t0), true},
+		{"its release", c, p.Release(c, t0), true},
+		{"another identity's result", c, p.encodeFor(other, sharedResult, t0.Add(time.Hour), allowAll.Body), false},
+		{"another identity's claim", c, p.Claim(other, t0), false},
+		{"not this encoding", c, []byte("garbage"), false},
+		{"no sharing for the call", off, p.encodeFor(off, sharedResult, t0.Add(time.Hour), allowAll.Body), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.SharedHolds(tt.c, tt.value); got != tt.want {
+				t.Errorf("SharedHolds = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if p.Release(off, t0) != nil {
+		t.Error("Release without a key is not nil")
+	}
+	if got, want := p.Release(c, t0), p.Resume(c, Response{}, t0).Share; !bytes.Equal(got, want) {
+		t.Errorf("Release = %q, want a failed call's share %q", got, want)
+	}
+}
+
+func TestSharedVictim(t *testing.T) {
+	p := newModesPipeline(t, nil)
+	x := call(t, p, "/pos", "x", t0)
+	y := call(t, p, "/pos", "y", t0)
+	result := func(c *Call, d time.Duration) []byte {
+		return p.encodeFor(c, sharedResult, t0.Add(d), allowAll.Body)
+	}
+	unauthorized := func(c *Call, d time.Duration) []byte { return p.encodeFor(c, sharedUnauthorized, t0.Add(d), nil) }
+	claim := func(c *Call, d time.Duration) []byte { return p.encodeFor(c, sharedInFlight, t0.Add(d), nil) }
+	for _, tt := range []struct {
+		name string
+		a, b []byte
+		want int
+	}{
+		{"both absent: the first", nil, nil, 0},
+		{"second absent", result(x, time.Minute), nil, 1},
+		{"second not this encoding", result(x, time.Minute), []byte("junk"), 1},
+		{"second expired", result(x, time.Minute), result(y, -time.Nanosecond), 1},
+		{"second expires now", result(x, time.Minute), result(y, 0), 1},
+		{"second released", claim(x, time.Second), p.Release(y, t0), 1},
+		{"second claim past its deadline", result(x, time.Minute), claim(y, -time.Second), 1},
+		{"both free: the first", result(x, -time.Minute), nil, 0},
+		{"answers: the sooner expiry", result(x, time.Hour), result(y, time.Minute), 1},
+		{"answers: the first expiring sooner", unauthorized(x, time.Minute), result(y, time.Hour), 0},
+		{"answers expiring together: the first", result(x, time.Minute), unauthorized(y, time.Minute), 0},
+		{"an answer before a claim", claim(x, time.Second), result(y, time.Hour), 1},
+		{"a claim after an answer", result(x, time.Hour), claim(y, time.Second), 0},
+		{"claims: the sooner deadline", claim(x, 2*time.Second), claim(y, time.Second), 1},
+		{"a free first before a free second", p.Release(x, t0), nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SharedVictim(tt.a, tt.b, t0); got != tt.want {
+				t.Errorf("SharedVictim = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -19,8 +19,11 @@ type flight struct {
 	// call is the Call of the request that opened the flight: the claim,
 	// the callout and the publication use it, also after that request
 	// went away.
-	call    *pipeline.Call
-	slot    string // shared store key, "" when the answer is not shared
+	call *pipeline.Call
+	// slot is the shared store key of the candidate slot acquire chose
+	// last: the one claimed, or waited on. "" when the answer is not
+	// shared.
+	slot    string
 	waiters []uint32
 
 	calling bool

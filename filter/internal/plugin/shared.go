@@ -13,11 +13,11 @@ import (
 
 // How the VMs of one proxy share authorizer answers.
 //
-// The pipeline chooses the shared store key of an identity (its slot) and
-// what the values mean; this file performs the store I/O and the waiting.
-// A VM that finds nothing usable in the slot claims it with a
-// compare-and-swap and calls the authorizer; a VM that finds a live claim
-// waits. When the answer arrives the claimer publishes it in the slot and
+// The pipeline chooses the two candidate shared store keys of an identity,
+// which of them is its slot, and what the values mean; this file performs
+// the store I/O and the waiting. A VM that finds nothing usable in the
+// slot claims it with a compare-and-swap and calls the authorizer; a VM
+// that finds a live claim waits. When the answer arrives the claimer publishes it in the slot and
 // sends the slot key to the shared queue of every VM (proxy_on_queue_ready
 // then wakes the waiters, which read the slot again). The proxy-wasm ABI
 // has no blocking call and no per-request timer, so waiting is a paused
@@ -148,9 +148,12 @@ const (
 	wait                  // another VM is asking: wait for its publication
 )
 
-// acquire reads f's slot and decides: served (the returned value answers),
-// call (this VM claimed the slot, or sharing failed) or wait. It returns the
-// time it judged the slot at, which the caller uses for whatever follows.
+// acquire finds f's slot among the identity's two candidates (see lookup)
+// and decides: served (the returned value answers), call (this VM claimed
+// the slot, or sharing failed) or wait. f.slot is left on the slot decided
+// on, the one a claim's answer is published to and a wait is woken for. It
+// returns the time it judged the slot at, which the caller uses for
+// whatever follows.
 //
 // The clock is read after the slot, never before: a claim's deadline is its
 // claimer's clock, read before the claim was written, plus the call's bound
@@ -162,9 +165,10 @@ const (
 // claim and call a second time.
 func (p *Plugin) acquire(f *flight, now time.Time) (outcome, []byte, time.Time) {
 	canWait := p.ensureRegistered()
+	first, _ := f.pipe.SharedKeys(f.call)
 	for range casAttempts {
-		v, cas, st := p.host.GetSharedData(f.slot)
-		now = p.clock(now)
+		slot, v, cas, st, t := p.lookup(f, now)
+		now, f.slot = t, slot
 		if st != abi.StatusOK && st != abi.StatusNotFound {
 			p.logf(abi.LogWarn, "reading shared slot: %v", st)
 			return call, nil, now
@@ -180,15 +184,22 @@ func (p *Plugin) acquire(f *flight, now time.Time) (outcome, []byte, time.Time) 
 			p.debugSlot(f, "in flight elsewhere, but this VM cannot be woken: calling")
 			return call, nil, now
 		}
+		claim := f.pipe.Claim(f.call, now)
 		if st == abi.StatusNotFound {
-			out, retry := p.create(f, now, canWait)
+			out, retry := p.create(f, claim, now, canWait)
 			if retry {
+				continue
+			}
+			if out == call && slot != first && p.outranked(f, first, claim, now) {
 				continue
 			}
 			return out, nil, now
 		}
-		switch st := p.host.SetSharedData(f.slot, f.pipe.Claim(f.call, now), cas); st {
+		switch st := p.host.SetSharedData(slot, claim, cas); st {
 		case abi.StatusOK:
+			if slot != first && p.outranked(f, first, claim, now) {
+				continue
+			}
 			return call, nil, now
 		case abi.StatusCasMismatch:
 			// Another VM wrote the slot since the read: look again.
@@ -198,14 +209,90 @@ func (p *Plugin) acquire(f *flight, now time.Time) (outcome, []byte, time.Time) 
 			return call, nil, now
 		}
 	}
-	// The slot kept changing: other VMs are writing it. Every write is a
-	// claim (whose VM will publish) or a publication (whose VM wakes the
+	// The slots kept changing: other VMs are writing them. Every write is
+	// a claim (whose VM will publish) or a publication (whose VM wakes the
 	// waiters), so waiting cannot miss the answer.
 	if canWait {
 		return wait, nil, now
 	}
 	p.debugSlot(f, "contended and this VM cannot be woken: calling")
 	return call, nil, now
+}
+
+// lookup reads the slot of f's identity: the first candidate, and the
+// second only when the first neither holds the identity nor is missing.
+// The slot is the candidate holding the identity (any kind of value,
+// first candidate first), else the one pipeline.SharedVictim gives up. A
+// missing first candidate is always the slot, so that the second is only
+// ever claimed over an existing first one (see outranked). The returned
+// time is read after both slots.
+func (p *Plugin) lookup(f *flight, now time.Time) (slot string, v []byte, cas uint32, st abi.Status, t time.Time) {
+	a, b := f.pipe.SharedKeys(f.call)
+	va, casA, stA := p.host.GetSharedData(a)
+	if b == "" || stA != abi.StatusOK || f.pipe.SharedHolds(f.call, va) {
+		return a, va, casA, stA, p.clock(now)
+	}
+	vb, casB, stB := p.host.GetSharedData(b)
+	now = p.clock(now)
+	if stB != abi.StatusOK && stB != abi.StatusNotFound {
+		return b, nil, 0, stB, now
+	}
+	if f.pipe.SharedHolds(f.call, vb) || pipeline.SharedVictim(va, vb, now) == 1 {
+		return b, vb, casB, stB, now
+	}
+	return a, va, casA, stA, now
+}
+
+// outranked runs after this VM claimed the second candidate of f's
+// identity: it makes sure no VM claimed the first candidate for the same
+// identity meanwhile, and gives the second up (true: look again) if one
+// did. The first candidate is read again; if it does not hold the
+// identity, its value is written back unchanged with a compare-and-swap,
+// which changes its cas. A VM that judged the first candidate free before
+// that write then fails its own compare-and-swap there and reads again,
+// and any later read of the first candidate is followed by a read of the
+// second, which finds this claim. So two VMs never both win claims for
+// one identity, one in each candidate. (A VM that saw the first candidate
+// free claims it without this step: one that claims the second either
+// finds that claim here or makes its compare-and-swap fail.)
+func (p *Plugin) outranked(f *flight, first string, claim []byte, now time.Time) bool {
+	for range casAttempts {
+		v, cas, st := p.host.GetSharedData(first)
+		if st != abi.StatusOK {
+			// The first candidate existed when this VM chose the second,
+			// and the store never removes a key.
+			p.debugSlot(f, "first candidate unreadable after claiming the second: calling")
+			return false
+		}
+		if f.pipe.SharedHolds(f.call, v) {
+			p.debugSlot(f, "first candidate taken for this identity meanwhile: giving this slot up")
+			p.giveUp(f, claim, now)
+			return true
+		}
+		switch p.host.SetSharedData(first, v, cas) {
+		case abi.StatusOK:
+			return false
+		case abi.StatusCasMismatch:
+			continue
+		default:
+			return false
+		}
+	}
+	p.debugSlot(f, "first candidate contended after claiming the second: calling")
+	return false
+}
+
+// giveUp replaces this VM's claim in f.slot with a release, if the slot
+// still holds it, and wakes the VMs that may wait on it: they look again
+// and find the identity's other slot.
+func (p *Plugin) giveUp(f *flight, claim []byte, now time.Time) {
+	v, cas, st := p.host.GetSharedData(f.slot)
+	if st != abi.StatusOK || !slices.Equal(v, claim) {
+		return
+	}
+	if p.host.SetSharedData(f.slot, f.pipe.Release(f.call, now), cas) == abi.StatusOK {
+		p.wake(f.slot, now, f)
+	}
 }
 
 // clock reads the proxy's clock, keeping fallback should that fail.
@@ -233,7 +320,7 @@ func (p *Plugin) debugSlot(f *flight, what string) {
 // it with its claim; another VM that finds the slot listed, and still
 // missing afterwards, waits for that claim's publication. retry asks the
 // caller to read the slot again.
-func (p *Plugin) create(f *flight, now time.Time, canWait bool) (out outcome, retry bool) {
+func (p *Plugin) create(f *flight, claim []byte, now time.Time, canWait bool) (out outcome, retry bool) {
 	for range casAttempts {
 		v, cas, st := p.host.GetSharedData(creatingKey)
 		if st != abi.StatusOK && st != abi.StatusNotFound {
@@ -263,7 +350,7 @@ func (p *Plugin) create(f *flight, now time.Time, canWait bool) (out outcome, re
 		_, _, st = p.host.GetSharedData(f.slot)
 		created := false
 		if st == abi.StatusNotFound {
-			created = p.host.SetSharedData(f.slot, f.pipe.Claim(f.call, now), 0) == abi.StatusOK
+			created = p.host.SetSharedData(f.slot, claim, 0) == abi.StatusOK
 		}
 		p.doneCreating(mine)
 		if created {
@@ -328,6 +415,13 @@ func (p *Plugin) publish(slot string, share []byte, now time.Time) {
 		p.logf(abi.LogWarn, "publishing to shared slot: %v", st)
 		return
 	}
+	p.wake(slot, now, nil)
+}
+
+// wake tells every VM that may wait on slot to read it again: the other
+// VMs through their queues, and this VM's waiting flights other than
+// except (other plugin configurations of this VM may wait on it too).
+func (p *Plugin) wake(slot string, now time.Time, except *flight) {
 	v, _, st := p.host.GetSharedData(registryKey)
 	if st == abi.StatusOK {
 		msg := []byte(slot)
@@ -338,8 +432,9 @@ func (p *Plugin) publish(slot string, share []byte, now time.Time) {
 			p.enqueue(name, msg)
 		}
 	}
-	// Other plugin configurations of this VM may wait on the slot too.
-	p.slotReady(slot, now)
+	for _, f := range p.waiting(func(f *flight) bool { return f.slot == slot && f != except }) {
+		p.recheck(f, now)
+	}
 }
 
 // enqueue sends msg to the named queue, resolving its id once.

@@ -655,3 +655,110 @@ func TestSharedClaimReadLate(t *testing.T) {
 		c.pending(0, 10)
 	})
 }
+
+// candidates returns the two candidate slot keys of token tok for the
+// authorizer tok of cluster c (second "" when they coincide).
+func (c *cluster) candidates(tok string) (a, b string) {
+	c.t.Helper()
+	p := pipeline.New(c.vms[0].p.roots[rootID].pipe.Plan())
+	r := p.Evaluate(&pipeline.Request{Method: "GET", Target: "/pets/1", Authority: "api.example.com",
+		Headers: []pipeline.Header{{Name: "authorization", Value: "Bearer " + tok}}}, c.now)
+	if r.Kind != pipeline.KindCall {
+		c.t.Fatalf("token %q does not call", tok)
+	}
+	return p.SharedKeys(r.Call)
+}
+
+// collidingTokens finds a token whose first candidate is first's, and
+// whose second candidate differs from both of first's.
+func (c *cluster) collidingTokens(first string) string {
+	c.t.Helper()
+	fa, fb := c.candidates(first)
+	for i := range 10000 {
+		tok := "t" + itoa(i)
+		a, b := c.candidates(tok)
+		if tok != first && a == fa && b != "" && b != fb {
+			return tok
+		}
+	}
+	c.t.Fatalf("no token shares %q's first candidate", first)
+	return ""
+}
+
+// TestSharedTwoChoices: two identities whose first candidate slots
+// coincide each keep their answer, the second in its second candidate, so
+// a third VM gets both without calling.
+func TestSharedTwoChoices(t *testing.T) {
+	c := newCluster(t, 3, withConfig("", `"authorizerCache": {"sharedSlots": 16}`))
+	bob := c.collidingTokens("alice")
+	aliceA, _ := c.candidates("alice")
+	_, bobB := c.candidates(bob)
+	c.request(0, 10, "alice")
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.request(1, 10, bob)
+	c.answer(1, c.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.deliver()
+	if got, want := c.slotKeys(), []string{aliceA, bobB}; !slices.Equal(got, want) && !slices.Equal(got, []string{bobB, aliceA}) {
+		t.Errorf("slot keys %q, want %q", got, want)
+	}
+	c.request(2, 10, "alice")
+	c.request(2, 11, bob)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 1, 0}) {
+		t.Fatalf("callouts per VM %v, want [1 1 0]", got)
+	}
+	c.allowed(2, 10)
+	c.allowed(2, 11)
+	c.counters(map[string]int64{"allow": 4, "cache_miss": 2, "shared_hit": 2})
+	for vm := range 3 {
+		c.end(vm, 10)
+	}
+	c.end(2, 11)
+	c.empty()
+}
+
+// TestSharedTwoChoicesRace: an identity's first candidate holds another
+// identity's result that expires between two VMs' reads, so one VM claims
+// the second candidate while the other claims the first. The claimer of
+// the second candidate finds the other claim when it confirms the first
+// candidate, gives its slot up and waits: one call.
+func TestSharedTwoChoicesRace(t *testing.T) {
+	c := newCluster(t, 3, withConfig("", `"authorizerCache": {"sharedSlots": 16}`))
+	bob := c.collidingTokens("alice")
+	_, bobB := c.candidates(bob)
+	c.request(0, 10, "alice")
+	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.end(0, 10)
+	// VM 1 reads alice's result with 0.5 ms left; VM 2 runs 1 ms later.
+	c.advance(300*time.Second - time.Millisecond/2)
+	h := c.vms[1].h
+	reads := 0
+	h.BeforeSharedRead = func(key string) {
+		if !isSlot(key) {
+			return
+		}
+		// The third slot read is VM 1 creating bob's second candidate,
+		// after it chose that slot.
+		if reads++; reads == 3 {
+			h.BeforeSharedRead = nil
+			if key != bobB {
+				t.Errorf("third slot read %q, want %q", key, bobB)
+			}
+			c.advance(time.Millisecond)
+			c.request(2, 10, bob)
+		}
+	}
+	c.request(1, 10, bob)
+	if got := c.callouts(); !slices.Equal(got, []int{1, 0, 1}) {
+		t.Fatalf("callouts per VM %v, want [1 0 1]", got)
+	}
+	if v, _ := c.store.Get(bobB); len(v.Value) < 2 || v.Value[1] != 4 {
+		t.Errorf("second candidate %q, want a release", v.Value)
+	}
+	c.answer(2, c.vms[2].h.Callouts[0].ID, 200, policy("Allow", nil))
+	c.deliver()
+	c.allowed(1, 10)
+	c.allowed(2, 10)
+	c.end(1, 10)
+	c.end(2, 10)
+	c.empty()
+}
