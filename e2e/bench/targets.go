@@ -254,14 +254,18 @@ func startProcess(ctx context.Context, logPath string, port int, readyTimeout ti
 }
 
 // runChildProxy is the reference gateway: a ReverseProxy set up the way
-// `authgate serve` sets up its own (same Rewrite, default transport), minus
-// the authorizer.
+// `authgate serve` sets up its own (same Rewrite, same pool of idle
+// upstream connections), minus the authorizer.
 func runChildProxy(listen, upstream string) error {
 	u, err := url.Parse(upstream)
 	if err != nil {
 		return err
 	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 1024
+	transport.MaxIdleConnsPerHost = 1024
 	proxy := &httputil.ReverseProxy{
+		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.Out.Host = pr.In.Host

@@ -139,7 +139,14 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		}
 	}()
 
+	// The default transport keeps two idle connections per host, so under
+	// concurrent load most requests would open a new connection to the
+	// upstream; a gateway keeps a pool as large as its concurrency.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 1024
+	transport.MaxIdleConnsPerHost = 1024
 	proxy := &httputil.ReverseProxy{
+		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			// Keep the client's Host, as Envoy does without host_rewrite.
