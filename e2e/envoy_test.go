@@ -1,26 +1,19 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/e2e/envoyrun"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -45,7 +38,7 @@ const exampleEnvoyYAML = "../examples/envoy/envoy.yaml"
 // that read its admin API.
 type envoyGateway struct {
 	workers int
-	proc    *envoyProc
+	proc    *envoyrun.Envoy
 }
 
 func (g *envoyGateway) name() string {
@@ -64,35 +57,32 @@ func (g *envoyGateway) vms() int {
 
 func (g *envoyGateway) start(t *testing.T, cfg []byte, up *upstream) string {
 	t.Helper()
-	e := startEnvoy(t, cfg, up, "--concurrency", strconv.Itoa(g.vms()))
-	began := time.Now()
-	if err := e.waitReady(envoyReadyTimeout); err != nil {
+	e, base, err := startEnvoy(t, envoyOptions(t, cfg, up, g.vms()))
+	if err != nil {
 		t.Fatalf("envoy did not become ready: %v", err)
 	}
-	t.Logf("envoy ready after %v, listening on %s", time.Since(began).Round(time.Millisecond), e.base)
+	t.Logf("envoy ready after %v, listening on %s", e.ReadyAfter().Round(time.Millisecond), base)
 	g.proc = e
-	return e.base
+	return base
 }
 
 // envoyBinary returns the envoy on PATH. Without one the test is skipped,
 // unless CI is set: there a missing Envoy means the suite did not run.
 func envoyBinary(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("envoy")
+	p, err := envoyrun.Binary()
 	if err != nil {
-		if os.Getenv("CI") != "" && os.Getenv("CI") != "false" {
-			t.Fatalf("envoy is not on PATH and CI=%s: install it with `make envoy`", os.Getenv("CI"))
+		if ci := os.Getenv("CI"); ci != "" && ci != "false" {
+			t.Fatalf("CI=%s: %v", ci, err)
 		}
-		t.Skip("envoy is not on PATH (install it with `make envoy`); skipping the Envoy host")
+		t.Skipf("%v; skipping the Envoy host", err)
 	}
 	envoyVersionOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, p, "--version").CombinedOutput()
-		envoyVersion = strings.TrimSpace(string(out))
+		v, err := envoyrun.Version(t.Context(), p)
 		if err != nil {
-			envoyVersion += " (" + err.Error() + ")"
+			v = err.Error()
 		}
+		envoyVersion = v
 	})
 	t.Logf("envoy: %s", envoyVersion)
 	return p
@@ -103,24 +93,13 @@ var (
 	envoyVersion     string
 )
 
-// envoyProc is one running Envoy.
-type envoyProc struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	dir     string
-	logPath string
-	admin   string // admin base URL, once known
-	base    string // listener base URL, once known
-	done    chan struct{}
-	exitErr error // valid after done is closed
-}
-
-// startEnvoy writes an envoy.yaml built from the example with cfg as the
-// plugin configuration (nil keeps the example's) and starts Envoy on it,
-// with extra command-line arguments (a --concurrency among them replaces
-// the default envoyWorkers). Envoy is stopped, and its log printed if t
-// failed, when t ends.
-func startEnvoy(t *testing.T, cfg []byte, up *upstream, extra ...string) *envoyProc {
+// envoyOptions describes an Envoy running the example envoy.yaml with cfg
+// as the plugin configuration (nil keeps the example's), the given number
+// of worker threads and extra command-line arguments. It may skip or fail
+// t, so it runs on the test's goroutine. When t ends failed, the
+// configuration and Envoy's whole log are printed: Envoy's own directory
+// is t's, so the log outlives both Stop and a failed start.
+func envoyOptions(t *testing.T, cfg []byte, up *upstream, workers int, extra ...string) envoyrun.Options {
 	t.Helper()
 	bin := envoyBinary(t)
 	wasmFile := wasmPath(t)
@@ -137,148 +116,75 @@ func startEnvoy(t *testing.T, cfg []byte, up *upstream, extra ...string) *envoyP
 		t.Fatalf("building envoy.yaml from %s: %v", exampleEnvoyYAML, err)
 	}
 	dir := t.TempDir()
-	e := &envoyProc{t: t, dir: dir, logPath: filepath.Join(dir, "envoy.log"), done: make(chan struct{})}
-	cfgPath := filepath.Join(dir, "envoy.yaml")
-	if err := os.WriteFile(cfgPath, yml, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(e.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{
-		"-c", cfgPath,
-		// A random base id keeps parallel Envoys (other packages, other
-		// runs) from sharing hot-restart shared memory.
-		"--base-id", strconv.Itoa(10000 + rand.IntN(1_000_000)),
-		"--log-level", "info",
-		"--admin-address-path", filepath.Join(dir, "admin.address"),
-	}
-	if !slices.Contains(extra, "--concurrency") {
-		args = append(args, "--concurrency", strconv.Itoa(envoyWorkers))
-	}
-	e.cmd = exec.Command(bin, append(args, extra...)...)
-	dieWithParent(e.cmd)
-	e.cmd.Dir = dir
-	e.cmd.Stdout = logFile
-	e.cmd.Stderr = logFile
-	if err := e.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		t.Fatalf("starting envoy: %v", err)
-	}
-	go func() {
-		e.exitErr = e.cmd.Wait()
-		_ = logFile.Close()
-		close(e.done)
-	}()
+	logPath := filepath.Join(dir, "envoy.log")
 	t.Cleanup(func() {
-		e.stop()
 		if t.Failed() {
 			t.Logf("envoy.yaml:\n%s", yml)
-			t.Logf("envoy log:\n%s", e.log())
+			t.Logf("envoy log:\n%s", readEnvoyLog(logPath))
 		}
 	})
-	return e
-}
-
-// stop sends SIGTERM and waits, killing Envoy if it does not exit in time.
-func (e *envoyProc) stop() {
-	select {
-	case <-e.done:
-		return
-	default:
-	}
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.done:
-	case <-time.After(envoyStopTimeout):
-		e.t.Errorf("envoy did not exit %v after SIGTERM; killing it", envoyStopTimeout)
-		_ = e.cmd.Process.Kill()
-		<-e.done
+	return envoyrun.Options{
+		ConfigYAML:   yml,
+		Binary:       bin,
+		Dir:          dir,
+		LogPath:      logPath,
+		Concurrency:  workers,
+		ReadyTimeout: envoyReadyTimeout,
+		StopTimeout:  envoyStopTimeout,
+		Args:         extra,
 	}
 }
 
-// exited reports whether Envoy has exited, and how.
-func (e *envoyProc) exited() (bool, error) {
-	select {
-	case <-e.done:
-		return true, e.exitErr
-	default:
-		return false, nil
+// startEnvoy starts the Envoy o describes, waits until it is ready and
+// returns it with the base URL of its one listener. It does not end the
+// test, so several can start at once from goroutines; an Envoy that quits
+// before it is ready gives an error wrapping envoyrun.ErrExited and the
+// process's *exec.ExitError. Envoy is stopped when t ends, and t fails if
+// it had to be killed.
+func startEnvoy(t *testing.T, o envoyrun.Options) (*envoyrun.Envoy, string, error) {
+	e, err := envoyrun.Start(t.Context(), o)
+	if err != nil {
+		return nil, "", err
 	}
+	t.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			t.Errorf("stopping envoy: %v", err)
+		}
+	})
+	base, err := listenerBase(t, e)
+	if err != nil {
+		return nil, "", err
+	}
+	return e, base, nil
 }
 
-func (e *envoyProc) log() string {
-	b, err := os.ReadFile(e.logPath)
+// listenerBase reads back the port the kernel gave the gateway listener,
+// which the suite's envoy.yaml leaves at 0.
+func listenerBase(t *testing.T, e *envoyrun.Envoy) (string, error) {
+	ls, err := e.Listeners(t.Context())
+	if err != nil {
+		return "", err
+	}
+	if len(ls) != 1 {
+		return "", fmt.Errorf("admin /listeners: want exactly one listener, got %+v", ls)
+	}
+	host, port, err := net.SplitHostPort(ls[0].Address)
+	if err != nil {
+		return "", fmt.Errorf("admin /listeners[%s]: %w", ls[0].Name, err)
+	}
+	if host != "127.0.0.1" || port == "0" {
+		return "", fmt.Errorf("admin /listeners[%s]: listener on %s, want 127.0.0.1 and a port", ls[0].Name, ls[0].Address)
+	}
+	return "http://" + ls[0].Address, nil
+}
+
+// readEnvoyLog returns the log at path, or why there is none.
+func readEnvoyLog(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
 	return string(b)
-}
-
-// errEnvoyExited is returned by waitReady when Envoy exits before it is ready.
-var errEnvoyExited = errors.New("envoy exited")
-
-// waitReady waits until Envoy's admin /ready answers 200, then learns the
-// listener's port from the admin's /listeners.
-func (e *envoyProc) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if ok, err := e.exited(); ok {
-			return fmt.Errorf("%w before it was ready: %v", errEnvoyExited, err)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %v", timeout)
-		}
-		if e.admin == "" {
-			if b, err := os.ReadFile(filepath.Join(e.dir, "admin.address")); err == nil && len(bytes.TrimSpace(b)) > 0 {
-				e.admin = "http://" + strings.TrimSpace(string(b))
-			}
-		}
-		if e.admin != "" {
-			if resp, err := client.Get(e.admin + "/ready"); err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return e.findListener(client)
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// findListener reads the port the kernel gave the gateway listener.
-func (e *envoyProc) findListener(client *http.Client) error {
-	resp, err := client.Get(e.admin + "/listeners?format=json")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		ListenerStatuses []struct {
-			Name         string `json:"name"`
-			LocalAddress struct {
-				SocketAddress struct {
-					Address   string `json:"address"`
-					PortValue int    `json:"port_value"`
-				} `json:"socket_address"`
-			} `json:"local_address"`
-		} `json:"listener_statuses"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return fmt.Errorf("admin /listeners: %w", err)
-	}
-	if len(out.ListenerStatuses) != 1 {
-		return fmt.Errorf("admin /listeners: want exactly one listener, got %+v", out.ListenerStatuses)
-	}
-	sa := out.ListenerStatuses[0].LocalAddress.SocketAddress
-	if sa.Address != "127.0.0.1" || sa.PortValue == 0 {
-		return fmt.Errorf("admin /listeners: listener on %s:%d, want 127.0.0.1 and a port", sa.Address, sa.PortValue)
-	}
-	e.base = "http://" + net.JoinHostPort(sa.Address, strconv.Itoa(sa.PortValue))
-	return nil
 }
 
 // renderEnvoyConfig turns the example envoy.yaml into the suite's: the one

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/e2e/envoyrun"
 )
 
 // invalidConfig is the scenario configuration with one bad field; every host
@@ -53,16 +54,16 @@ func TestInvalidPluginConfig(t *testing.T) {
 
 	t.Run("envoy", func(t *testing.T) {
 		authz, up := newEnv(t)
-		e := startEnvoy(t, bad, up)
-		err := e.waitReady(envoyReadyTimeout)
-		if !errors.Is(err, errEnvoyExited) {
-			t.Fatalf("waitReady = %v (listening on %q), want Envoy to exit on the invalid configuration", err, e.base)
+		o := envoyOptions(t, bad, up, envoyWorkers)
+		_, base, err := startEnvoy(t, o)
+		if !errors.Is(err, envoyrun.ErrExited) {
+			t.Fatalf("startEnvoy = %v (listening on %q), want Envoy to exit on the invalid configuration", err, base)
 		}
 		var exitErr *exec.ExitError
-		if _, werr := e.exited(); !errors.As(werr, &exitErr) || exitErr.ExitCode() != 1 {
-			t.Errorf("envoy exit = %v, want exit status 1", werr)
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
+			t.Errorf("envoy exit = %v, want exit status 1", err)
 		}
-		log := e.log()
+		log := readEnvoyLog(o.LogPath)
 		// The filter's own message, through proxy_log at error level.
 		filterLine := regexp.MustCompile(`\[error\]\[wasm\] .*wasm log authgate.*: invalid plugin configuration: ` + regexp.QuoteMeta(badField) + `: `)
 		if !filterLine.MatchString(log) {

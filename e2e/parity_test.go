@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/authgate/authgate/e2e/envoyrun"
 	"github.com/authgate/authgate/e2e/internal/echo"
 	"github.com/authgate/authgate/e2e/internal/parityauthz"
 )
@@ -181,23 +181,26 @@ func startParityGateways(t *testing.T, gw gateway, up *upstream) map[string]stri
 		}
 		return bases
 	}
-	procs := make([]*envoyProc, len(parityConfigs))
+	opts := make([]envoyrun.Options, len(parityConfigs))
 	for i, c := range parityConfigs {
-		procs[i] = startEnvoy(t, []byte(c.json), up, "--concurrency", strconv.Itoa(eg.vms()))
-	}
-	errs := make([]error, len(procs))
-	var wg sync.WaitGroup
-	for i, e := range procs {
+		opts[i] = envoyOptions(t, []byte(c.json), up, eg.vms())
 		// Together they share the CPU, so each may take as long as all
 		// of them would one after another.
-		wg.Go(func() { errs[i] = e.waitReady(time.Duration(len(procs)) * envoyReadyTimeout) })
+		opts[i].ReadyTimeout = time.Duration(len(opts)) * envoyReadyTimeout
+	}
+	procs := make([]*envoyrun.Envoy, len(opts))
+	urls := make([]string, len(opts))
+	errs := make([]error, len(opts))
+	var wg sync.WaitGroup
+	for i := range opts {
+		wg.Go(func() { procs[i], urls[i], errs[i] = startEnvoy(t, opts[i]) })
 	}
 	wg.Wait()
 	for i, c := range parityConfigs {
 		if errs[i] != nil {
 			t.Fatalf("envoy for the %s configuration did not become ready: %v", c.name, errs[i])
 		}
-		bases[c.name] = procs[i].base
+		bases[c.name] = urls[i]
 	}
 	eg.proc = procs[len(procs)-1]
 	t.Logf("%d envoys ready after %v", len(procs), time.Since(began).Round(time.Millisecond))

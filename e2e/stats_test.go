@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authgate/authgate/e2e/envoyrun"
 	"github.com/authgate/authgate/e2e/internal/testauthz"
 )
 
@@ -85,16 +86,16 @@ func envoyPrometheus(t *testing.T, admin string) map[string]int64 {
 // checkEnvoyStats sends a known sequence of requests on one connection
 // (so one worker, one VM) and checks the filter's counters moved by
 // exactly that much, in /stats and in /stats/prometheus.
-func checkEnvoyStats(t *testing.T, e *envoyProc, base string) {
-	if e == nil || e.admin == "" {
+func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string) {
+	if e == nil || e.AdminURL() == "" {
 		t.Fatal("no Envoy admin address")
 	}
 	client := newClient(t, true)
-	before := envoyCounters(t, e.admin)
+	before := envoyCounters(t, e.AdminURL())
 	if len(before) == 0 {
 		t.Fatalf("no %sauthgate.* counters in /stats", envoyStatPrefix)
 	}
-	promBefore := envoyPrometheus(t, e.admin)
+	promBefore := envoyPrometheus(t, e.AdminURL())
 	steps := []struct {
 		path, token string
 		status      int
@@ -119,8 +120,8 @@ func checkEnvoyStats(t *testing.T, e *envoyProc, base string) {
 			t.Fatalf("step %d: status %d, want %d (%s)", i, r.status, s.status, r.body)
 		}
 	}
-	after := envoyCounters(t, e.admin)
-	promAfter := envoyPrometheus(t, e.admin)
+	after := envoyCounters(t, e.AdminURL())
+	promAfter := envoyPrometheus(t, e.AdminURL())
 	want := map[string]int64{
 		"authgate.a.allow":        3,
 		"authgate.a.cache_miss":   2,

