@@ -43,6 +43,8 @@ type env struct {
 	authorizerPort int
 	envoyWorkers   int
 	readyTimeout   time.Duration
+	// clockHz is the unit of /proc/<pid>/stat's CPU times, ticks per second.
+	clockHz int64
 	// rssCache is the authorizerCache JSON object of the memory check's
 	// plugin configuration; empty keeps the configuration's defaults.
 	rssCache string

@@ -243,6 +243,10 @@ func runRSSScenario(ctx context.Context, e *env, sc scenario, f flags, tokens []
 	// that every pass uses each token once and RSS is read between them.
 	total := &LoadResult{Latency: &Histogram{}}
 	authz0, up0, pr0 := cnt.authorizer.Load(), cnt.upstream.Load(), cnt.withPrincipal.Load()
+	// The CPU spans the passes and the RSS reads between them, which cost
+	// Envoy nothing.
+	meter := cpuMeter{pid: t.pid, hz: e.clockHz}
+	cpu0, ok0 := meter.sample()
 	for total.Sent < f.rssRequests && ctx.Err() == nil {
 		if left() <= 0 {
 			partial(fmt.Sprintf("the cap of %v was reached after %d of %d requests", f.rssCap, total.Sent, f.rssRequests))
@@ -267,6 +271,7 @@ func runRSSScenario(ctx context.Context, e *env, sc scenario, f flags, tokens []
 			break
 		}
 	}
+	cpu1, ok1 := meter.sample()
 	quiesce(cnt)
 	m.Sent = total.Sent
 	m.AuthorizerCalls = cnt.authorizer.Load() - authz0
@@ -278,6 +283,7 @@ func runRSSScenario(ctx context.Context, e *env, sc scenario, f flags, tokens []
 	if total.Sent > 0 {
 		r := runResult(total, m.AuthorizerCalls, cnt.upstream.Load()-up0, cnt.withPrincipal.Load()-pr0)
 		r.Problem = judge(sc, total, &r, f.stall)
+		meter.perRequest(&r, cpu0, cpu1, ok0, ok1, total.Sent-total.Errors)
 		res.Runs = append(res.Runs, r)
 	}
 	progress("%s: RSS %.1f MiB after warm-up, %.1f MiB after %d more requests: %+.2f%%%s; %d authorizer calls; %s", sc.id,
