@@ -104,7 +104,7 @@ func main() {
 	fs.BoolVar(&f.rss, "rss", true, "run the memory check envoy-rss-100k-tokens (also run when named in -only)")
 	fs.IntVar(&f.rssTokens, "rss-tokens", 100000, "distinct tokens of the memory check")
 	fs.IntVar(&f.rssRequests, "rss-requests", 1000000, "requests of the memory check after its warm-up pass")
-	fs.DurationVar(&f.rssCap, "rss-cap", 6*time.Minute, "time cap of the whole memory check (start, warm-up, requests); when hit, the result is marked partial")
+	fs.DurationVar(&f.rssCap, "rss-cap", 9*time.Minute, "time cap of the whole memory check (start, warm-up, requests); when hit, the result is marked partial")
 	fs.StringVar(&f.rssCache, "rss-cache", "", `authorizerCache JSON object for the memory check, e.g. '{"sharedSlots": 262144}' (default: the configuration's defaults)`)
 	fs.StringVar(&childListen, "child-proxy-listen", "", "internal: run as the reference reverse proxy on this address")
 	fs.StringVar(&childUpstream, "child-proxy-upstream", "", "internal: the reference proxy's upstream URL")
