@@ -26,12 +26,18 @@ type Header = authorizer.Header
 
 // Request is the plain data the pipeline needs from one HTTP request.
 type Request struct {
-	Method    string   // ":method"
-	Target    string   // ":path": the raw path and query
-	Scheme    string   // ":scheme"; "https" sets aws:SecureTransport
-	Headers   []Header // request headers without pseudo headers
-	SourceIP  string   // downstream address, without port
-	RequestID string   // the proxy's request id; may be empty
+	Method   string   // ":method"
+	Target   string   // ":path": the raw path and query
+	Scheme   string   // ":scheme"; "https" sets aws:SecureTransport
+	Headers  []Header // request headers without pseudo headers
+	SourceIP string   // downstream address, without port
+	// SourceIPFunc, when set and SourceIP is empty, supplies the source
+	// address on demand: the pipeline calls it at most once, and only when
+	// it needs the address (an aws:SourceIp condition, an event, a
+	// variable). An embedding for which asking costs something (a proxy
+	// property) sets this instead of SourceIP.
+	SourceIPFunc func() string
+	RequestID    string // the proxy's request id; may be empty
 
 	// Authority is ":authority" (the host header when empty): an HTTP API
 	// event's requestContext.domainName. Protocol is the HTTP version as
@@ -279,7 +285,6 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 		remove: remove,
 		eval: policy.Request{
 			Resource:  methodARN,
-			SourceIP:  parseIP(r.SourceIP),
 			Now:       now,
 			UserAgent: lookup(r.Headers, "user-agent"),
 			Referer:   lookup(r.Headers, "referer"),
@@ -298,6 +303,9 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 				r.CacheState = CacheHit
 				return r
 			}
+			if !e.result.Simple && e.result.Policy.UsesSourceIP() {
+				state.eval.SourceIP = parseIP(r.sourceIP())
+			}
 			return p.decide(e, &state, CacheHit)
 		}
 	}
@@ -307,6 +315,9 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	if auth.IdentityValidation != nil && !auth.IdentityValidation.MatchString(identity[0]) {
 		return p.reject(p.ans.unauthorized, vs, m.Template, auth.Name, "token does not match identityValidationExpression")
 	}
+	// A call's answer is judged later, when the request is no longer at
+	// hand, so its source address is settled now.
+	state.eval.SourceIP = parseIP(r.sourceIP())
 	if p.plan.SharedSlots > 0 && auth.TTL > 0 {
 		state.digest, state.hashed = sharedDigest(p.plan, auth, key), true
 	}
@@ -358,7 +369,7 @@ func (p *Pipeline) early(r *Request, path, resource string, params []arn.Param) 
 		return nil
 	}
 	return &vars{requestID: r.RequestID, method: r.Method, path: path, resource: resource,
-		sourceIP: r.SourceIP, userAgent: lookup(r.Headers, "user-agent"), headers: r.Headers, params: params}
+		sourceIP: r.sourceIP(), userAgent: lookup(r.Headers, "user-agent"), headers: r.Headers, params: params}
 }
 
 // Resume turns the authorizer's answer to c into the final Allow or Reject
@@ -627,6 +638,15 @@ func lookup(hs []Header, name string) string {
 		}
 	}
 	return ""
+}
+
+// sourceIP returns the request's source address, asking SourceIPFunc at
+// most once.
+func (r *Request) sourceIP() string {
+	if r.SourceIP == "" && r.SourceIPFunc != nil {
+		r.SourceIP, r.SourceIPFunc = r.SourceIPFunc(), nil
+	}
+	return r.SourceIP
 }
 
 func parseIP(s string) netip.Addr {

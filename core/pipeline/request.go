@@ -94,7 +94,7 @@ func (v *requestView) contextVariable(name string) string {
 	case "requestId":
 		return v.r.RequestID
 	case "sourceIp", "identity.sourceIp":
-		return v.r.SourceIP
+		return v.r.sourceIP()
 	case "stage":
 		return v.plan.Stage
 	case "apiId":
@@ -214,7 +214,7 @@ func (v *requestView) requestInput() (*authorizer.RequestInput, error) {
 		APIID:          v.plan.RestAPIID,
 		Stage:          v.plan.Stage,
 		RequestID:      v.r.RequestID,
-		SourceIP:       v.r.SourceIP,
+		SourceIP:       v.r.sourceIP(),
 		UserAgent:      lookup(v.r.Headers, "user-agent"),
 	}, nil
 }
@@ -228,7 +228,7 @@ func (v *requestView) vars() *vars {
 		method:    v.r.Method,
 		path:      v.path,
 		resource:  v.match.Template,
-		sourceIP:  v.r.SourceIP,
+		sourceIP:  v.r.sourceIP(),
 		userAgent: lookup(v.r.Headers, "user-agent"),
 		headers:   slices.Clone(v.r.Headers),
 		query:     q,
@@ -279,7 +279,7 @@ func (v *requestView) httpInput(identity []string, now time.Time) (*authorizer.H
 		APIID:          v.plan.RestAPIID,
 		Stage:          v.plan.Stage,
 		RequestID:      v.r.RequestID,
-		SourceIP:       v.r.SourceIP,
+		SourceIP:       v.r.sourceIP(),
 		UserAgent:      lookup(v.r.Headers, "user-agent"),
 		DomainName:     domain,
 		DomainPrefix:   domainPrefix(domain),

@@ -123,7 +123,14 @@ type Request struct {
 type Policy struct {
 	stmts []statement
 	size  int
+	// usesSourceIP is set when a condition reads aws:SourceIp, so callers
+	// can skip finding out the client's address when no statement asks.
+	usesSourceIP bool
 }
+
+// UsesSourceIP reports whether any condition of the policy reads
+// aws:SourceIp; when it does not, Request.SourceIP never matters.
+func (p *Policy) UsesSourceIP() bool { return p.usesSourceIP }
 
 // statement is one compiled Statement entry.
 type statement struct {
@@ -247,6 +254,11 @@ func ParseResult(doc gjson.Result) (*Policy, error) {
 	p.size = 48
 	for i := range p.stmts {
 		p.size += p.stmts[i].sizeOf()
+		for _, c := range p.stmts[i].conds {
+			if c.key == keySourceIP {
+				p.usesSourceIP = true
+			}
+		}
 	}
 	return p, nil
 }

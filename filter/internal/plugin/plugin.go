@@ -249,9 +249,10 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 		// shows it.
 		req.Headers = append(req.Headers, pipeline.Header{Name: "host", Value: authority})
 	}
-	if v, st := p.host.GetProperty("source", "address"); st == abi.StatusOK {
-		req.SourceIP = hostOnly(string(v))
-	}
+	// source.address costs a host call that re-enters the guest; the
+	// pipeline asks for it only when a policy condition or an event needs
+	// it, while this stream is still the current context.
+	req.SourceIPFunc = p.sourceAddress
 	// Envoy's request.id property is the x-request-id header (read
 	// above), which its connection manager sets before any filter runs:
 	// reading the header saves a host call, and the allocation callback
@@ -262,6 +263,16 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 		}
 	}
 	return req, nil
+}
+
+// sourceAddress reads the current stream's downstream address without its
+// port; "" when the proxy does not say.
+func (p *Plugin) sourceAddress() string {
+	v, st := p.host.GetProperty("source", "address")
+	if st != abi.StatusOK {
+		return ""
+	}
+	return hostOnly(string(v))
 }
 
 // hostOnly strips the port from an "ip:port" or "[ipv6]:port" address.
