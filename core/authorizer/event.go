@@ -160,43 +160,30 @@ func sortParams(ps []Param) {
 func appendMaps(b []byte, single, multi string, ps []Param) []byte {
 	sortParams(ps)
 	b = append(b, single...)
-	b = append(b, '{')
-	for i := 0; i < len(ps); {
-		j := runEnd(ps, i)
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, ps[i].Name)
-		b = append(b, ':')
-		b = appendString(b, ps[j-1].Value)
-		i = j
-	}
-	b = append(b, '}')
+	b = appendRuns(b, ps, lastValue)
 	b = append(b, multi...)
-	b = append(b, '{')
-	for i := 0; i < len(ps); {
-		j := runEnd(ps, i)
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, ps[i].Name)
-		b = append(b, ":["...)
-		for k := i; k < j; k++ {
-			if k > i {
+	return appendRuns(b, ps, func(b []byte, run []Param) []byte {
+		b = append(b, '[')
+		for k, p := range run {
+			if k > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, ps[k].Value)
+			b = appendString(b, p.Value)
 		}
-		b = append(b, ']')
-		i = j
-	}
-	return append(b, '}')
+		return append(b, ']')
+	})
 }
 
 // appendSingleMap writes a plain string map; a repeated name keeps its last
 // value. ps is sorted in place.
 func appendSingleMap(b []byte, ps []Param) []byte {
 	sortParams(ps)
+	return appendRuns(b, ps, lastValue)
+}
+
+// appendRuns writes sorted pairs as a JSON object with one member per name,
+// whose value value renders from the run of pairs sharing that name.
+func appendRuns(b []byte, ps []Param, value func(b []byte, run []Param) []byte) []byte {
 	b = append(b, '{')
 	for i := 0; i < len(ps); {
 		j := runEnd(ps, i)
@@ -205,11 +192,13 @@ func appendSingleMap(b []byte, ps []Param) []byte {
 		}
 		b = appendString(b, ps[i].Name)
 		b = append(b, ':')
-		b = appendString(b, ps[j-1].Value)
+		b = value(b, ps[i:j])
 		i = j
 	}
 	return append(b, '}')
 }
+
+func lastValue(b []byte, run []Param) []byte { return appendString(b, run[len(run)-1].Value) }
 
 // runEnd returns the end of the run of entries sharing ps[i]'s name.
 func runEnd(ps []Param, i int) int {

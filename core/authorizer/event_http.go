@@ -198,24 +198,14 @@ func appendStrings(b []byte, ss []string) []byte {
 // name are joined with commas, in request order. ps is sorted in place.
 func appendJoinedMap(b []byte, ps []Param) []byte {
 	sortParams(ps)
-	b = append(b, '{')
-	for i := 0; i < len(ps); {
-		j := runEnd(ps, i)
-		if i > 0 {
-			b = append(b, ',')
+	return appendRuns(b, ps, func(b []byte, run []Param) []byte {
+		if len(run) == 1 {
+			return appendString(b, run[0].Value)
 		}
-		b = appendString(b, ps[i].Name)
-		b = append(b, ':')
-		if j == i+1 {
-			b = appendString(b, ps[i].Value)
-		} else {
-			vals := make([]string, 0, j-i)
-			for k := i; k < j; k++ {
-				vals = append(vals, ps[k].Value)
-			}
-			b = appendString(b, strings.Join(vals, ","))
+		vals := make([]string, len(run))
+		for k, p := range run {
+			vals[k] = p.Value
 		}
-		i = j
-	}
-	return append(b, '}')
+		return appendString(b, strings.Join(vals, ","))
+	})
 }
