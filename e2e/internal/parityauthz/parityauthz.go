@@ -18,9 +18,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
+
+	"github.com/authgate/authgate/e2e/internal/calllog"
 )
 
 // Behaviours, by token prefix.
@@ -52,36 +53,15 @@ type Event struct {
 
 // Server is the parity authorizer; use New.
 type Server struct {
-	mu     sync.Mutex
-	events map[string][]Event // by token, in arrival order
-	total  int
-	bad    []string // bodies it could not find a token in
+	calllog.Log[Event] // by token
+
+	mu  sync.Mutex
+	bad []string // bodies it could not find a token in
 }
 
 // New returns a server with nothing recorded.
 func New() *Server {
-	return &Server{events: make(map[string][]Event)}
-}
-
-// Calls reports how many events carried token.
-func (s *Server) Calls(token string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.events[token])
-}
-
-// Events returns the events received for token, in arrival order.
-func (s *Server) Events(token string) []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Event(nil), s.events[token]...)
-}
-
-// Total reports how many events the server received, unreadable ones included.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
+	return &Server{}
 }
 
 // Unreadable returns the bodies in which no token was found.
@@ -89,18 +69,6 @@ func (s *Server) Unreadable() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.bad...)
-}
-
-// Tokens returns the tokens seen, sorted, for failure messages.
-func (s *Server) Tokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.events))
-	for k := range s.events {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ServeHTTP records a POSTed event and answers it.
@@ -115,18 +83,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, arn := Token(body)
-	s.mu.Lock()
-	s.total++
 	if token == "" {
 		// Counted in Total only: a scenario's "no other calls" check
 		// shows it, and Unreadable says what came.
+		s.AddUnattributed()
+		s.mu.Lock()
 		s.bad = append(s.bad, string(body))
 		s.mu.Unlock()
 		http.Error(w, "no x-token header in the event", http.StatusBadRequest)
 		return
 	}
-	s.events[token] = append(s.events[token], Event{Path: r.URL.Path, JSON: body})
-	s.mu.Unlock()
+	s.Add(token, Event{Path: r.URL.Path, JSON: body})
 	answer(w, r.URL.Path == SimplePath, token, arn)
 }
 

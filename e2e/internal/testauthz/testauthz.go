@@ -14,10 +14,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/authgate/authgate/e2e/internal/calllog"
 )
 
 // Behaviours understood by the server, by token prefix.
@@ -55,39 +55,15 @@ type Event struct {
 	MethodArn          string `json:"methodArn"`
 }
 
-// Server is the test authorizer. It is safe for concurrent use; the zero
-// value is not: use New.
+// Server is the test authorizer. It is safe for concurrent use; its call
+// log (Calls, Events, Total, Tokens) is keyed by the whole token.
 type Server struct {
-	mu     sync.Mutex
-	events map[string][]Event // by authorizationToken, in arrival order
-	total  int
+	calllog.Log[Event] // by authorizationToken
 }
 
 // New returns a server with no calls recorded.
 func New() *Server {
-	return &Server{events: make(map[string][]Event)}
-}
-
-// Calls reports how many events carried token (the whole header value,
-// e.g. "Bearer allow.x").
-func (s *Server) Calls(token string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.events[token])
-}
-
-// Events returns a copy of the events received for token.
-func (s *Server) Events(token string) []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Event(nil), s.events[token]...)
-}
-
-// Total reports how many events the server received.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
+	return &Server{}
 }
 
 // ServeHTTP answers POSTed events; GET /calls returns the call counts by
@@ -113,22 +89,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a TOKEN event", http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	s.events[ev.AuthorizationToken] = append(s.events[ev.AuthorizationToken], ev)
-	s.total++
-	s.mu.Unlock()
+	s.Add(ev.AuthorizationToken, ev)
 	s.answer(w, r, &ev)
 }
 
 func (s *Server) serveCalls(w http.ResponseWriter) {
-	s.mu.Lock()
-	counts := make(map[string]int, len(s.events))
-	for k, v := range s.events {
-		counts[k] = len(v)
-	}
-	s.mu.Unlock()
 	w.Header().Set("content-type", "application/json")
-	_ = json.NewEncoder(w).Encode(counts)
+	_ = json.NewEncoder(w).Encode(s.Counts())
 }
 
 // Parse splits a token into behaviour and id.
@@ -247,16 +214,4 @@ func writeRaw(w http.ResponseWriter, status int, contentType, body string) {
 	w.Header().Set("content-type", contentType)
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-// Tokens returns the tokens seen so far, sorted, for failure messages.
-func (s *Server) Tokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.events))
-	for k := range s.events {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
