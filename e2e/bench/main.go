@@ -184,9 +184,9 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
 	}
-	root, err := repoRoot()
+	root, err := envoyrun.RepoRoot()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (make bench)", err)
 	}
 	if f.wasmFile == "" {
 		f.wasmFile = os.Getenv("AUTHGATE_WASM")
@@ -242,7 +242,7 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopUp := serveOn(upLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	stopUp := envoyrun.Serve(upLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cnt.upstream.Add(1)
 		if r.Header.Get(jwtauth.PrincipalHeader) != "" {
 			cnt.withPrincipal.Add(1)
@@ -267,7 +267,7 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopAuthz := serveOn(authzLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	stopAuthz := envoyrun.Serve(authzLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cnt.authorizer.Add(1)
 		authzHandler.ServeHTTP(w, r)
 	}))
@@ -596,36 +596,6 @@ func quiesce(cnt *counters) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// serveOn runs h on ln; the returned function shuts the server down.
-func serveOn(ln net.Listener, h http.Handler) func() {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}
-}
-
-// repoRoot finds the module root from the working directory (make runs
-// from the root; tests from the package directory).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/authgate/authgate\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the authgate repository: run from its root (make bench)")
-		}
-		dir = parent
-	}
-}
 
 func rel(root, p string) string {
 	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {

@@ -63,9 +63,9 @@ var checks = []check{
 // unless o.once, waits for ctx to end. It reports whether every check
 // passed; an error means the demo could not run at all.
 func run(ctx context.Context, o options, out io.Writer) (bool, error) {
-	root, err := repoRoot()
+	root, err := envoyrun.RepoRoot()
 	if err != nil && (o.wasm == "" || o.example == "") {
-		return false, err
+		return false, fmt.Errorf("%w (make demo), or pass --wasm and --example", err)
 	}
 	wasmFile := o.wasm
 	if wasmFile == "" {
@@ -134,9 +134,9 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		authzCalls.Add(1)
 		authzHandler.ServeHTTP(w, r)
 	})
-	stopUp := serve(upLn, echoHandler())
+	stopUp := envoyrun.Serve(upLn, echoHandler())
 	defer stopUp()
-	stopAuthz := serve(authzLn, counted)
+	stopAuthz := envoyrun.Serve(authzLn, counted)
 	defer stopAuthz()
 
 	cfg, err := envoyrun.RewriteExample(string(example), envoyrun.ExampleOptions{
@@ -394,36 +394,6 @@ func pickPort(preferred int, free bool) (int, error) {
 }
 
 func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
-
-// serve runs h on ln and returns a function that shuts the server down.
-func serve(ln net.Listener, h http.Handler) (stop func()) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}
-}
-
-// repoRoot finds the module root from the working directory, so the demo
-// runs from the root (make demo) as well as from its own directory (tests).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/authgate/authgate\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the authgate repository: run from its root (make demo), or pass --wasm and --example")
-		}
-		dir = parent
-	}
-}
 
 // rel shows p relative to root when it lies inside it.
 func rel(root, p string) string {
