@@ -68,7 +68,7 @@ fuzz:
 # bench: Go micro-benchmarks (hit path, policy evaluation, cache), then the
 # side-by-side load comparison when it is available.
 bench: build envoy
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/... ./filter/internal/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/... ./filter/internal/... ./host/wasm
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./e2e/bench
 
 # check: fails on any formatting diff, vet finding or purity violation.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/core/config"
-	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
 // invalidConfig is the scenario configuration with one bad field; every host

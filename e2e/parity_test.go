@@ -14,9 +14,9 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/authgate/authgate/e2e/envoyrun"
 	"github.com/authgate/authgate/e2e/internal/echo"
 	"github.com/authgate/authgate/e2e/internal/parityauthz"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
 // TestParity runs the API Gateway parity table (REQUEST authorizers, HTTP

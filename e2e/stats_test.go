@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/e2e/envoyrun"
 	"github.com/authgate/authgate/e2e/internal/testauthz"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
 // Envoy shows a proxy-wasm filter's metrics (proxy_define_metric) in its

@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/authgate/authgate/core/arn"
+	"github.com/authgate/authgate/core/route"
 )
 
 // Limits and defaults.
@@ -181,7 +182,7 @@ type Plan struct {
 	StageVariables []StageVariable // sorted by name
 	Authorizers    map[string]*Authorizer
 	Routes         []Route // in configuration order; Router indexes into it
-	Router         *arn.Router
+	Router         *route.Router
 	CacheEntries   int
 	CacheBytes     int
 	// SharedSlots is the number of slots of the cache shared by all VMs
@@ -655,7 +656,7 @@ func isHeaderName(s string) bool {
 	})
 }
 
-func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *arn.Router, error) {
+func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *route.Router, error) {
 	v, ok := top.fields["routes"]
 	if !ok {
 		return nil, nil, errors.New("routes: required")
@@ -668,7 +669,7 @@ func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *ar
 		return nil, nil, errors.New("routes: must not be empty")
 	}
 	routes := make([]Route, len(items))
-	templates := make([]arn.Route, len(items))
+	templates := make([]route.Route, len(items))
 	for i, item := range items {
 		o, err := object(item, index("routes", i), []string{"method", "path", "authorizer"})
 		if err != nil {
@@ -695,7 +696,7 @@ func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *ar
 		if http && r.Path == DefaultRouteKey {
 			// Last, so that the Router's indices stay those of Routes.
 			switch {
-			case r.Method != arn.AnyMethod:
+			case r.Method != route.AnyMethod:
 				return nil, nil, fmt.Errorf("%s.method: the $default route takes ANY, got %q", o.path, r.Method)
 			case i != len(items)-1:
 				return nil, nil, fmt.Errorf("%s: the $default route must be the last route", o.path)
@@ -703,9 +704,9 @@ func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *ar
 			templates = templates[:i]
 			continue
 		}
-		templates[i] = arn.Route{Method: r.Method, Template: r.Path}
+		templates[i] = route.Route{Method: r.Method, Template: r.Path}
 	}
-	router, err := arn.NewRouter(templates)
+	router, err := route.NewRouter(templates)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/authgate/authgate/core/cache"
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/policy"
+	"github.com/authgate/authgate/core/route"
 )
 
 // Header is one header name and value.
@@ -240,32 +241,32 @@ func (p *Pipeline) CacheLen() int { return p.cache.Len() }
 
 // Evaluate runs a request up to its decision or the authorizer call it needs.
 func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
-	path, rawQuery, err := arn.CleanPath(r.Target)
+	path, rawQuery, err := route.CleanPath(r.Target)
 	if err != nil {
 		return p.reject(p.ans.badRequest, p.early(r, "", "", nil), "", "", "path: "+err.Error())
 	}
-	var route *config.Route
+	var rt *config.Route
 	m, ok := p.plan.Router.Match(r.Method, path)
 	switch {
 	case ok:
-		route = &p.plan.Routes[m.Index]
+		rt = &p.plan.Routes[m.Index]
 	case p.plan.DefaultRoute != nil:
-		route = p.plan.DefaultRoute
-		m = arn.Match{Index: len(p.plan.Routes) - 1, Template: config.DefaultRouteKey}
+		rt = p.plan.DefaultRoute
+		m = route.Match{Index: len(p.plan.Routes) - 1, Template: config.DefaultRouteKey}
 	default:
 		return p.reject(p.ans.missing, p.early(r, path, "", nil), "", "", "no route")
 	}
 	remove := clientAuthorizerHeaders(r.Headers)
-	if route.Authorizer == nil {
+	if rt.Authorizer == nil {
 		return Result{Kind: KindAllow, Remove: remove, Route: m.Template,
 			Decision: DecisionNone, Statement: -1}
 	}
-	auth := route.Authorizer
+	auth := rt.Authorizer
 	methodARN := arn.Format(p.plan.Region, p.plan.AccountID, p.plan.RestAPIID, p.plan.Stage, r.Method, path)
 	if len(methodARN) > arn.MaxLength {
 		return p.reject(p.ans.uriTooLong, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "method arn longer than 1600 bytes")
 	}
-	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN, route: route}
+	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN, route: rt}
 	if auth.Type == config.TypeRequest {
 		if _, err := req.queryParams(); err != nil {
 			return p.reject(p.ans.badRequest, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "query: "+err.Error())
@@ -364,7 +365,7 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 
 // early gathers the gateway response variables for an answer given before
 // the request is fully read; nil when the plan customises no response.
-func (p *Pipeline) early(r *Request, path, resource string, params []arn.Param) *vars {
+func (p *Pipeline) early(r *Request, path, resource string, params []route.Param) *vars {
 	if p.plan.GatewayResponses == nil {
 		return nil
 	}

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/route"
 )
 
 // requestView is a request after routing, with what the identity sources and
@@ -19,7 +19,7 @@ type requestView struct {
 	plan      *config.Plan
 	path      string
 	rawQuery  string
-	match     arn.Match
+	match     route.Match
 	methodARN string
 	route     *config.Route
 	query     []authorizer.Param

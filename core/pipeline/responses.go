@@ -3,9 +3,9 @@ package pipeline
 import (
 	"strings"
 
-	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/route"
 )
 
 // gatewayResponse is one of the gateway's own answers.
@@ -132,7 +132,7 @@ type vars struct {
 	requestID, method, path, resource, sourceIP, userAgent string
 	headers                                                []Header
 	query                                                  []authorizer.Param
-	params                                                 []arn.Param
+	params                                                 []route.Param
 	result                                                 *authorizer.Result
 }
 

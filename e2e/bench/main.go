@@ -49,7 +49,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 	"github.com/authgate/authgate/host/wasm"
 )

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
 // target is one gateway under load.

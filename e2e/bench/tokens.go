@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/core/config"
-	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 )
 

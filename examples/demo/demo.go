@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/authgate/authgate/e2e/envoyrun"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 )
 

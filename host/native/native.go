@@ -20,8 +20,8 @@ import (
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
-	"github.com/authgate/authgate/host/envoyheaders"
-	"github.com/authgate/authgate/host/wasm/envoystats"
+	"github.com/authgate/authgate/host/internal/envoyheaders"
+	"github.com/authgate/authgate/host/internal/envoystats"
 )
 
 // MaxAuthorizerBody is the largest authorizer response body accepted; a
@@ -385,7 +385,7 @@ func redactURLError(err error) error {
 // request to the filter: header names lower case, names sorted so the
 // REQUEST event does not depend on map order, one entry per value except
 // for Envoy's inline headers (Authorization among them), whose repeated
-// values Envoy joins into one with commas (see host/envoyheaders).
+// values Envoy joins into one with commas (see host/internal/envoyheaders).
 func NewRequest(r *http.Request) *pipeline.Request {
 	scheme := "http"
 	if r.TLS != nil {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/authgate/authgate/filter/abi"
-	"github.com/authgate/authgate/host/envoyheaders"
+	"github.com/authgate/authgate/host/internal/envoyheaders"
 )
 
 // LocalResponse is an answer the guest sent with proxy_send_local_response.

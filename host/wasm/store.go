@@ -3,7 +3,7 @@ package wasm
 import (
 	"sync"
 
-	"github.com/authgate/authgate/host/wasm/envoystats"
+	"github.com/authgate/authgate/host/internal/envoystats"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -204,13 +204,48 @@ func (h *Host) post(v *vm, fn func(*vm)) {
 // have a Value; histograms have the Count and Sum of recorded values and
 // their counts in Envoy's default buckets (envoystats.Bounds).
 type Metric struct {
-	Type  abi.MetricType
+	Kind  MetricKind
 	Value int64
 	Count uint64
 	Sum   uint64
 	// Buckets counts histogram samples per bucket of envoystats.Bounds (not
 	// cumulative); nil until a sample is recorded.
 	Buckets []uint64
+}
+
+// MetricKind says what a Metric measures, as the guest defined it.
+type MetricKind uint8
+
+// MetricKind values.
+const (
+	Counter MetricKind = iota
+	Gauge
+	Histogram
+)
+
+// String names the kind for logs and exports.
+func (k MetricKind) String() string {
+	switch k {
+	case Counter:
+		return "counter"
+	case Gauge:
+		return "gauge"
+	case Histogram:
+		return "histogram"
+	}
+	return "unknown"
+}
+
+// kindOf maps the ABI's metric type onto the host's own kinds, so that
+// callers of Metrics never need the ABI package.
+func kindOf(t abi.MetricType) MetricKind {
+	switch t {
+	case abi.MetricGauge:
+		return Gauge
+	case abi.MetricHistogram:
+		return Histogram
+	}
+	return Counter
 }
 
 type metric struct {
@@ -238,7 +273,7 @@ func (h *Host) Metrics() map[string]Metric {
 	out := make(map[string]Metric, len(m.list))
 	for _, e := range m.list {
 		h := e.hist.Clone()
-		out[e.name] = Metric{Type: e.typ, Value: e.value, Count: h.Count, Sum: h.Sum, Buckets: h.Buckets}
+		out[e.name] = Metric{Kind: kindOf(e.typ), Value: e.value, Count: h.Count, Sum: h.Sum, Buckets: h.Buckets}
 	}
 	return out
 }

@@ -444,9 +444,9 @@ func TestMetrics(t *testing.T) {
 	do(h, "GET", "/", map[string]string{"x-test": "metrics"})
 	m := h.Metrics()
 	wantM := map[string]Metric{
-		"requests": {Type: abi.MetricCounter, Value: 2},
-		"inflight": {Type: abi.MetricGauge, Value: -4},
-		"latency": {Type: abi.MetricHistogram, Count: 2, Sum: 14,
+		"requests": {Kind: Counter, Value: 2},
+		"inflight": {Kind: Gauge, Value: -4},
+		"latency": {Kind: Histogram, Count: 2, Sum: 14,
 			Buckets: []uint64{0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}, // 7 is in (5, 10]
 	}
 	if len(m) != len(wantM) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/authgate/authgate/core/arn"
+	"github.com/authgate/authgate/core/route"
 	"github.com/authgate/authgate/host/lambdahttp"
 )
 
@@ -95,7 +96,7 @@ func (a *Authorizer) ExtAuthz(api API) (http.Handler, error) {
 		}
 		// The same path rules as the gateway, so a path it would answer
 		// 400 is not judged differently here.
-		path, _, err := arn.CleanPath(target)
+		path, _, err := route.CleanPath(target)
 		if err != nil {
 			a.log.InfoContext(r.Context(), "decision", "endpoint", "ext_authz", "decision", "bad_request", "reason", err.Error())
 			deny(w, http.StatusBadRequest, bodyBadRequest)

@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authgate/authgate/core/pipeline"
-	"github.com/authgate/authgate/filter/abi"
-	"github.com/authgate/authgate/host/wasm/envoystats"
+	"github.com/authgate/authgate/host/internal/envoystats"
+	"github.com/authgate/authgate/host/wasm"
 )
 
 // snapshot is an engine's metrics by their Envoy-style names
@@ -30,12 +30,12 @@ type metricsSource interface {
 func (e *wasmEngine) snapshot() snapshot {
 	s := snapshot{counters: map[string]float64{}, gauges: map[string]float64{}, hists: map[string]envoystats.Histogram{}}
 	for name, m := range e.host.Metrics() {
-		switch m.Type {
-		case abi.MetricCounter:
+		switch m.Kind {
+		case wasm.Counter:
 			s.counters[name] = float64(m.Value)
-		case abi.MetricGauge:
+		case wasm.Gauge:
 			s.gauges[name] = float64(m.Value)
-		case abi.MetricHistogram:
+		case wasm.Histogram:
 			s.hists[name] = envoystats.Histogram{Count: m.Count, Sum: m.Sum, Buckets: m.Buckets}
 		}
 	}

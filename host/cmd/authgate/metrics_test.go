@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/authgate/authgate/host/wasm/envoystats"
+	"github.com/authgate/authgate/host/internal/envoystats"
 )
 
 func TestPromName(t *testing.T) {

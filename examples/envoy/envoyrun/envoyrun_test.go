@@ -210,7 +210,7 @@ func TestStartOptions(t *testing.T) {
 
 func readExample(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../examples/envoy/envoy.yaml")
+	b, err := os.ReadFile("../envoy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestPluginConfigMatchesJSONFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("../../examples/envoy/authgate.json")
+	want, err := os.ReadFile("../authgate.json")
 	if err != nil {
 		t.Fatal(err)
 	}
