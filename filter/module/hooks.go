@@ -85,12 +85,15 @@ func envoy_dynamic_module_on_http_filter_request_headers(s, h C.uintptr_t, endOf
 }
 
 //export envoy_dynamic_module_on_http_filter_request_body
-func envoy_dynamic_module_on_http_filter_request_body(s, h C.uintptr_t, endOfStream C.bool) C.uint32_t {
+func envoy_dynamic_module_on_http_filter_request_body(s, h C.uintptr_t, endOfStream C.bool) (st C.uint32_t) {
+	// A panic holds the body back: the request is never released unjudged.
+	defer recoverStatus("request_body", &st, C.uint32_t(abi.BodyStopIterationAndWatermark))
 	return C.uint32_t(filterOf(h).OnRequestBody())
 }
 
 //export envoy_dynamic_module_on_http_filter_request_trailers
-func envoy_dynamic_module_on_http_filter_request_trailers(s, h C.uintptr_t) C.uint32_t {
+func envoy_dynamic_module_on_http_filter_request_trailers(s, h C.uintptr_t) (st C.uint32_t) {
+	defer recoverStatus("request_trailers", &st, C.uint32_t(abi.TrailersStopIteration))
 	return C.uint32_t(filterOf(h).OnRequestTrailers())
 }
 
@@ -167,6 +170,15 @@ func envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_wate
 
 //export envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark
 func envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(s, h C.uintptr_t) {
+}
+
+// recoverStatus is deferred by hooks that answer a status: a panic is
+// logged and the hook answers stop.
+func recoverStatus(where string, st *C.uint32_t, stop C.uint32_t) {
+	if r := recover(); r != nil {
+		host{}.Log(abi.LogError, fmt.Sprintf("panic in %s: %v", where, r))
+		*st = stop
+	}
 }
 
 // recoverLog is deferred by hooks that have no answer to give.
