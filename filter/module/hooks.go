@@ -19,8 +19,8 @@ import (
 // The hooks Envoy calls (abi.Hooks), with the signatures of Envoy 1.40's
 // ABI: Envoy's handles arrive as uintptr_t, the module's handles are
 // runtime/cgo handles returned as uintptr_t (never a Go pointer, which C
-// may not keep), enums are uint32_t. Every hook recovers: a panic must not
-// unwind into Envoy.
+// may not keep), enums are uint32_t. Every hook that runs module code
+// recovers: a panic must not unwind into Envoy.
 
 // abiVersion is the C string on_program_init returns; it lives as long as
 // the process, as Envoy may read it after the hook returns.
