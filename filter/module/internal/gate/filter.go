@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/authgate/authgate/core/pipeline"
@@ -49,18 +50,12 @@ const (
 	phaseGone                  // stream complete or destroyed
 )
 
-var streamIDs struct {
-	sync.Mutex
-	n uint64
-}
+// streamIDs numbers streams for log lines, across all workers.
+var streamIDs atomic.Uint64
 
 // NewFilter returns the filter of a new stream under configuration c.
 func (c *Config) NewFilter() *Filter {
-	streamIDs.Lock()
-	streamIDs.n++
-	id := streamIDs.n
-	streamIDs.Unlock()
-	return &Filter{cfg: c, id: id}
+	return &Filter{cfg: c, id: streamIDs.Add(1)}
 }
 
 // OnRequestHeaders runs the pipeline on a request. Allow continues it,
