@@ -7,6 +7,7 @@ FUZZTIME     ?= 10s
 BENCHTIME    ?= 1s
 WASM         := build/authgate.wasm
 CLI          := build/authgate
+MODULE       := build/libauthgate.so
 EMBED_DIR    := host/cmd/authgate/embedded
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
@@ -21,12 +22,17 @@ GO_SOURCES   := $(shell find core filter host examples -name '*.go' -not -path '
 
 all: build
 
-build: $(WASM) $(CLI)
+build: $(WASM) $(CLI) $(MODULE)
 
 # The filter: one .wasm for Envoy and for `authgate serve`.
 $(WASM): $(GO_SOURCES)
 	@mkdir -p build
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./filter
+
+# The Envoy dynamic module: the same core, native in Envoy 1.40 (cgo).
+$(MODULE): $(GO_SOURCES) filter/module/envoy.h
+	@mkdir -p build
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./filter/module
 
 # The CLI embeds the filter it was built with, so `authgate serve` needs no --filter.
 $(CLI): $(WASM) $(GO_SOURCES)
@@ -47,13 +53,13 @@ envoy:
 # full bursts (200 concurrent first requests) to Envoy and the wasm host.
 test: build envoy
 	$(GO) vet ./...
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 -timeout 15m ./e2e
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -count=1 -timeout 15m ./e2e
 
 # e2e: only the three-host suite (scenario and parity tables, cross-VM call
 # counts, Envoy stats and configuration checks), verbosely.
 e2e: build envoy
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 -timeout 15m -v ./e2e
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -count=1 -timeout 15m -v ./e2e
 
 # fuzz: every fuzz target, each for FUZZTIME. New crashers land in the
 # package's testdata/fuzz/ and are replayed by `make test` from then on.

@@ -1,0 +1,478 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/authgate/authgate/e2e/internal/echo"
+	"github.com/authgate/authgate/e2e/internal/testauthz"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
+	"github.com/authgate/authgate/filter/module/abi"
+)
+
+// The Envoy dynamic module (build/libauthgate.so) in real Envoy: the example
+// configuration examples/envoy/envoy-module.yaml with its ports and plugin
+// configuration substituted, against the suite's test authorizer and echo
+// upstream.
+
+const (
+	exampleModuleYAML = "../examples/envoy/envoy-module.yaml"
+	// The wasm example and its plugin configuration, which the module
+	// example follows.
+	moduleWasmYAML   = "../examples/envoy/envoy.yaml"
+	modulePluginJSON = "../examples/envoy/authgate.json"
+	moduleLibrary    = "libauthgate.so"
+)
+
+var moduleBuilds sync.Map // build tags -> *moduleBuild
+
+type moduleBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// moduleDir returns a directory holding libauthgate.so built with tags, for
+// ENVOY_DYNAMIC_MODULES_SEARCH_PATH. Without tags it is $AUTHGATE_MODULE's
+// directory when set (the Makefile points it at build/libauthgate.so).
+func moduleDir(t *testing.T, tags string) string {
+	t.Helper()
+	if p := os.Getenv("AUTHGATE_MODULE"); p != "" && tags == "" {
+		if filepath.Base(p) != moduleLibrary {
+			t.Fatalf("AUTHGATE_MODULE=%s: Envoy loads the library by the name %s", p, moduleLibrary)
+		}
+		return filepath.Dir(p)
+	}
+	v, _ := moduleBuilds.LoadOrStore(tags, &moduleBuild{})
+	b := v.(*moduleBuild)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "authgate-module-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		args := []string{"build", "-buildmode=c-shared", "-o", filepath.Join(dir, moduleLibrary)}
+		if tags != "" {
+			args = append(args, "-tags", tags)
+		}
+		cmd := exec.Command("go", append(args, "../filter/module")...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("building the module (tags %q): %w\n%s", tags, err, out)
+			return
+		}
+		b.dir = dir
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.dir
+}
+
+// moduleEnvoy is one Envoy running the module.
+type moduleEnvoy struct {
+	proc  *envoyrun.Envoy
+	base  string // http://127.0.0.1:port of the gateway listener
+	authz *testauthz.Server
+	// stopAuthz shuts the authorizer down, for the "authorizer down" case.
+	stopAuthz func()
+}
+
+// startModuleEnvoy runs the example module configuration with plugin
+// configuration cfg ("" keeps the example's), the library built with tags.
+func startModuleEnvoy(t *testing.T, tags, cfg string, workers int) (*moduleEnvoy, error) {
+	t.Helper()
+	bin, err := envoyrun.Binary()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := moduleDir(t, tags)
+	m := &moduleEnvoy{authz: testauthz.New()}
+	upLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(envoyrun.Serve(upLn, echo.Handler()))
+	azLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := envoyrun.Serve(azLn, m.authz)
+	m.stopAuthz = func() { once.Do(stop) }
+	t.Cleanup(m.stopAuthz)
+
+	example, err := os.ReadFile(exampleModuleYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml, err := envoyrun.RewriteExample(string(example), envoyrun.ExampleOptions{
+		ListenerPort:   envoyrun.AnyPort,
+		AdminPort:      envoyrun.AnyPort,
+		UpstreamPort:   upLn.Addr().(*net.TCPAddr).Port,
+		AuthorizerPort: azLn.Addr().(*net.TCPAddr).Port,
+		PluginConfig:   cfg,
+	})
+	if err != nil {
+		t.Fatalf("rewriting %s: %v", exampleModuleYAML, err)
+	}
+	work := t.TempDir()
+	logPath := filepath.Join(work, "envoy.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("envoy log:\n%s", b)
+		}
+	})
+	// Envoy reads the search path from its environment.
+	t.Setenv("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir)
+	e, err := envoyrun.Start(t.Context(), envoyrun.Options{
+		ConfigYAML:   []byte(yml),
+		Binary:       bin,
+		Dir:          work,
+		LogPath:      logPath,
+		Concurrency:  workers,
+		ReadyTimeout: 60 * time.Second,
+		StopTimeout:  10 * time.Second,
+		Args:         []string{"--component-log-level", "dynamic_modules:debug"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			t.Errorf("stopping envoy: %v", err)
+		}
+	})
+	m.proc = e
+	ls, err := e.Listeners(t.Context())
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("admin /listeners: %v %+v", err, ls)
+	}
+	m.base = "http://" + ls[0].Address
+	return m, nil
+}
+
+// moduleAnswer is one gateway answer.
+type moduleAnswer struct {
+	status   int
+	body     string
+	header   http.Header
+	upstream *echo.Request // nil unless the upstream answered
+}
+
+func (m *moduleEnvoy) get(t *testing.T, path string, headers ...string) moduleAnswer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := moduleAnswer{status: resp.StatusCode, body: string(b), header: resp.Header}
+	if resp.Header.Get(echo.Marker) != "" {
+		if a.upstream, err = echo.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+// checkABIVersion fails when Envoy warned about the library's ABI version
+// or did not confirm it: the library was built for another Envoy.
+func checkABIVersion(t *testing.T, e *envoyrun.Envoy) {
+	t.Helper()
+	log := e.Log()
+	if strings.Contains(log, "is deprecated") && strings.Contains(log, "ABI version") {
+		v, _ := e.Version(t.Context())
+		t.Errorf("Envoy warned about the module's ABI version: libauthgate.so is built for Envoy %s (ABI %s), this Envoy is %s",
+			abi.EnvoyVersion, abi.Version, v)
+	}
+	if !strings.Contains(log, "Dynamic module ABI version "+abi.Version+" matched") {
+		t.Errorf("Envoy did not confirm the module's ABI version %s (built for Envoy %s)", abi.Version, abi.EnvoyVersion)
+	}
+}
+
+// TestModuleEnvoy runs the example module configuration in Envoy 1.40:
+// the answers of the wasm filter, the stats it defines, and the ABI
+// handshake.
+func TestModuleEnvoy(t *testing.T) {
+	m, err := startModuleEnvoy(t, "", "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkABIVersion(t, m.proc)
+	tests := []struct {
+		name      string
+		path      string
+		headers   []string
+		status    int
+		body      string
+		principal string // x-authorizer-principal-id the upstream must see
+		calls     string // token whose authorizer calls are counted
+		wantCalls int
+	}{
+		{name: "allow", path: "/pets/1", headers: []string{"Authorization", "Bearer allow.m1"},
+			status: 200, principal: "user-m1", calls: "Bearer allow.m1", wantCalls: 1},
+		{name: "allow from the cache", path: "/pets/2", headers: []string{"Authorization", "Bearer allow.m1"},
+			status: 200, principal: "user-m1", calls: "Bearer allow.m1", wantCalls: 1},
+		{name: "forged principal header removed", path: "/pets/3",
+			headers: []string{"Authorization", "Bearer allow.m2", "X-Authorizer-Principal-Id", "admin"},
+			status:  200, principal: "user-m2", calls: "Bearer allow.m2", wantCalls: 1},
+		{name: "no token", path: "/pets/1", status: 401, body: `{"message":"Unauthorized"}`},
+		{name: "token fails validation", path: "/pets/1", headers: []string{"Authorization", "Basic abc"},
+			status: 401, body: `{"message":"Unauthorized"}`},
+		{name: "deny", path: "/pets/1", headers: []string{"Authorization", "Bearer deny.m3"},
+			status: 403, body: `{"Message":"User is not authorized to access this resource with an explicit deny"}`,
+			calls: "Bearer deny.m3", wantCalls: 1},
+		{name: "authorizer error", path: "/pets/1", headers: []string{"Authorization", "Bearer fail500.m4"},
+			status: 500, body: `{"message":null}`, calls: "Bearer fail500.m4", wantCalls: 1},
+		{name: "no authorizer on /health", path: "/health", status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := m.get(t, tt.path, tt.headers...)
+			if a.status != tt.status {
+				t.Fatalf("status %d, want %d (body %q)", a.status, tt.status, a.body)
+			}
+			if tt.body != "" && a.body != tt.body {
+				t.Errorf("body %q, want %q", a.body, tt.body)
+			}
+			if tt.status == 200 {
+				if a.upstream == nil {
+					t.Fatalf("answered by the gateway, not the upstream: %q", a.body)
+				}
+				got, _ := a.upstream.Get("x-authorizer-principal-id")
+				want := []string(nil)
+				if tt.principal != "" {
+					want = []string{tt.principal}
+				}
+				if strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Errorf("upstream saw x-authorizer-principal-id %q, want %q", got, want)
+				}
+			} else if a.upstream != nil {
+				t.Errorf("a %d answer came from the upstream", a.status)
+			}
+			if tt.calls != "" {
+				if n := m.authz.Calls(tt.calls); n != tt.wantCalls {
+					t.Errorf("authorizer called %d times for %q, want %d", n, tt.calls, tt.wantCalls)
+				}
+			}
+		})
+	}
+
+	t.Run("stats", func(t *testing.T) {
+		stats, err := m.proc.Stats(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"authgate.jwt.allow":        "3",
+			"authgate.jwt.cache_hit":    "1",
+			"authgate.jwt.cache_miss":   "4",
+			"authgate.jwt.deny":         "1",
+			"authgate.jwt.unauthorized": "2",
+			"authgate.jwt.error":        "1",
+			"authgate.NONE.allow":       "1",
+		}
+		for name, v := range want {
+			got, ok := moduleStat(stats, name)
+			if !ok || got != v {
+				t.Errorf("stat *.%s = %q (found %v), want %s", name, got, ok, v)
+			}
+		}
+	})
+
+	t.Run("authorizer down", func(t *testing.T) {
+		m.stopAuthz()
+		a := m.get(t, "/pets/1", "Authorization", "Bearer allow.m5")
+		if a.status != 500 || a.body != `{"message":null}` {
+			t.Errorf("got %d %q, want 500 {\"message\":null}", a.status, a.body)
+		}
+	})
+}
+
+// moduleStat finds a stat by its name after Envoy's metrics namespace
+// prefix, whatever the namespace is.
+func moduleStat(stats map[string]string, name string) (string, bool) {
+	for k, v := range stats {
+		if k == name || strings.HasSuffix(k, "."+name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// TestModuleEnvoyResumesThroughScheduler runs the library built with the
+// authgate_hop tag: every authorizer answer reaches its stream from another
+// goroutine through the stream's scheduler, the path by which requests
+// waiting for another worker's call are resumed. Concurrent requests on two
+// workers must each get their own answer.
+func TestModuleEnvoyResumesThroughScheduler(t *testing.T) {
+	m, err := startModuleEnvoy(t, "authgate_hop", "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkABIVersion(t, m.proc)
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			behaviour, want := testauthz.Allow, 200
+			if i%3 == 1 {
+				behaviour, want = testauthz.Deny, 403
+			}
+			token := fmt.Sprintf("Bearer %s.h%d", behaviour, i)
+			a := m.get(t, fmt.Sprintf("/pets/%d", i), "Authorization", token)
+			switch {
+			case a.status != want:
+				errs <- fmt.Errorf("%s: status %d, want %d (%q)", token, a.status, want, a.body)
+			case want == 200 && a.upstream == nil:
+				errs <- fmt.Errorf("%s: 200 not from the upstream", token)
+			case want == 200:
+				got, _ := a.upstream.Get("x-authorizer-principal-id")
+				if len(got) != 1 || got[0] != fmt.Sprintf("user-h%d", i) {
+					errs <- fmt.Errorf("%s: upstream saw principal %q", token, got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := strings.Count(m.proc.Log(), "runs on its worker"); got != n {
+		t.Errorf("%d authorizer answers came through the scheduler, want %d", got, n)
+	}
+	if got := m.authz.Total(); got != n {
+		t.Errorf("authorizer called %d times, want %d", got, n)
+	}
+}
+
+// TestModuleEnvoyRefusesInvalidConfig checks that an invalid plugin
+// configuration stops Envoy from starting, with the JSON path of the bad
+// field in its log.
+func TestModuleEnvoyRefusesInvalidConfig(t *testing.T) {
+	bad := `{"region":"us-east-1","accountId":"123456789012","restApiId":"a1b2c3d4e5","stage":"prod",
+"authorizers":{"jwt":{"type":"TOKEN","cluster":"authorizer","path":"/","timeoutMs":-5,
+"identitySource":"method.request.header.Authorization"}},
+"routes":[{"method":"ANY","path":"/{proxy+}","authorizer":"jwt"}]}`
+	_, err := startModuleEnvoy(t, "", bad, 1)
+	if err == nil {
+		t.Fatal("Envoy started with an invalid plugin configuration")
+	}
+	if !errors.Is(err, envoyrun.ErrExited) {
+		t.Fatalf("want Envoy to exit, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "invalid plugin configuration: authorizers.jwt.timeoutMs") {
+		t.Errorf("Envoy's log does not name the bad field authorizers.jwt.timeoutMs:\n%v", err)
+	}
+}
+
+// TestExampleModuleConfig checks the module example a user copies: its
+// plugin configuration is authgate.json, its filter entry loads the library
+// as docs/envoy-module.md says, and everything else is envoy.yaml's.
+func TestExampleModuleConfig(t *testing.T) {
+	read := func(path string) map[string]any {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return v
+	}
+	filters := func(root map[string]any) []any {
+		t.Helper()
+		sr, _ := root["static_resources"].(map[string]any)
+		ls, _ := sr["listeners"].([]any)
+		if len(ls) != 1 {
+			t.Fatalf("want one listener, got %d", len(ls))
+		}
+		chains, _ := ls[0].(map[string]any)["filter_chains"].([]any)
+		fs, _ := chains[0].(map[string]any)["filters"].([]any)
+		hcm, _ := fs[0].(map[string]any)["typed_config"].(map[string]any)
+		hf, _ := hcm["http_filters"].([]any)
+		if len(hf) != 2 {
+			t.Fatalf("want the authgate filter and the router, got %d http filters", len(hf))
+		}
+		return hf
+	}
+	module, wasm := read(exampleModuleYAML), read(moduleWasmYAML)
+	entry := filters(module)[0].(map[string]any)
+	tc, _ := entry["typed_config"].(map[string]any)
+	dmc, _ := tc["dynamic_module_config"].(map[string]any)
+	fc, _ := tc["filter_config"].(map[string]any)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"filter", entry["name"], "envoy.filters.http.dynamic_modules"},
+		{"module name", dmc["name"], "authgate"},
+		{"do_not_close", dmc["do_not_close"], true},
+		{"filter_name", tc["filter_name"], "authgate"},
+		{"filter_config type", fc["@type"], "type.googleapis.com/google.protobuf.StringValue"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if c.got != c.want {
+				t.Errorf("got %v, want %v", c.got, c.want)
+			}
+		})
+	}
+	t.Run("plugin configuration", func(t *testing.T) {
+		raw, err := os.ReadFile(modulePluginJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inline, _ := fc["value"].(string)
+		var a, b any
+		if err := json.Unmarshal([]byte(inline), &a); err != nil {
+			t.Fatalf("inline plugin configuration: %v", err)
+		}
+		if err := json.Unmarshal(raw, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("the plugin configuration in %s differs from %s", exampleModuleYAML, modulePluginJSON)
+		}
+	})
+	t.Run("same layout as envoy.yaml", func(t *testing.T) {
+		filters(wasm)[0] = entry
+		if !reflect.DeepEqual(module, wasm) {
+			t.Errorf("%s differs from %s in more than the authgate filter entry", exampleModuleYAML, moduleWasmYAML)
+		}
+	})
+}
