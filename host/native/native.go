@@ -346,6 +346,9 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (res pipelin
 		req.Host = c.Authority
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for _, h := range c.Headers {
+		req.Header.Set(h.Name, h.Value)
+	}
 	began := time.Now()
 	defer func() {
 		m.stats.record(pipeline.MetricName(c.Authorizer, pipeline.MetricAuthorizerLatency), uint64(time.Since(began).Milliseconds()))
