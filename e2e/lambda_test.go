@@ -9,6 +9,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,7 +21,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/e2e/internal/echo"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
@@ -428,5 +431,117 @@ func TestEnvoyLambdaAssumeRole(t *testing.T) {
 	}
 	if out, err := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", f).CombinedOutput(); err == nil {
 		t.Fatalf("envoy accepted an unknown credential provider:\n%s", out)
+	}
+}
+
+// exampleIstioLambdaYAML is the Istio setup for a Lambda authorizer.
+const exampleIstioLambdaYAML = "../examples/istio/lambda.yaml"
+
+// TestIstioLambdaExample checks the Istio example for a Lambda authorizer
+// as far as this machine can: its WasmPlugin configuration is valid and
+// names the gateway's cluster of its ServiceEntry, the EnvoyFilter signs
+// for the function's region and service lambda with the codec last, and
+// the patch it merges into that cluster is accepted by Envoy 1.40.
+func TestIstioLambdaExample(t *testing.T) {
+	raw, err := os.ReadFile(exampleIstioLambdaYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]map[string]any{}
+	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); err != nil {
+			break
+		}
+		docs[fmt.Sprint(d["kind"])] = d
+	}
+	for _, kind := range []string{"ServiceEntry", "DestinationRule", "EnvoyFilter", "WasmPlugin"} {
+		if docs[kind] == nil {
+			t.Fatalf("%s: no %s", exampleIstioLambdaYAML, kind)
+		}
+	}
+	hosts := must(list(docs["ServiceEntry"], "spec", "hosts"))
+	host, _ := hosts[0].(string)
+	region, ok := arn.EndpointRegion(host)
+	if !ok {
+		t.Fatalf("ServiceEntry host %q is not a Lambda endpoint", host)
+	}
+	pc := must(obj(docs["WasmPlugin"], "spec", "pluginConfig"))
+	asJSON, _ := json.Marshal(pc)
+	plan, err := config.Parse(asJSON)
+	if err != nil {
+		t.Fatalf("pluginConfig: %v", err)
+	}
+	if len(plan.LambdaClusters) != 1 || plan.LambdaClusters[0].Name != "outbound|443||"+host || plan.LambdaClusters[0].Region != region {
+		t.Fatalf("Lambda clusters %+v, want outbound|443||%s in %s", plan.LambdaClusters, host, region)
+	}
+	patches := must(list(docs["EnvoyFilter"], "spec", "configPatches"))
+	patch, _ := patches[0].(map[string]any)
+	if c := must(obj(patch, "match", "cluster")); c["service"] != host || c["portNumber"] != 443 {
+		t.Errorf("EnvoyFilter matches %v, want %s:443", c, host)
+	}
+	value := must(obj(patch, "patch", "value"))
+	opts := must(obj(value, "typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"))
+	filters := must(list(opts, "http_filters"))
+	first, _ := filters[0].(map[string]any)
+	last, _ := filters[len(filters)-1].(map[string]any)
+	signing := must(obj(first, "typed_config"))
+	if first["name"] != "envoy.filters.http.aws_request_signing" || signing["service_name"] != "lambda" || signing["region"] != region ||
+		last["name"] != "envoy.filters.http.upstream_codec" {
+		t.Errorf("upstream filters %v", filters)
+	}
+	// The patch on a cluster of the same name, as Envoy would load it.
+	bootstrap := map[string]any{"static_resources": map[string]any{"clusters": []any{map[string]any{
+		"name": "outbound|443||" + host, "type": "STATIC", "connect_timeout": "1s",
+		"load_assignment": map[string]any{"cluster_name": "outbound|443||" + host, "endpoints": []any{map[string]any{"lb_endpoints": []any{
+			map[string]any{"endpoint": map[string]any{"address": map[string]any{"socket_address": map[string]any{"address": "127.0.0.1", "port_value": 9002}}}}}}}},
+		"typed_extension_protocol_options": value["typed_extension_protocol_options"],
+	}}}}
+	yml, err := yaml.Marshal(bootstrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "envoy.yaml")
+	if err := os.WriteFile(f, yml, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := envoyBinary(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", f).CombinedOutput(); err != nil {
+		t.Fatalf("envoy --mode validate: %v\n%s\n%s", err, yml, out)
+	}
+}
+
+// TestEnvoyLambdaExample checks that envoy-lambda.yaml's own plugin
+// configuration is valid and that its lambda cluster signs for the region
+// of the function the configuration invokes (the rows run it with their
+// own plugin configuration).
+func TestEnvoyLambdaExample(t *testing.T) {
+	doc := readYAML(t, exampleEnvoyLambdaYAML)
+	wf, err := findWasmFilter(must(list(doc, "static_resources", "listeners"))[0].(map[string]any))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, _ := must(obj(wf, "typed_config", "config", "configuration"))["value"].(string)
+	plan, err := config.Parse([]byte(value))
+	if err != nil {
+		t.Fatalf("plugin configuration: %v", err)
+	}
+	if len(plan.LambdaClusters) != 1 {
+		t.Fatalf("Lambda clusters %+v, want one", plan.LambdaClusters)
+	}
+	lc := plan.LambdaClusters[0]
+	cl := byName(must(list(doc, "static_resources", "clusters")), lc.Name)
+	if cl == nil {
+		t.Fatalf("no cluster %q", lc.Name)
+	}
+	filters := must(list(cl, "typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "http_filters"))
+	signing := must(obj(filters[0], "typed_config"))
+	last, _ := filters[len(filters)-1].(map[string]any)
+	if signing["service_name"] != "lambda" || signing["region"] != lc.Region || signing["use_unsigned_payload"] != false ||
+		last["name"] != "envoy.filters.http.upstream_codec" {
+		t.Errorf("cluster %s filters %v, want lambda signing for %s, codec last", lc.Name, filters, lc.Region)
 	}
 }
