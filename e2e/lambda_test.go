@@ -78,6 +78,7 @@ func lambdaHosts() []lambdaHost {
 		{"native", startNativeLambda(true)},
 		{"wasm", startWasmLambda},
 		{"envoy", startEnvoyLambda},
+		{"envoy-module", startModuleLambda},
 	}
 }
 
@@ -157,6 +158,58 @@ func startEnvoyLambda(t *testing.T, cfg []byte, _ http.Handler, upURL, lambdaURL
 		ConfigYAML: yml, Binary: bin, Dir: dir, LogPath: logPath, Concurrency: envoyWorkers,
 		ReadyTimeout: envoyReadyTimeout, StopTimeout: envoyStopTimeout,
 		Env: awsEnviron(t),
+	})
+	if err != nil {
+		t.Fatalf("envoy did not become ready: %v", err)
+	}
+	return base
+}
+
+// startModuleLambda runs the same Envoy configuration with the dynamic
+// module (build/libauthgate.so) in place of the wasm filter: its callouts
+// go through the same signing cluster.
+func startModuleLambda(t *testing.T, cfg []byte, _ http.Handler, upURL, lambdaURL string) string {
+	bin := envoyBinary(t)
+	dir := moduleDir(t, "")
+	example, err := os.ReadFile(exampleEnvoyLambdaYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml, err := renderEnvoyConfig(example, wasmPath(t), cfg, map[string]string{"upstream": hostPort(upURL), "lambda": hostPort(lambdaURL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root map[string]any
+	if err := yaml.Unmarshal(yml, &root); err != nil {
+		t.Fatal(err)
+	}
+	wf, err := findWasmFilter(must(list(root, "static_resources", "listeners"))[0].(map[string]any))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(wf)
+	wf["name"] = "envoy.filters.http.dynamic_modules"
+	wf["typed_config"] = map[string]any{
+		"@type":                 "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+		"dynamic_module_config": map[string]any{"name": "authgate", "do_not_close": true},
+		"filter_name":           "authgate",
+		"filter_config":         map[string]any{"@type": "type.googleapis.com/google.protobuf.StringValue", "value": string(cfg)},
+	}
+	if yml, err = yaml.Marshal(root); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	logPath := filepath.Join(work, "envoy.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("envoy.yaml:\n%s", yml)
+			t.Logf("envoy log:\n%s", readEnvoyLog(logPath))
+		}
+	})
+	_, base, err := startEnvoy(t, envoyrun.Options{
+		ConfigYAML: yml, Binary: bin, Dir: work, LogPath: logPath, Concurrency: envoyWorkers,
+		ReadyTimeout: envoyReadyTimeout, StopTimeout: envoyStopTimeout,
+		Env: append(awsEnviron(t), "ENVOY_DYNAMIC_MODULES_SEARCH_PATH="+dir),
 	})
 	if err != nil {
 		t.Fatalf("envoy did not become ready: %v", err)

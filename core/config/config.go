@@ -185,6 +185,18 @@ type LambdaCluster struct {
 	Authorizers []string
 }
 
+// SigningNote says what must sign the cluster's requests: the line the
+// Envoy embeddings log at start, since they cannot see the cluster's
+// aws_request_signing filter to check it.
+func (c LambdaCluster) SigningNote() string {
+	role := ""
+	if c.Role != "" {
+		role = ", assuming role " + c.Role
+	}
+	return fmt.Sprintf("cluster %q invokes Lambda functions in %s for %s; its requests must be signed (SigV4, service lambda, region %s%s)",
+		c.Name, c.Region, strings.Join(c.Authorizers, ", "), c.Region, role)
+}
+
 // Route is one configured route; Authorizer is nil for "NONE". An HTTP
 // API's catch-all route has Path DefaultRouteKey and Method "ANY"; it is
 // not in the Router (see Plan.DefaultRoute).

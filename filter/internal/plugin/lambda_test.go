@@ -40,7 +40,7 @@ func TestLambdaCallout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnvWith(t, lambdaConfig)
-			if logs := strings.Join(e.h.LogsAt(abi.LogInfo), "\n"); !strings.Contains(logs, `cluster "lambda" invokes Lambda functions in us-east-1 for [fn]; its requests must be signed (SigV4, service lambda, region us-east-1, assuming role arn:aws:iam::123456789012:role/invoker)`) {
+			if logs := strings.Join(e.h.LogsAt(abi.LogInfo), "\n"); !strings.Contains(logs, `cluster "lambda" invokes Lambda functions in us-east-1 for fn; its requests must be signed (SigV4, service lambda, region us-east-1, assuming role arn:aws:iam::123456789012:role/invoker)`) {
 				t.Errorf("configure log:\n%s", logs)
 			}
 			e.request(2, "GET", "/pets/7", bearer("abc"))

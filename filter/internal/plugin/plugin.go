@@ -165,8 +165,7 @@ func (p *Plugin) OnConfigure(rootID, size uint32) (ok bool) {
 	for _, c := range plan.LambdaClusters {
 		// The filter never signs: the cluster must (Envoy's
 		// aws_request_signing upstream filter), for this region and role.
-		p.logf(abi.LogInfo, "cluster %q invokes Lambda functions in %s for %v; its requests must be signed (SigV4, service lambda, region %s%s)",
-			c.Name, c.Region, c.Authorizers, c.Region, roleNote(c.Role))
+		p.logf(abi.LogInfo, "%s", c.SigningNote())
 	}
 	return true
 }
@@ -478,12 +477,4 @@ func (p *Plugin) recoverLog(where string) {
 	if r := recover(); r != nil {
 		p.logf(abi.LogError, "panic in %s: %v", where, r)
 	}
-}
-
-// roleNote names the role a Lambda cluster's signer must assume, if any.
-func roleNote(role string) string {
-	if role == "" {
-		return ""
-	}
-	return ", assuming role " + role
 }
