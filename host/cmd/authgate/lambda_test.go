@@ -181,3 +181,20 @@ func testServeLambda(t *testing.T, engineArgs []string, role string) {
 		}
 	}
 }
+
+func TestValidateLambda(t *testing.T) {
+	good := lambdaConfigFile(t, invoker)
+	code, stdout, stderr := runCLI(t, "", "validate", "--config", good)
+	if code != 0 || !strings.Contains(stdout, "1 authorizer (jwt TOKEN lambda jwt ttl 300s), 1 route") {
+		t.Errorf("validate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	raw, _ := os.ReadFile(good)
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(raw), "functions/arn:aws:lambda:us-east-1:", "functions/arn:aws:lambda:eu-west-1:", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "", "validate", "--config", bad)
+	if code != 2 || !strings.Contains(stderr, `authorizers.jwt.authorizerUri: function "arn:aws:lambda:eu-west-1:123456789012:function:jwt" is in eu-west-1, but the URI calls Lambda in us-east-1`) {
+		t.Errorf("validate: exit %d, stderr %q", code, stderr)
+	}
+}
