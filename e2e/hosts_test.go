@@ -234,6 +234,9 @@ func TestMain(m *testing.M) {
 	if wasmBuild != "" {
 		_ = os.RemoveAll(wasmBuild)
 	}
+	if bootstrapDir != "" {
+		_ = os.RemoveAll(bootstrapDir)
+	}
 	os.Exit(code)
 }
 

@@ -153,6 +153,48 @@ type Authorizer struct {
 	// {"isAuthorized": bool, "context": {...}} instead of a policy
 	// (HTTP APIs, payload 2.0 only).
 	EnableSimpleResponses bool
+
+	// Function is the Lambda function the authorizer invokes
+	// (authorizerUri), nil for an authorizer served over plain HTTP. Its
+	// events go to the Lambda Invoke API on Cluster: Path is
+	// Function.InvokePath() and Authority defaults to the region's Lambda
+	// endpoint. Whatever sends the request signs it (SigV4); the
+	// configuration never holds credentials.
+	Function *arn.Function
+	// Credentials is the IAM role ARN assumed to invoke Function
+	// (authorizerCredentials); "" signs with the host's own credentials.
+	Credentials string
+}
+
+// IsLambda reports whether the authorizer invokes a Lambda function.
+func (a *Authorizer) IsLambda() bool { return a.Function != nil }
+
+// LambdaCluster is a cluster that carries Lambda Invoke requests: what the
+// host that sends them needs to sign them. All authorizers of one cluster
+// call functions of one region with one set of credentials.
+type LambdaCluster struct {
+	Name string
+	// Region is the region of the cluster's functions, the one its
+	// requests are signed for.
+	Region string
+	// Role is the authorizers' authorizerCredentials: the IAM role to
+	// assume before signing, "" for the host's own credentials.
+	Role string
+	// Authorizers are the authorizers that use the cluster, in document
+	// order.
+	Authorizers []string
+}
+
+// SigningNote says what must sign the cluster's requests: the line the
+// Envoy embeddings log at start, since they cannot see the cluster's
+// aws_request_signing filter to check it.
+func (c LambdaCluster) SigningNote() string {
+	role := ""
+	if c.Role != "" {
+		role = ", assuming role " + c.Role
+	}
+	return fmt.Sprintf("cluster %q invokes Lambda functions in %s for %s; its requests must be signed (SigV4, service lambda, region %s%s)",
+		c.Name, c.Region, strings.Join(c.Authorizers, ", "), c.Region, role)
 }
 
 // Route is one configured route; Authorizer is nil for "NONE". An HTTP
@@ -204,6 +246,9 @@ type Plan struct {
 	// ImplicitDenyMessage is ImplicitDenyIdentityBased, or empty for the
 	// default wording (ImplicitDenyLegacy).
 	ImplicitDenyMessage string
+	// LambdaClusters lists, sorted by name, the clusters that carry Lambda
+	// Invoke requests (authorizers with an authorizerUri).
+	LambdaClusters []LambdaCluster
 }
 
 // IsHTTP reports whether the plan is for an HTTP API.
@@ -314,7 +359,7 @@ func Parse(b []byte) (*Plan, error) {
 	if err = parseCache(top, p); err != nil {
 		return nil, err
 	}
-	if p.Authorizers, err = parseAuthorizers(top, p.StageVariables, apiType); err != nil {
+	if p.Authorizers, p.LambdaClusters, err = parseAuthorizers(top, p.StageVariables, apiType); err != nil {
 		return nil, err
 	}
 	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers, http); err != nil {
@@ -394,15 +439,16 @@ func parseCache(top obj, p *Plan) error {
 	return nil
 }
 
-func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[string]*Authorizer, error) {
+func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[string]*Authorizer, []LambdaCluster, error) {
 	v, ok := top.fields["authorizers"]
 	if !ok {
-		return nil, errors.New("authorizers: required")
+		return nil, nil, errors.New("authorizers: required")
 	}
 	if !v.IsObject() {
-		return nil, fmt.Errorf("authorizers: must be an object, got %s", got(v))
+		return nil, nil, fmt.Errorf("authorizers: must be an object, got %s", got(v))
 	}
 	out := make(map[string]*Authorizer)
+	clusters := clusterUse{}
 	var err error
 	// Walk in document order so the first bad authorizer is reported.
 	v.ForEach(func(k, val gjson.Result) bool {
@@ -418,15 +464,67 @@ func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[s
 		default:
 			var a *Authorizer
 			if a, err = parseAuthorizer(n, val, path, stageVars, apiType); err == nil {
-				out[n] = a
+				if err = clusters.add(a, path); err == nil {
+					out[n] = a
+				}
 			}
 		}
 		return err == nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, clusters.lambda(), nil
+}
+
+// clusterUse records which authorizers use each cluster, to keep Lambda
+// and plain HTTP authorizers apart: a Lambda cluster signs every request it
+// carries for one region with one set of credentials (in Envoy through the
+// cluster's aws_request_signing filter), so an HTTP authorizer on it would
+// receive signed requests and a second region or role could not be served.
+type clusterUse map[string]*LambdaCluster
+
+// add checks a against the authorizers already seen on its cluster. The
+// entry of a cluster used by HTTP authorizers has an empty Region.
+func (u clusterUse) add(a *Authorizer, path string) error {
+	c, seen := u[a.Cluster]
+	switch {
+	case !seen:
+		c = &LambdaCluster{Name: a.Cluster}
+		if a.IsLambda() {
+			c.Region, c.Role = a.Function.Region, a.Credentials
+		}
+		u[a.Cluster] = c
+	case a.IsLambda() && c.Region == "":
+		return fmt.Errorf("%s.authorizerUri: cluster %q serves the HTTP authorizer %q; a Lambda authorizer needs a cluster of its own", path, a.Cluster, c.Authorizers[0])
+	case !a.IsLambda() && c.Region != "":
+		return fmt.Errorf("%s.cluster: cluster %q carries the Lambda Invoke requests of authorizer %q; an HTTP authorizer needs a cluster of its own", path, a.Cluster, c.Authorizers[0])
+	case a.IsLambda() && a.Function.Region != c.Region:
+		return fmt.Errorf("%s.authorizerUri: the function is in %s, but cluster %q calls Lambda in %s for authorizer %q; use a cluster per region", path, a.Function.Region, a.Cluster, c.Region, c.Authorizers[0])
+	case a.IsLambda() && a.Credentials != c.Role:
+		return fmt.Errorf("%s.authorizerCredentials: cluster %q signs with %s for authorizer %q; authorizers of one cluster share its credentials", path, a.Cluster, orHostCredentials(c.Role), c.Authorizers[0])
+	}
+	c.Authorizers = append(c.Authorizers, a.Name)
+	return nil
+}
+
+func orHostCredentials(role string) string {
+	if role == "" {
+		return "the host's own credentials"
+	}
+	return "role " + role
+}
+
+// lambda returns the Lambda clusters sorted by name.
+func (u clusterUse) lambda() []LambdaCluster {
+	var out []LambdaCluster
+	for _, c := range u {
+		if c.Region != "" {
+			out = append(out, *c)
+		}
+	}
+	slices.SortFunc(out, func(a, b LambdaCluster) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func parseAuthorizer(name string, v gjson.Result, path string, stageVars []StageVariable, apiType string) (*Authorizer, error) {
@@ -434,7 +532,7 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		"type", "cluster", "path", "authority", "timeoutMs", "identitySource",
 		"identityValidationExpression", "authorizerResultTtlInSeconds",
 		"authorizerPayloadFormatVersion", "enableSimpleResponses",
-		"unauthorizedTtlInSeconds", "staleIfErrorSeconds",
+		"unauthorizedTtlInSeconds", "staleIfErrorSeconds", "authorizerUri", "authorizerCredentials",
 	})
 	if err != nil {
 		return nil, err
@@ -458,13 +556,21 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 	if a.Cluster == "" || hasControlOrSpace(a.Cluster) {
 		return nil, fmt.Errorf("%s.cluster: must be a non-empty name without spaces or control bytes, got %q", path, a.Cluster)
 	}
-	if a.Path, err = o.str("path", false, "/"); err != nil {
+	if err := parseFunction(a, o, path); err != nil {
 		return nil, err
 	}
-	if !strings.HasPrefix(a.Path, "/") || hasControlOrSpace(a.Path) || strings.Contains(a.Path, "#") {
-		return nil, fmt.Errorf("%s.path: must start with \"/\" and have no spaces, control bytes or \"#\", got %q", path, a.Path)
+	defaultAuthority := a.Cluster
+	if a.IsLambda() {
+		a.Path, defaultAuthority = a.Function.InvokePath(), a.Function.Endpoint()
+	} else {
+		if a.Path, err = o.str("path", false, "/"); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(a.Path, "/") || hasControlOrSpace(a.Path) || strings.Contains(a.Path, "#") {
+			return nil, fmt.Errorf("%s.path: must start with \"/\" and have no spaces, control bytes or \"#\", got %q", path, a.Path)
+		}
 	}
-	if a.Authority, err = o.str("authority", false, a.Cluster); err != nil {
+	if a.Authority, err = o.str("authority", false, defaultAuthority); err != nil {
 		return nil, err
 	}
 	if a.Authority == "" || hasControlOrSpace(a.Authority) || strings.ContainsAny(a.Authority, "/?#@") {
@@ -540,6 +646,44 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		}
 	}
 	return a, nil
+}
+
+// parseFunction reads authorizerUri and authorizerCredentials. A Lambda
+// authorizer's path is the Invoke API's, so "path" is refused beside
+// authorizerUri rather than silently replaced.
+func parseFunction(a *Authorizer, o obj, path string) error {
+	if o.has("authorizerCredentials") && !o.has("authorizerUri") {
+		return fmt.Errorf("%s.authorizerCredentials: only Lambda authorizers (authorizerUri) take credentials", path)
+	}
+	if !o.has("authorizerUri") {
+		return nil
+	}
+	upath := path + ".authorizerUri"
+	uri, err := o.str("authorizerUri", true, "")
+	if err != nil {
+		return err
+	}
+	f, err := arn.ParseAuthorizerURI(uri)
+	if err != nil {
+		return fmt.Errorf("%s: %w", upath, err)
+	}
+	if o.has("path") {
+		return fmt.Errorf("%s.path: a Lambda authorizer is called on the Invoke API path %s; leave path out", path, f.InvokePath())
+	}
+	a.Function = &f
+	if !o.has("authorizerCredentials") {
+		return nil
+	}
+	role, err := o.str("authorizerCredentials", true, "")
+	if err != nil {
+		return err
+	}
+	r, err := arn.ParseRole(role)
+	if err != nil {
+		return fmt.Errorf("%s.authorizerCredentials: %w", path, err)
+	}
+	a.Credentials = r.String()
+	return nil
 }
 
 // parseTokenSource accepts exactly one header source.

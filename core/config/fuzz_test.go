@@ -25,6 +25,9 @@ func FuzzParse(f *testing.F) {
 			`"gatewayResponses": {"UNAUTHORIZED": {"statusCode": "401", "responseParameters": {"gatewayresponse.header.WWW-Authenticate": "'Bearer'", "gatewayresponse.header.X-R": "stageVariables.r"},
 			 "responseTemplates": {"application/json": "{"message":$context.error.messageString,"p":"$context.authorizer.principalId"}"}}, "DEFAULT_5XX": {}}`),
 		`[1, {"a": null}]`,
+		doc(`"authorizers": {"l": {"type": "TOKEN", "cluster": "lambda", "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:jwt:$LATEST/invocations",
+			 "authorizerCredentials": "arn:aws:iam::123456789012:role/r"}, "h": {"type": "TOKEN", "cluster": "authz"}}`,
+			`"routes": [{"method": "ANY", "path": "/{proxy+}", "authorizer": "l"}, {"method": "ANY", "path": "/h", "authorizer": "h"}]`),
 	} {
 		f.Add([]byte(s))
 	}
@@ -53,6 +56,19 @@ func FuzzParse(f *testing.F) {
 				if h.Value.Kind == VarStatic && !validHeaderValue(h.Value.Name) {
 					t.Fatalf("gateway response %q header %s has an invalid literal value", typ, h.Name)
 				}
+			}
+		}
+		lambda := map[string]LambdaCluster{}
+		for _, c := range p.LambdaClusters {
+			lambda[c.Name] = c
+		}
+		for name, a := range p.Authorizers {
+			c, onLambda := lambda[a.Cluster]
+			switch {
+			case a.IsLambda() != onLambda:
+				t.Fatalf("authorizer %s (lambda %v) on cluster %s (lambda %v)", name, a.IsLambda(), a.Cluster, onLambda)
+			case a.IsLambda() && (a.Function.Region != c.Region || a.Credentials != c.Role || a.Path != a.Function.InvokePath()):
+				t.Fatalf("authorizer %s disagrees with its cluster %+v", name, c)
 			}
 		}
 		for i, r := range p.Routes {

@@ -159,6 +159,10 @@ type Call struct {
 	Timeout    time.Duration
 	Key        string // cache key; never log it: it contains the identity
 	Event      []byte // JSON body to POST
+	// Headers are request headers the call carries besides content-type:
+	// for a Lambda authorizer x-amz-invocation-type: RequestResponse. The
+	// slice is shared; never modify it.
+	Headers []Header
 
 	state callState
 }
@@ -343,9 +347,14 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 		}
 		event = authorizer.RequestEvent(in)
 	}
+	var headers []Header
+	if auth.IsLambda() {
+		headers = lambdaHeaders
+	}
 	return Result{
 		Kind: KindCall,
 		Call: &Call{
+			Headers:    headers,
 			Authorizer: auth.Name,
 			Cluster:    auth.Cluster,
 			Path:       auth.Path,
@@ -389,7 +398,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	if resp.Status == 0 {
 		return p.failed(c, "authorizer call failed", now)
 	}
-	res, err := p.parser(st.auth)(resp.Status, resp.Body)
+	res, reason, err := p.read(st.auth, resp)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
 		var share []byte
@@ -404,7 +413,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 		r.CacheState, r.Share = CacheMiss, share
 		return r
 	case err != nil:
-		return p.failed(c, "invalid authorizer response: "+err.Error(), now)
+		return p.failed(c, reason+err.Error(), now)
 	}
 	e := newEntry(res)
 	share := p.share(c, sharedReleased, now, nil)
@@ -455,6 +464,24 @@ func joinReason(a, b string) string {
 	}
 	return a + "; " + b
 }
+
+// read parses the authorizer's answer. A Lambda authorizer's answer is the
+// Invoke API's first: a function error, a throttle or a Lambda error is a
+// failure (or Unauthorized), never a response to parse; the body of a
+// successful invocation is the function's return value, read as any
+// authorizer's response. reason prefixes err in the failure's Reason.
+func (p *Pipeline) read(auth *config.Authorizer, resp Response) (res *authorizer.Result, reason string, err error) {
+	if auth.IsLambda() {
+		if err := authorizer.ReadInvokeResponse(resp.Status, resp.Headers, resp.Body); err != nil {
+			return nil, "authorizer failed: ", err
+		}
+	}
+	res, err = p.parser(auth)(resp.Status, resp.Body)
+	return res, "invalid authorizer response: ", err
+}
+
+// lambdaHeaders are the request headers of every Lambda Invoke call.
+var lambdaHeaders = []Header{{Name: authorizer.InvocationTypeHeader, Value: authorizer.InvocationTypeRequestResponse}}
 
 // parser is the response parser for auth's answers: Resume and FromShared
 // must read an answer the same way.

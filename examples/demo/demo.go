@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,9 +81,21 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if _, err := os.Stat(wasmFile); err != nil {
 		return false, fmt.Errorf("no compiled filter at %s: run `make demo` (it builds first) or `make build`", wasmFile)
 	}
+	lambdaMode := false
+	switch o.authorizer {
+	case "", "http":
+	case "lambda":
+		lambdaMode = true
+	default:
+		return false, fmt.Errorf("--authorizer: want http or lambda, got %q", o.authorizer)
+	}
 	examplePath := o.example
 	if examplePath == "" {
-		examplePath = filepath.Join(root, "examples", "envoy", "envoy.yaml")
+		name := "envoy.yaml"
+		if lambdaMode {
+			name = "envoy-lambda.yaml"
+		}
+		examplePath = filepath.Join(root, "examples", "envoy", name)
 	}
 	example, err := os.ReadFile(examplePath)
 	if err != nil {
@@ -104,7 +117,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 	defer upLn.Close()
-	authzLn, err := listen(envoyrun.ExampleAuthorizerPort, o.freePorts)
+	authzPort := envoyrun.ExampleAuthorizerPort
+	if lambdaMode {
+		authzPort = envoyrun.ExampleLambdaPort
+	}
+	authzLn, err := listen(authzPort, o.freePorts)
 	if err != nil {
 		return false, err
 	}
@@ -117,42 +134,60 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 
-	secret := make([]byte, jwtauth.MinHS256SecretBytes)
-	if _, err := rand.Read(secret); err != nil {
+	// The secret is printable so it can travel in a Lambda function's
+	// environment as well.
+	raw := make([]byte, jwtauth.MinHS256SecretBytes)
+	if _, err := rand.Read(raw); err != nil {
 		return false, err
 	}
-	auth, err := jwtauth.New(jwtauth.Config{HS256Secret: secret})
-	if err != nil {
-		return false, err
-	}
-	authzHandler, err := auth.Handler(api)
-	if err != nil {
-		return false, err
-	}
-	var authzCalls atomic.Int64
-	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		authzCalls.Add(1)
-		authzHandler.ServeHTTP(w, r)
-	})
+	secret := []byte(hex.EncodeToString(raw))
 	stopUp := envoyrun.Serve(upLn, echoHandler())
 	defer stopUp()
-	stopAuthz := envoyrun.Serve(authzLn, counted)
-	defer stopAuthz()
+	rewrite := envoyrun.ExampleOptions{ListenerPort: p.listener, UpstreamPort: p.upstream, AdminPort: p.admin, WasmFile: wasmFile}
+	var authzCalls func() int64
+	var envoyEnv []string
+	authzLine := fmt.Sprintf("http://127.0.0.1:%d (in process, HS256, random secret)", p.authorizer)
+	if lambdaMode {
+		lam, err := startLambda(ctx, root, dir, authzLn, secret)
+		if err != nil {
+			return false, err
+		}
+		defer lam.endpoint.Close()
+		authzCalls = func() int64 { return lam.endpoint.Invocations(lambdaFunction) }
+		envoyEnv = lam.envoyEnv
+		rewrite.LambdaPort = p.authorizer
+		authzLine = fmt.Sprintf("Lambda function %s (its bootstrap under aws-lambda-rie), Invoke API at %s, SigV4 checked", lambdaFunction, lam.endpoint.URL)
+	} else {
+		auth, err := jwtauth.New(jwtauth.Config{HS256Secret: secret})
+		if err != nil {
+			return false, err
+		}
+		authzHandler, err := auth.Handler(api)
+		if err != nil {
+			return false, err
+		}
+		var calls atomic.Int64
+		counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			authzHandler.ServeHTTP(w, r)
+		})
+		stopAuthz := envoyrun.Serve(authzLn, counted)
+		defer stopAuthz()
+		authzCalls = calls.Load
+		rewrite.AuthorizerPort = p.authorizer
+	}
 
-	cfg, err := envoyrun.RewriteExample(string(example), envoyrun.ExampleOptions{
-		ListenerPort: p.listener, UpstreamPort: p.upstream, AuthorizerPort: p.authorizer, AdminPort: p.admin,
-		WasmFile: wasmFile,
-	})
+	cfg, err := envoyrun.RewriteExample(string(example), rewrite)
 	if err != nil {
 		return false, err
 	}
-	fmt.Fprintf(out, "authgate demo\n  echo upstream    http://127.0.0.1:%d\n  JWT authorizer   http://127.0.0.1:%d (in process, HS256, random secret)\n", p.upstream, p.authorizer)
+	fmt.Fprintf(out, "authgate demo\n  echo upstream    http://127.0.0.1:%d\n  JWT authorizer   %s\n", p.upstream, authzLine)
 	fmt.Fprintf(out, "  Envoy            http://127.0.0.1:%d (admin http://127.0.0.1:%d, --concurrency %d)\n", p.listener, p.admin, o.concurrency)
 	fmt.Fprintf(out, "  configuration    %s with the filter at %s\n", rel(root, examplePath), wasmFile)
 	fmt.Fprintf(out, "starting Envoy ...\n")
 	began := time.Now()
 	env, err := envoyrun.Start(ctx, envoyrun.Options{
-		ConfigYAML: []byte(cfg), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: envoyReadyTimeout,
+		ConfigYAML: []byte(cfg), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: envoyReadyTimeout, Env: envoyEnv,
 	})
 	if err != nil {
 		return false, fmt.Errorf("envoy: %w", err)
@@ -192,7 +227,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		mark = "FAIL"
 	}
 	fmt.Fprintf(out, "%s: %d of %d checks passed; the authorizer was called %d times (the filter caches each token's policy for 300s and evaluates it per request)\n",
-		mark, passed, len(checks), authzCalls.Load())
+		mark, passed, len(checks), authzCalls())
 	if !allPassed {
 		fmt.Fprintf(out, "\n--- envoy log, last lines ---\n%s\n", env.LogTail(30))
 	}

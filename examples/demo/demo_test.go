@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/examples/lambdarun"
 )
 
 // needs returns the filter to run, skipping the test when Envoy or the
@@ -70,5 +72,27 @@ func TestDemoOnce(t *testing.T) {
 		if strings.Contains(text, "127.0.0.1"+fixed+"\n") || strings.Contains(text, "127.0.0.1"+fixed+" ") {
 			t.Errorf("output mentions fixed port %s with --free-ports:\n%s", fixed, text)
 		}
+	}
+}
+
+// TestDemoLambda runs the tour with the authorizer as a Lambda function
+// (make demo AUTHORIZER=lambda).
+func TestDemoLambda(t *testing.T) {
+	wasm := needs(t)
+	if _, err := lambdarun.RIEBinary(); err != nil {
+		if os.Getenv("CI") != "" && os.Getenv("CI") != "false" {
+			t.Fatalf("CI is set: %v", err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, authorizer: "lambda"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if !passed || !strings.Contains(out.String(), "Lambda function jwt-authorizer") {
+		t.Fatalf("not every check passed:\n%s", out.String())
 	}
 }

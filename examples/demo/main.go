@@ -6,6 +6,7 @@
 // everything running for you to try until Ctrl-C.
 //
 //	make demo                      # builds build/authgate.wasm, then runs this
+//	make demo AUTHORIZER=lambda    # the authorizer as a Lambda function under the runtime emulator
 //	go run ./examples/demo --once  # the checks only; exit status 1 if one fails
 //
 // It builds nothing itself: build/authgate.wasm must exist.
@@ -28,6 +29,7 @@ func main() {
 	fs.StringVar(&o.example, "example", "", "the Envoy configuration to run (default examples/envoy/envoy.yaml in the repository)")
 	fs.BoolVar(&o.freePorts, "free-ports", false, "let the kernel pick every port instead of trying 8080, 9000, 9001 and 9901 first")
 	fs.IntVar(&o.concurrency, "concurrency", 2, "Envoy worker threads (--concurrency), each with its own wasm VM")
+	fs.StringVar(&o.authorizer, "authorizer", "http", "how the JWT authorizer runs: http (served in process, examples/envoy/envoy.yaml) or lambda (its Lambda bootstrap under aws-lambda-rie, invoked through the Lambda Invoke API with SigV4, examples/envoy/envoy-lambda.yaml)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
@@ -50,4 +52,5 @@ type options struct {
 	example     string
 	freePorts   bool
 	concurrency int
+	authorizer  string // "http" (default) or "lambda"
 }

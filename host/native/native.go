@@ -31,7 +31,9 @@ const MaxAuthorizerBody = 1 << 20
 // Options configure a Middleware. Clusters maps each authorizer's cluster
 // name to the base URL its events are POSTed to (the authorizer's path is
 // appended). Clock defaults to time.Now, Client to a client without
-// redirects, Logger to slog.Default().
+// redirects, Logger to slog.Default(). A plan with Lambda authorizers
+// (authorizerUri) needs a Client that signs their clusters' requests:
+// host/awssign's Transport.Client, as authgate serve uses.
 type Options struct {
 	Clusters map[string]string
 	Client   *http.Client
@@ -346,6 +348,9 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (res pipelin
 		req.Host = c.Authority
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for _, h := range c.Headers {
+		req.Header.Set(h.Name, h.Value)
+	}
 	began := time.Now()
 	defer func() {
 		m.stats.record(pipeline.MetricName(c.Authorizer, pipeline.MetricAuthorizerLatency), uint64(time.Since(began).Milliseconds()))

@@ -76,6 +76,10 @@ type Options struct {
 	// Start sets (such as "--component-log-level", "wasm:debug"). They may
 	// not repeat a flag that an Options field controls.
 	Args []string
+	// Env holds NAME=value entries added to the environment Envoy
+	// inherits, such as the AWS credentials its aws_request_signing
+	// filter reads.
+	Env []string
 	// Binary is the envoy executable; empty means the one on PATH.
 	Binary string
 	// Dir is the private directory for the configuration, the admin address
@@ -196,6 +200,9 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 		"--admin-address-path", addrFile,
 	}
 	e.cmd = exec.Command(bin, append(args, o.Args...)...)
+	if len(o.Env) > 0 {
+		e.cmd.Env = append(os.Environ(), o.Env...)
+	}
 	dieWithParent(e.cmd)
 	e.cmd.Dir = e.dir
 	e.cmd.Stdout, e.cmd.Stderr = logFile, logFile

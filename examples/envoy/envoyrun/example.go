@@ -16,6 +16,9 @@ const (
 	ExampleAuthorizerPort = 9001
 	ExampleAdminPort      = 9901
 	ExampleWasmFile       = "build/authgate.wasm"
+	// ExampleLambdaPort is where examples/envoy/envoy-lambda.yaml's lambda
+	// cluster sends Invoke calls (a local Lambda endpoint).
+	ExampleLambdaPort = 9002
 )
 
 // AnyPort asks RewriteExample for port_value 0, the kernel's choice. Envoy
@@ -31,6 +34,7 @@ type ExampleOptions struct {
 	UpstreamPort   int
 	AuthorizerPort int
 	AdminPort      int
+	LambdaPort     int // envoy-lambda.yaml's lambda cluster
 	// WasmFile replaces `filename: build/authgate.wasm`; Envoy resolves a
 	// relative name against its working directory, so pass an absolute path.
 	WasmFile string
@@ -59,6 +63,7 @@ func RewriteExample(text string, o ExampleOptions) (string, error) {
 		{"upstream", ExampleUpstreamPort, o.UpstreamPort},
 		{"authorizer", ExampleAuthorizerPort, o.AuthorizerPort},
 		{"admin", ExampleAdminPort, o.AdminPort},
+		{"lambda", ExampleLambdaPort, o.LambdaPort},
 	}
 	for _, p := range ports {
 		if p.with == 0 {

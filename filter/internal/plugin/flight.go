@@ -90,6 +90,9 @@ func (p *Plugin) dispatch(f *flight, res *pipeline.Result, now time.Time, curren
 		{Name: ":authority", Value: c.Authority},
 		{Name: "content-type", Value: "application/json"},
 	}
+	for _, h := range c.Headers {
+		headers = append(headers, abi.Header(h))
+	}
 	timeout := c.Timeout.Milliseconds()
 	if timeout < 1 {
 		timeout = 1

@@ -162,6 +162,11 @@ func (p *Plugin) OnConfigure(rootID, size uint32) (ok bool) {
 		p.logf(abi.LogWarn, "setting the tick period: %v", st)
 	}
 	p.logf(abi.LogInfo, "configured: %d routes, %d authorizers", len(plan.Routes), len(plan.Authorizers))
+	for _, c := range plan.LambdaClusters {
+		// The filter never signs: the cluster must (Envoy's
+		// aws_request_signing upstream filter), for this region and role.
+		p.logf(abi.LogInfo, "%s", c.SigningNote())
+	}
 	return true
 }
 

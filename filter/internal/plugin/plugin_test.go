@@ -37,13 +37,19 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, testConfig)
+}
+
+// newEnvWith is newEnv with another plugin configuration.
+func newEnvWith(t *testing.T, cfg string) *env {
+	t.Helper()
 	h := proxywasmtest.New(t0)
-	h.PluginConfig = []byte(testConfig)
+	h.PluginConfig = []byte(cfg)
 	h.AddRoot(rootID)
 	p := New(h)
 	h.Current = rootID
 	p.OnContextCreate(rootID, 0)
-	if !p.OnVMStart(rootID, 0) || !p.OnConfigure(rootID, uint32(len(testConfig))) {
+	if !p.OnVMStart(rootID, 0) || !p.OnConfigure(rootID, uint32(len(cfg))) {
 		t.Fatalf("configure failed: %v", h.Logs)
 	}
 	return &env{t, h, p}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/host/awssign"
 	"github.com/authgate/authgate/host/native"
 )
 
@@ -225,14 +226,41 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 
 // newEngine starts the chosen engine.
 func (c *cli) newEngine(ctx context.Context, o *serveOptions, plan *config.Plan, raw []byte, logger *slog.Logger) (engine, error) {
+	client, err := clusterClient(ctx, plan, o.clusters, logger)
+	if err != nil {
+		return nil, err
+	}
 	if o.engine == "native" {
-		mw, err := native.New(plan, native.Options{Clusters: o.clusters, Logger: logger})
+		mw, err := native.New(plan, native.Options{Clusters: o.clusters, Logger: logger, Client: client})
 		if err != nil {
 			return nil, err
 		}
 		return nativeEngine{mw}, nil
 	}
-	return newWasmEngine(ctx, o, raw, logger)
+	return newWasmEngine(ctx, o, raw, logger, client)
+}
+
+// clusterClient is the client authorizer calls go through: nil (the
+// engine's default) without Lambda authorizers, else one that signs the
+// Lambda clusters' requests with the AWS SDK's default credentials, or an
+// authorizerCredentials role assumed with them. The log names the
+// clusters and regions, never a credential.
+func clusterClient(ctx context.Context, plan *config.Plan, clusters map[string]string, logger *slog.Logger) (*http.Client, error) {
+	if len(plan.LambdaClusters) == 0 {
+		return nil, nil
+	}
+	t, err := awssign.NewTransport(ctx, plan, clusters, awssign.Options{})
+	if err != nil {
+		return nil, err
+	}
+	for _, lc := range plan.LambdaClusters {
+		attrs := []any{"cluster", lc.Name, "region", lc.Region, "authorizers", lc.Authorizers}
+		if lc.Role != "" {
+			attrs = append(attrs, "role", lc.Role)
+		}
+		logger.Info("signing Lambda invocations (SigV4)", attrs...)
+	}
+	return t.Client(), nil
 }
 
 // nativeEngine adapts the native middleware, which holds nothing to close.

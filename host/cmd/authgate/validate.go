@@ -55,7 +55,11 @@ func summary(plan *config.Plan) string {
 		} else {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %s ttl %ds", name, a.Type, int(a.TTL.Seconds()))
+		fmt.Fprintf(&b, "%s %s", name, a.Type)
+		if a.IsLambda() {
+			fmt.Fprintf(&b, " lambda %s", a.Function.Name)
+		}
+		fmt.Fprintf(&b, " ttl %ds", int(a.TTL.Seconds()))
 		if i == len(names)-1 {
 			b.WriteString(")")
 		}

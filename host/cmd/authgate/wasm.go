@@ -48,7 +48,7 @@ type wasmEngine struct {
 	log  *slog.Logger
 }
 
-func newWasmEngine(ctx context.Context, o *serveOptions, pluginConfig []byte, logger *slog.Logger) (engine, error) {
+func newWasmEngine(ctx context.Context, o *serveOptions, pluginConfig []byte, logger *slog.Logger, client *http.Client) (engine, error) {
 	bin, err := loadFilter(o.filter)
 	if err != nil {
 		return nil, err
@@ -62,6 +62,7 @@ func newWasmEngine(ctx context.Context, o *serveOptions, pluginConfig []byte, lo
 		PoolSize:     o.pool,
 		Clusters:     o.clusters,
 		Logger:       logger.With("source", "filter"),
+		HTTPClient:   client,
 	})
 	if err != nil {
 		return nil, err

@@ -59,6 +59,11 @@ func NewConfig(h Host, m Metrics, name string, raw []byte) (*Config, error) {
 		return nil, err
 	}
 	logf(h, abi.LogInfo, "configured: %d routes, %d authorizers", len(c.pipe.Plan().Routes), len(c.pipe.Plan().Authorizers))
+	for _, lc := range c.pipe.Plan().LambdaClusters {
+		// The module never signs: the cluster's aws_request_signing
+		// upstream filter must, for this region and role.
+		logf(h, abi.LogInfo, "%s", lc.SigningNote())
+	}
 	return c, nil
 }
 

@@ -213,6 +213,9 @@ func (f *Filter) start(s Stream, res *pipeline.Result, now time.Time) abi.Header
 		{Name: ":authority", Value: c.Authority},
 		{Name: "content-type", Value: "application/json"},
 	}
+	for _, h := range c.Headers {
+		headers = append(headers, Header{Name: h.Name, Value: h.Value})
+	}
 	timeout := max(c.Timeout.Milliseconds(), 1)
 	id, init := s.Callout(c.Cluster, headers, c.Event, uint64(timeout))
 	if init != abi.CalloutInitSuccess {
