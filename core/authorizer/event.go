@@ -31,6 +31,7 @@ type RequestInput struct {
 	PathParameters []Param
 	StageVariables []Param
 	AccountID      string
+	ResourceID     string // the route's resource id (config.Route.ResourceID)
 	APIID          string
 	Stage          string
 	RequestID      string
@@ -74,7 +75,7 @@ func RequestEvent(in *RequestInput) []byte {
 	b = appendMaps(b, `,"headers":`, `,"multiValueHeaders":`, cleanNames(headers))
 	b = appendMaps(b, `,"queryStringParameters":`, `,"multiValueQueryStringParameters":`, cleanNames(slices.Clone(in.Query)))
 	return appendV1Tail(b, in.PathParameters, in.StageVariables, v1Context{
-		path: in.Path, accountID: in.AccountID, stage: in.Stage, requestID: in.RequestID,
+		path: in.Path, accountID: in.AccountID, resourceID: in.ResourceID, stage: in.Stage, requestID: in.RequestID,
 		sourceIP: in.SourceIP, userAgent: in.UserAgent, resource: in.Resource,
 		httpMethod: in.HTTPMethod, apiID: in.APIID,
 	})
@@ -82,7 +83,7 @@ func RequestEvent(in *RequestInput) []byte {
 
 // v1Context is what a payload 1.0 event's requestContext carries.
 type v1Context struct {
-	path, accountID, stage, requestID, sourceIP, userAgent, resource, httpMethod, apiID string
+	path, accountID, resourceID, stage, requestID, sourceIP, userAgent, resource, httpMethod, apiID string
 }
 
 // appendV1Tail ends a payload 1.0 REQUEST event, REST's or an HTTP API's:
@@ -97,6 +98,8 @@ func appendV1Tail(b []byte, pathParams, stageVars []Param, rc v1Context) []byte 
 	b = appendString(b, rc.path)
 	b = append(b, `,"accountId":`...)
 	b = appendString(b, rc.accountID)
+	b = append(b, `,"resourceId":`...)
+	b = appendString(b, rc.resourceID)
 	b = append(b, `,"stage":`...)
 	b = appendString(b, rc.stage)
 	b = append(b, `,"requestId":`...)
@@ -117,7 +120,7 @@ func appendV1Tail(b []byte, pathParams, stageVars []Param, rc v1Context) []byte 
 // requestEventSize guesses the event's length so that building it usually
 // takes one allocation.
 func requestEventSize(in *RequestInput) int {
-	n := 512 + len(in.MethodARN) + 2*(len(in.Resource)+len(in.Path)+len(in.HTTPMethod)) +
+	n := 528 + len(in.MethodARN) + 2*(len(in.Resource)+len(in.Path)+len(in.HTTPMethod)) +
 		len(in.AccountID) + len(in.APIID) + len(in.Stage) + len(in.RequestID) + len(in.SourceIP) + len(in.UserAgent)
 	for _, h := range in.Headers {
 		n += 2*(len(h.Name)+len(h.Value)) + 12

@@ -22,6 +22,7 @@ type HTTPInput struct {
 	PathParameters []Param
 	StageVariables []Param
 	AccountID      string
+	ResourceID     string // payload 1.0 only: the route's resource id
 	APIID          string
 	Stage          string
 	RequestID      string
@@ -152,7 +153,7 @@ func HTTPEventV1(in *HTTPInput) []byte {
 	b = append(b, `,"queryStringParameters":`...)
 	b = appendJoinedMap(b, cleanNames(slices.Clone(in.Query)))
 	return appendV1Tail(b, in.PathParameters, in.StageVariables, v1Context{
-		path: in.Path, accountID: in.AccountID, stage: in.Stage, requestID: in.RequestID,
+		path: in.Path, accountID: in.AccountID, resourceID: in.ResourceID, stage: in.Stage, requestID: in.RequestID,
 		sourceIP: in.SourceIP, userAgent: in.UserAgent, resource: in.Resource,
 		httpMethod: in.HTTPMethod, apiID: in.APIID,
 	})
@@ -161,7 +162,7 @@ func HTTPEventV1(in *HTTPInput) []byte {
 // httpEventSize guesses an HTTP API event's length so that building it
 // usually takes one allocation.
 func httpEventSize(in *HTTPInput) int {
-	n := 640 + 2*len(in.RouteARN) + 2*len(in.RouteKey) + len(in.Resource) + len(in.RawPath) + len(in.RawQuery) +
+	n := 656 + 2*len(in.RouteARN) + 2*len(in.RouteKey) + len(in.Resource) + len(in.RawPath) + len(in.RawQuery) +
 		2*len(in.Path) + len(in.AccountID) + len(in.APIID) + len(in.Stage) + len(in.RequestID) +
 		len(in.SourceIP) + len(in.UserAgent) + len(in.DomainName) + len(in.DomainPrefix) + len(in.Time)
 	for _, s := range in.IdentitySource {

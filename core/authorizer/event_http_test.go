@@ -29,6 +29,7 @@ func httpInput() *HTTPInput {
 		PathParameters: []Param{{Name: "id", Value: "42"}},
 		StageVariables: []Param{{Name: "env", Value: "prod"}},
 		AccountID:      "123456789012",
+		ResourceID:     "05c7jb",
 		APIID:          "abcdef123",
 		Stage:          "$default",
 		RequestID:      "req-1",
@@ -66,7 +67,7 @@ func TestHTTPEventV1Golden(t *testing.T) {
 		`"headers":{"X-Multi":"one","cookie":"a=1; b=2,c=3","user-agent":"curl/8.0","x-multi":"two"},` +
 		`"queryStringParameters":{"q":"a b","tag":"x,y"},` +
 		`"pathParameters":{"id":"42"},"stageVariables":{"env":"prod"},` +
-		`"requestContext":{"path":"/pets/42","accountId":"123456789012","stage":"$default","requestId":"req-1",` +
+		`"requestContext":{"path":"/pets/42","accountId":"123456789012","resourceId":"05c7jb","stage":"$default","requestId":"req-1",` +
 		`"identity":{"sourceIp":"203.0.113.9","userAgent":"curl/8.0"},"resourcePath":"/pets/{id}","httpMethod":"GET","apiId":"abcdef123"}}`
 	if got := string(HTTPEventV1(httpInput())); got != want {
 		t.Errorf("HTTPEventV1 =\n%s\nwant\n%s", got, want)
@@ -147,7 +148,7 @@ func TestHTTPEventV1Unmarshals(t *testing.T) {
 		PathParameters:        map[string]string{"id": "42"},
 		StageVariables:        map[string]string{"env": "prod"},
 		RequestContext: events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext{
-			Path: "/pets/42", AccountID: "123456789012", Stage: "$default", RequestID: "req-1",
+			Path: "/pets/42", AccountID: "123456789012", ResourceID: "05c7jb", Stage: "$default", RequestID: "req-1",
 			Identity:     events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: "203.0.113.9"},
 			ResourcePath: "/pets/{id}", HTTPMethod: "GET", APIID: "abcdef123",
 		},

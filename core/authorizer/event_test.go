@@ -141,6 +141,7 @@ func fullInput() *RequestInput {
 		PathParameters: []Param{{Name: "id", Value: "42"}},
 		StageVariables: []Param{{Name: "env", Value: "prod"}},
 		AccountID:      "123456789012",
+		ResourceID:     "05c7jb",
 		APIID:          "abcdef123",
 		Stage:          "test",
 		RequestID:      "req-1",
@@ -160,7 +161,7 @@ func TestRequestEventGolden(t *testing.T) {
 		`"queryStringParameters":{"q":"a b","tag":"y"},` +
 		`"multiValueQueryStringParameters":{"q":["a b"],"tag":["x","y"]},` +
 		`"pathParameters":{"id":"42"},"stageVariables":{"env":"prod"},` +
-		`"requestContext":{"path":"/pets/42","accountId":"123456789012","stage":"test","requestId":"req-1",` +
+		`"requestContext":{"path":"/pets/42","accountId":"123456789012","resourceId":"05c7jb","stage":"test","requestId":"req-1",` +
 		`"identity":{"sourceIp":"203.0.113.9","userAgent":"curl/8.0"},` +
 		`"resourcePath":"/pets/{id}","httpMethod":"GET","apiId":"abcdef123"}}`
 	if got := string(RequestEvent(fullInput())); got != want {
@@ -204,6 +205,7 @@ func expectedEvent(in *RequestInput) events.APIGatewayCustomAuthorizerRequestTyp
 		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
 			Path:         in.Path,
 			AccountID:    in.AccountID,
+			ResourceID:   in.ResourceID,
 			Stage:        in.Stage,
 			RequestID:    in.RequestID,
 			Identity:     events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: in.SourceIP},

@@ -5,10 +5,13 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -204,6 +207,11 @@ type Route struct {
 	Method     string
 	Path       string
 	Authorizer *Authorizer
+	// ResourceID names the route's path as API Gateway names a resource:
+	// six characters of [0-9a-z], equal for every method of one path and
+	// stable across restarts (see ResourceID). Payload 1.0 events carry
+	// it as requestContext.resourceId.
+	ResourceID string
 }
 
 // RouteKey is the route's key as HTTP APIs write it: "GET /pets/{id}",
@@ -249,6 +257,11 @@ type Plan struct {
 	// LambdaClusters lists, sorted by name, the clusters that carry Lambda
 	// Invoke requests (authorizers with an authorizerUri).
 	LambdaClusters []LambdaCluster
+	// Warnings name what the configuration says that the gateway accepts
+	// but ignores or that will refuse requests, each starting with the
+	// JSON path of the field: what API Gateway itself accepts loads, and
+	// the operator still learns what it means here.
+	Warnings []string
 }
 
 // IsHTTP reports whether the plan is for an HTTP API.
@@ -359,10 +372,10 @@ func Parse(b []byte) (*Plan, error) {
 	if err = parseCache(top, p); err != nil {
 		return nil, err
 	}
-	if p.Authorizers, p.LambdaClusters, err = parseAuthorizers(top, p.StageVariables, apiType); err != nil {
+	if p.Authorizers, p.LambdaClusters, err = parseAuthorizers(top, p.StageVariables, apiType, &p.Warnings); err != nil {
 		return nil, err
 	}
-	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers, http); err != nil {
+	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers, http, p.RestAPIID); err != nil {
 		return nil, err
 	}
 	if n := len(p.Routes); n > 0 && p.Routes[n-1].Path == DefaultRouteKey {
@@ -439,7 +452,7 @@ func parseCache(top obj, p *Plan) error {
 	return nil
 }
 
-func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[string]*Authorizer, []LambdaCluster, error) {
+func parseAuthorizers(top obj, stageVars []StageVariable, apiType string, warn *[]string) (map[string]*Authorizer, []LambdaCluster, error) {
 	v, ok := top.fields["authorizers"]
 	if !ok {
 		return nil, nil, errors.New("authorizers: required")
@@ -463,7 +476,7 @@ func parseAuthorizers(top obj, stageVars []StageVariable, apiType string) (map[s
 			err = fmt.Errorf("%s: name is reserved for routes without an authorizer", path)
 		default:
 			var a *Authorizer
-			if a, err = parseAuthorizer(n, val, path, stageVars, apiType); err == nil {
+			if a, err = parseAuthorizer(n, val, path, stageVars, apiType, warn); err == nil {
 				if err = clusters.add(a, path); err == nil {
 					out[n] = a
 				}
@@ -527,7 +540,7 @@ func (u clusterUse) lambda() []LambdaCluster {
 	return out
 }
 
-func parseAuthorizer(name string, v gjson.Result, path string, stageVars []StageVariable, apiType string) (*Authorizer, error) {
+func parseAuthorizer(name string, v gjson.Result, path string, stageVars []StageVariable, apiType string, warn *[]string) (*Authorizer, error) {
 	o, err := object(v, path, []string{
 		"type", "cluster", "path", "authority", "timeoutMs", "identitySource",
 		"identityValidationExpression", "authorizerResultTtlInSeconds",
@@ -609,7 +622,7 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 			return nil, err
 		}
 	} else {
-		if a.IdentitySources, err = parseRequestSources(src, srcPath, stageVars, apiType); err != nil {
+		if a.IdentitySources, err = parseRequestSources(src, srcPath, stageVars, apiType, warn); err != nil {
 			return nil, err
 		}
 		if len(a.IdentitySources) == 0 {
@@ -631,12 +644,15 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 	}
 	if o.has("identityValidationExpression") {
 		p := path + ".identityValidationExpression"
-		if a.Type != TypeToken {
-			return nil, fmt.Errorf("%s: only TOKEN authorizers take one", p)
-		}
 		expr, err := o.str("identityValidationExpression", true, "")
 		if err != nil {
 			return nil, err
+		}
+		if a.Type != TypeToken {
+			// API Gateway keeps the field on REQUEST authorizers and
+			// never applies it; a definition copied from there loads.
+			*warn = append(*warn, p+": ignored: only TOKEN authorizers validate the identity; a REQUEST authorizer is called for every identity")
+			return a, nil
 		}
 		if expr == "" {
 			return nil, fmt.Errorf("%s: must not be empty; leave it out to accept any token", p)
@@ -742,7 +758,7 @@ var (
 // parseRequestSources parses a comma-separated list; an empty string is an
 // empty list. REST APIs spell sources method.request.header.X, HTTP APIs
 // $request.header.X.
-func parseRequestSources(src, path string, stageVars []StageVariable, apiType string) ([]IdentitySource, error) {
+func parseRequestSources(src, path string, stageVars []StageVariable, apiType string, warn *[]string) ([]IdentitySource, error) {
 	if strings.Trim(src, " ") == "" {
 		return nil, nil
 	}
@@ -770,9 +786,12 @@ func parseRequestSources(src, path string, stageVars []StageVariable, apiType st
 			}
 		case strings.HasPrefix(e, syn.stage):
 			s = IdentitySource{Kind: SourceStage, Name: e[len(syn.stage):]}
-			if !slices.ContainsFunc(stageVars, func(v StageVariable) bool { return v.Name == s.Name }) {
-				// An undefined stage variable would answer every request 401.
-				return nil, fmt.Errorf("%s: %q names a stage variable that stageVariables does not define", path, e)
+			if s.Name == "" || hasControlOrSpace(s.Name) {
+				bad = "a stage variable name"
+			} else if !slices.ContainsFunc(stageVars, func(v StageVariable) bool { return v.Name == s.Name }) {
+				// API Gateway deploys such an authorizer and answers
+				// every request on its routes 401; so does the gateway.
+				*warn = append(*warn, fmt.Sprintf("%s: %q names a stage variable that stageVariables does not define: every request on this authorizer's routes is answered 401", path, e))
 			}
 		case strings.HasPrefix(e, syn.context):
 			s = IdentitySource{Kind: SourceContext, Name: e[len(syn.context):]}
@@ -800,7 +819,7 @@ func isHeaderName(s string) bool {
 	})
 }
 
-func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *route.Router, error) {
+func parseRoutes(top obj, auths map[string]*Authorizer, http bool, apiID string) ([]Route, *route.Router, error) {
 	v, ok := top.fields["routes"]
 	if !ok {
 		return nil, nil, errors.New("routes: required")
@@ -854,5 +873,52 @@ func parseRoutes(top obj, auths map[string]*Authorizer, http bool) ([]Route, *ro
 	if err != nil {
 		return nil, nil, err
 	}
+	assignResourceIDs(routes, func(path string, salt int) string { return ResourceID(apiID, path, salt) })
 	return routes, router, nil
+}
+
+// ResourceID derives the id of a resource (a route path) of the API apiID:
+// the first six base-36 digits of a SHA-256 over both, with salt mixed in
+// when two paths of one API would otherwise share an id. API Gateway draws
+// its resource ids at random when a resource is created; a derived id
+// keeps the same value across restarts, hosts and VMs, which an
+// authorizer that keys anything on resourceId needs.
+func ResourceID(apiID, path string, salt int) string {
+	h := sha256.New()
+	h.Write([]byte("authgate resource id\x00"))
+	h.Write([]byte(apiID))
+	h.Write([]byte{0})
+	h.Write([]byte(path))
+	if salt > 0 {
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.Itoa(salt)))
+	}
+	var sum [sha256.Size]byte
+	n := binary.BigEndian.Uint64(h.Sum(sum[:0])[:8])
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var id [6]byte
+	for i := range id {
+		id[i] = digits[n%36]
+		n /= 36
+	}
+	return string(id[:])
+}
+
+// assignResourceIDs gives every route the id of its path. Paths are
+// numbered in the order they first appear, so a collision between two
+// paths (odds about one in four billion per pair) is resolved the same way
+// on every start.
+func assignResourceIDs(routes []Route, id func(path string, salt int) string) {
+	byPath := make(map[string]string, len(routes))
+	used := make(map[string]bool, len(routes))
+	for i := range routes {
+		path := routes[i].Path
+		rid, ok := byPath[path]
+		for salt := 0; !ok; salt++ {
+			rid = id(path, salt)
+			ok = !used[rid]
+		}
+		byPath[path], used[rid] = rid, true
+		routes[i].ResourceID = rid
+	}
 }

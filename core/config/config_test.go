@@ -148,8 +148,8 @@ func TestParseErrors(t *testing.T) {
 			`authorizers.jwt.identityValidationExpression: must be a string, got 5`},
 
 		// REQUEST identity.
-		{"regex on REQUEST", jwt(req + `"identitySource": "method.request.header.A", "identityValidationExpression": "x"`),
-			`authorizers.jwt.identityValidationExpression: only TOKEN authorizers take one`},
+		{"regex on REQUEST not a string", jwt(req + `"identitySource": "method.request.header.A", "identityValidationExpression": 5`),
+			`authorizers.jwt.identityValidationExpression: must be a string, got 5`},
 		{"request source unknown prefix", jwt(req + `"identitySource": "method.request.path.id"`),
 			`authorizers.jwt.identitySource: "method.request.path.id" must start with method.request.header., method.request.querystring., stageVariables. or context.`},
 		{"request source empty entry", jwt(req + `"identitySource": "method.request.header.A,,method.request.header.B"`),
@@ -158,8 +158,8 @@ func TestParseErrors(t *testing.T) {
 			`authorizers.jwt.identitySource: "method.request.header.A B" does not end in a header name`},
 		{"request source empty query", jwt(req + `"identitySource": "method.request.querystring."`),
 			`authorizers.jwt.identitySource: "method.request.querystring." does not end in a query parameter name`},
-		{"request source undefined stage variable", jwt(req + `"identitySource": "stageVariables.tenant"`),
-			`authorizers.jwt.identitySource: "stageVariables.tenant" names a stage variable that stageVariables does not define`},
+		{"request source empty stage variable", jwt(req + `"identitySource": "stageVariables."`),
+			`authorizers.jwt.identitySource: "stageVariables." does not end in a stage variable name`},
 		{"request source unknown context", jwt(req + `"identitySource": "context.authorizer.claims"`),
 			`authorizers.jwt.identitySource: "context.authorizer.claims" is not a supported context variable (one of accountId, apiId, httpMethod, identity.sourceIp, path, requestId, resourcePath, sourceIp, stage)`},
 		{"request source twice", jwt(req + `"identitySource": "method.request.header.X-Key, method.request.header.x-key"`),
@@ -225,8 +225,8 @@ func TestParseExample(t *testing.T) {
 			TTL:             300 * time.Second,
 		}},
 		Routes: []Route{
-			{Method: "ANY", Path: "/health"},
-			{Method: "ANY", Path: "/{proxy+}", Authorizer: a},
+			{Method: "ANY", Path: "/health", ResourceID: "fhon00"},
+			{Method: "ANY", Path: "/{proxy+}", Authorizer: a, ResourceID: "xrutvm"},
 		},
 		Router:       p.Router,
 		CacheEntries: 10000, CacheBytes: 16 << 20,
@@ -353,5 +353,52 @@ func TestParseDefaultsAndNormalisation(t *testing.T) {
 			}
 			tt.check(t, p)
 		})
+	}
+}
+
+func TestResourceIDs(t *testing.T) {
+	p, err := Parse([]byte(doc(`"routes": [
+		{"method": "GET", "path": "/pets", "authorizer": "jwt"},
+		{"method": "POST", "path": "/pets", "authorizer": "jwt"},
+		{"method": "GET", "path": "/pets/{id}", "authorizer": "jwt"}]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Routes
+	if r[0].ResourceID != r[1].ResourceID {
+		t.Errorf("GET and POST /pets have resource ids %q and %q; one path is one resource", r[0].ResourceID, r[1].ResourceID)
+	}
+	if r[0].ResourceID == r[2].ResourceID {
+		t.Errorf("/pets and /pets/{id} share resource id %q", r[0].ResourceID)
+	}
+	for _, rt := range r {
+		if len(rt.ResourceID) != 6 || strings.Trim(rt.ResourceID, "0123456789abcdefghijklmnopqrstuvwxyz") != "" {
+			t.Errorf("%s %s: resource id %q is not six characters of [0-9a-z]", rt.Method, rt.Path, rt.ResourceID)
+		}
+	}
+	if other := ResourceID("b1b2c3d4e5", "/pets", 0); other == r[0].ResourceID {
+		t.Errorf("two APIs share the id %q for /pets", other)
+	}
+	if again := ResourceID("a1b2c3d4e5", "/pets", 0); again != r[0].ResourceID {
+		t.Errorf("ResourceID is %q now and %q in the plan: not stable", again, r[0].ResourceID)
+	}
+}
+
+func TestAssignResourceIDsResolvesCollisions(t *testing.T) {
+	// Every path's first candidate is the same id: the salt must separate
+	// them, in the order the paths first appear.
+	colliding := func(path string, salt int) string {
+		if salt == 0 {
+			return "aaaaaa"
+		}
+		return path[1:] + strings.Repeat("0", 5) + string(rune('0'+salt))
+	}
+	routes := []Route{{Path: "/a"}, {Path: "/b"}, {Path: "/a"}, {Path: "/c"}}
+	assignResourceIDs(routes, colliding)
+	want := []string{"aaaaaa", "b000001", "aaaaaa", "c000001"}
+	for i, r := range routes {
+		if r.ResourceID != want[i] {
+			t.Errorf("routes[%d] (%s): id %q, want %q", i, r.Path, r.ResourceID, want[i])
+		}
 	}
 }

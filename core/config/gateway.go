@@ -160,17 +160,20 @@ func parseGatewayResponse(t string, v gjson.Result, path string, c *consts) (*Ga
 		return nil, err
 	}
 	g := &GatewayResponse{Type: t}
-	if o.has("statusCode") {
-		// A string, as in the OpenAPI extension and API Gateway's API.
-		s, err := o.str("statusCode", true, "")
-		if err != nil {
-			return nil, err
+	if sv, ok := o.fields["statusCode"]; ok {
+		// A string, as in API Gateway's API, or a number, as AWS's own
+		// OpenAPI example writes it; both mean the same code.
+		s := sv.Raw
+		if sv.Type == gjson.String {
+			s = sv.Str
+		} else if sv.Type != gjson.Number {
+			s = ""
 		}
 		n, err := strconv.Atoi(s)
 		// Never 1xx or 2xx: the gateway's answer must not look like success.
 		// 3xx stays possible for a redirect to a sign-in page.
 		if err != nil || len(s) != 3 || n < 300 || n > 599 {
-			return nil, fmt.Errorf("%s.statusCode: must be a status code \"300\" to \"599\", got %s", path, got(o.fields["statusCode"]))
+			return nil, fmt.Errorf("%s.statusCode: must be a status code \"300\" to \"599\" (a string or a number), got %s", path, got(sv))
 		}
 		g.StatusCode = n
 	}

@@ -73,8 +73,6 @@ func TestParseHTTPErrors(t *testing.T) {
 			`authorizers.jwt.identitySource: "$request.header.Authorization" must start with method.request.header., method.request.querystring., stageVariables. or context.`},
 		{"HTTP unknown context", httpAuth(v2 + `"identitySource": "$context.resourcePath"`),
 			`authorizers.lam.identitySource: "$context.resourcePath" is not a supported context variable (one of accountId, apiId, domainName, domainPrefix, httpMethod, identity.sourceIp, path, protocol, requestId, routeKey, stage)`},
-		{"HTTP undefined stage variable", httpAuth(v2 + `"identitySource": "$stageVariables.t"`),
-			`authorizers.lam.identitySource: "$stageVariables.t" names a stage variable that stageVariables does not define`},
 		{"HTTP bad header", httpAuth(v2 + `"identitySource": "$request.header.a b"`),
 			`authorizers.lam.identitySource: "$request.header.a b" does not end in a header name`},
 		{"HTTP caching without sources", httpAuth(`"type": "REQUEST", "cluster": "authz", "authorizerPayloadFormatVersion": "2.0", "authorizerResultTtlInSeconds": 5`),

@@ -103,6 +103,20 @@ func TestGatewayResponseCustomisation(t *testing.T) {
 			wantHeaders: []Header{{Name: "content-type", Value: "application/json"}, {Name: ErrorTypeHeader, Value: "MissingAuthenticationTokenException"}},
 		},
 		{
+			name:       "missing token maps the query, as AWS's example does",
+			responses:  `"MISSING_AUTHENTICATION_TOKEN": {"statusCode": "404", "responseParameters": {"gatewayresponse.header.X-Q": "method.request.querystring.q", "gatewayresponse.header.X-H": "method.request.header.X-Trace"}}`,
+			req:        Request{Method: "GET", Target: "/nowhere/else?q=a%20b&q=c", Headers: []Header{{Name: "x-trace", Value: "t9"}}},
+			wantStatus: 404, wantBody: `{"message":"Missing Authentication Token"}`,
+			wantHeaders: []Header{{Name: "content-type", Value: "application/json"}, {Name: ErrorTypeHeader, Value: "MissingAuthenticationTokenException"}, {Name: "x-h", Value: "t9"}, {Name: "x-q", Value: "a b,c"}},
+		},
+		{
+			name:       "missing token with an undecodable query maps no query value",
+			responses:  `"MISSING_AUTHENTICATION_TOKEN": {"responseParameters": {"gatewayresponse.header.X-Q": "method.request.querystring.q"}}`,
+			req:        Request{Method: "GET", Target: "/nowhere?q=%ZZ"},
+			wantStatus: 403, wantBody: `{"message":"Missing Authentication Token"}`,
+			wantHeaders: []Header{{Name: "content-type", Value: "application/json"}, {Name: ErrorTypeHeader, Value: "MissingAuthenticationTokenException"}},
+		},
+		{
 			name:       "DEFAULT_4XX applies to unauthorized, its status to all",
 			responses:  `"DEFAULT_4XX": {"statusCode": "418", "responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}}`,
 			req:        Request{Method: "GET", Target: "/pets"},

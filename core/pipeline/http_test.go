@@ -107,7 +107,7 @@ func TestHTTPEventDefaultRouteAndV1(t *testing.T) {
 	}
 	want = `{"version":"1.0","type":"REQUEST","methodArn":"` + httpARN + `POST/v1","identitySource":"t","authorizationToken":"t",` +
 		`"resource":"/v1","path":"/v1","httpMethod":"POST","headers":{"authorization":"t"},"queryStringParameters":{"a":"1"},` +
-		`"pathParameters":{},"stageVariables":{"env":"prod"},"requestContext":{"path":"/v1","accountId":"123456789012","stage":"$default",` +
+		`"pathParameters":{},"stageVariables":{"env":"prod"},"requestContext":{"path":"/v1","accountId":"123456789012","resourceId":"c6udkc","stage":"$default",` +
 		`"requestId":"r","identity":{"sourceIp":"","userAgent":""},"resourcePath":"/v1","httpMethod":"POST","apiId":"h1t2t3p4"}}`
 	if got := string(r.Call.Event); got != want {
 		t.Errorf("v1 event =\n%s\nwant\n%s", got, want)

@@ -374,12 +374,20 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 
 // early gathers the gateway response variables for an answer given before
 // the request is fully read; nil when the plan customises no response.
+//
+// The query is decoded here too, so that a mapping from
+// method.request.querystring.X works on these answers as on every other
+// (AWS's own example maps one on MISSING_AUTHENTICATION_TOKEN); a query
+// that does not decode maps nothing.
 func (p *Pipeline) early(r *Request, path, resource string, params []route.Param) *vars {
 	if p.plan.GatewayResponses == nil {
 		return nil
 	}
+	_, rawQuery, _ := strings.Cut(r.Target, "?")
+	query, _ := parseQuery(rawQuery)
 	return &vars{requestID: r.RequestID, method: r.Method, path: path, resource: resource,
-		sourceIP: r.sourceIP(), userAgent: lookup(r.Headers, "user-agent"), headers: r.Headers, params: params}
+		sourceIP: r.sourceIP(), userAgent: lookup(r.Headers, "user-agent"), headers: r.Headers,
+		query: query, params: params}
 }
 
 // Resume turns the authorizer's answer to c into the final Allow or Reject

@@ -177,7 +177,14 @@ func (v *requestView) queryParams() ([]authorizer.Param, error) {
 		return v.query, v.queryErr
 	}
 	v.parsed = true
-	for part := range strings.SplitSeq(v.rawQuery, "&") {
+	v.query, v.queryErr = parseQuery(v.rawQuery)
+	return v.query, v.queryErr
+}
+
+// parseQuery decodes a raw query in order, keeping repeated names.
+func parseQuery(raw string) ([]authorizer.Param, error) {
+	var out []authorizer.Param
+	for part := range strings.SplitSeq(raw, "&") {
 		if part == "" {
 			continue
 		}
@@ -185,13 +192,11 @@ func (v *requestView) queryParams() ([]authorizer.Param, error) {
 		n, err1 := url.QueryUnescape(name)
 		val, err2 := url.QueryUnescape(value)
 		if err1 != nil || err2 != nil {
-			v.queryErr = errQuery
-			v.query = nil
-			return nil, v.queryErr
+			return nil, errQuery
 		}
-		v.query = append(v.query, authorizer.Param{Name: n, Value: val})
+		out = append(out, authorizer.Param{Name: n, Value: val})
 	}
-	return v.query, nil
+	return out, nil
 }
 
 // requestInput gathers what a REQUEST event carries.
@@ -211,6 +216,7 @@ func (v *requestView) requestInput() (*authorizer.RequestInput, error) {
 		PathParameters: params,
 		StageVariables: stage,
 		AccountID:      v.plan.AccountID,
+		ResourceID:     v.route.ResourceID,
 		APIID:          v.plan.RestAPIID,
 		Stage:          v.plan.Stage,
 		RequestID:      v.r.RequestID,
@@ -276,6 +282,7 @@ func (v *requestView) httpInput(identity []string, now time.Time) (*authorizer.H
 		PathParameters: params,
 		StageVariables: stage,
 		AccountID:      v.plan.AccountID,
+		ResourceID:     v.route.ResourceID,
 		APIID:          v.plan.RestAPIID,
 		Stage:          v.plan.Stage,
 		RequestID:      v.r.RequestID,

@@ -48,7 +48,7 @@ func TestRequestEventGolden(t *testing.T) {
 		`"multiValueHeaders":{"user-agent":["curl/8.0"],"x-api-key":["k1"],"x-multi":["1","2"]},` +
 		`"queryStringParameters":{"org":"o1","tag":"y"},"multiValueQueryStringParameters":{"org":["o1"],"tag":["x","y"]},` +
 		`"pathParameters":{"item":"a/b","org":"o1"},"stageVariables":{"tenant":"acme","zone":"b"},` +
-		`"requestContext":{"path":"/orgs/o1/items/a/b","accountId":"123456789012","stage":"prod","requestId":"req-1",` +
+		`"requestContext":{"path":"/orgs/o1/items/a/b","accountId":"123456789012","resourceId":"9ei8js","stage":"prod","requestId":"req-1",` +
 		`"identity":{"sourceIp":"203.0.113.9","userAgent":"curl/8.0"},"resourcePath":"/orgs/{org}/items/{item+}","httpMethod":"GET","apiId":"a1b2c3d4e5"}}`
 	if got := string(r.Call.Event); got != want {
 		t.Errorf("event =\n%s\nwant\n%s", got, want)

@@ -219,6 +219,15 @@ func TestValidate(t *testing.T) {
 			code: 0, stdout: "ok: 1 authorizer (a TOKEN ttl 300s), 1 route\n",
 		},
 		{
+			name: "accepted as API Gateway accepts it, with warnings", stdin: `{"region":"us-east-1","accountId":"123456789012","restApiId":"a1b2c3d4e5","stage":"prod",
+				"authorizers":{"a":{"type":"REQUEST","cluster":"c","identitySource":"stageVariables.t","identityValidationExpression":"x","authorizerResultTtlInSeconds":0}},
+				"routes":[{"method":"GET","path":"/","authorizer":"a"}]}`,
+			args: []string{"--config", "-"},
+			code: 0, stdout: "ok: 1 authorizer (a REQUEST ttl 0s), 1 route\n",
+			stderr: `warning: <stdin>: authorizers.a.identitySource: "stageVariables.t" names a stage variable that stageVariables does not define: every request on this authorizer's routes is answered 401` + "\n" +
+				"warning: <stdin>: authorizers.a.identityValidationExpression: ignored: only TOKEN authorizers validate the identity; a REQUEST authorizer is called for every identity\n",
+		},
+		{
 			name: "bad config names the JSON path", args: []string{"--config", "testdata/bad-config.json"},
 			code: 2, stderr: "testdata/bad-config.json: authorizers.jwt.authorizerResultTtlInSeconds: must be 0..3600, got 7200\n",
 		},

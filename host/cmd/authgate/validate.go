@@ -24,6 +24,11 @@ func (c *cli) validate(args []string) int {
 		fmt.Fprintln(c.stderr, err)
 		return exitUsage
 	}
+	// Warnings go to standard error, one a line: the configuration is
+	// valid, and a script reading "ok:" still sees one line.
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(c.stderr, "warning: %s: %s\n", displayName(*file), w)
+	}
 	fmt.Fprintf(c.stdout, "ok: %s\n", summary(plan))
 	return exitOK
 }
