@@ -73,9 +73,9 @@ func (a MethodARN) String() string {
 
 // Parse parses a method ARN. Its errors name the part that is wrong
 // (`arn: account id: must be 12 digits, got "12"`). It accepts only concrete
-// method ARNs as the gateway formats them: no wildcards in the stage, no
-// empty, "." or ".." resource segments and no trailing slash except for the
-// root resource.
+// method ARNs as the gateway formats them: a stage name (or $default, the
+// stage of HTTP APIs) without wildcards, no empty, "." or ".." resource
+// segments and no trailing slash except for the root resource.
 func Parse(s string) (MethodARN, error) {
 	var a MethodARN
 	if len(s) > MaxLength {
@@ -127,7 +127,7 @@ func Parse(s string) (MethodARN, error) {
 	if err := CheckAPIID(a.APIID); err != nil {
 		return a, fmt.Errorf("arn: api id: %w", err)
 	}
-	if err := CheckStage(a.Stage); err != nil {
+	if err := CheckStage(a.Stage); err != nil && a.Stage != DefaultStage {
 		return a, fmt.Errorf("arn: stage: %w", err)
 	}
 	if err := CheckMethod(a.Method); err != nil {
@@ -185,6 +185,10 @@ func CheckAPIID(s string) error {
 	}
 	return nil
 }
+
+// DefaultStage is the stage HTTP APIs deploy to when none is named; every
+// routeArn of such an API carries it.
+const DefaultStage = "$default"
 
 // CheckStage reports whether s is a valid stage name: 1 to 128 letters,
 // digits, hyphens and underscores, as API Gateway allows.

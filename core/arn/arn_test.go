@@ -61,6 +61,8 @@ func TestParse(t *testing.T) {
 			want: MethodARN{Partition: "aws-cn", Region: "cn-northwest-1", AccountID: "123456789012", APIID: "abc", Stage: "dev_1", Method: "PATCH", Resource: "x"}},
 		{name: "govcloud", in: "arn:aws-us-gov:execute-api:us-gov-east-1:123456789012:abc/s-1/GET/",
 			want: MethodARN{Partition: "aws-us-gov", Region: "us-gov-east-1", AccountID: "123456789012", APIID: "abc", Stage: "s-1", Method: "GET"}},
+		{name: "HTTP API default stage", in: prefix + "abcdef123/$default/GET/pets",
+			want: MethodARN{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", APIID: "abcdef123", Stage: "$default", Method: "GET", Resource: "pets"}},
 
 		{name: "not an arn", in: "urn:aws:x", wantErr: `arn: must start with "arn:", got "urn:aws:x"`},
 		{name: "empty", in: "", wantErr: `arn: must start with "arn:", got ""`},
@@ -80,6 +82,7 @@ func TestParse(t *testing.T) {
 		{name: "empty api id", in: prefix + "/prod/GET/", wantErr: `arn: api id: must be 1 to 64 letters and digits, got ""`},
 		{name: "wildcard api id", in: prefix + "*/prod/GET/", wantErr: `arn: api id: must be 1 to 64 letters and digits, got "*"`},
 		{name: "bad stage", in: prefix + "abc/pr*d/GET/", wantErr: `arn: stage: must be 1 to 128 letters, digits, '-' and '_', got "pr*d"`},
+		{name: "dollar stage other than $default", in: prefix + "abc/$prod/GET/", wantErr: `arn: stage: must be 1 to 128 letters, digits, '-' and '_', got "$prod"`},
 		{name: "empty method", in: prefix + "abc/prod//x", wantErr: `arn: method: must be an HTTP method token, got ""`},
 		{name: "method with space", in: prefix + "abc/prod/G T/x", wantErr: `arn: method: must be an HTTP method token, got "G T"`},
 		{name: "empty resource segment", in: prefix + "abc/prod/GET/a//b", wantErr: `arn: resource: empty segment`},

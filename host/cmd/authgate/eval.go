@@ -11,6 +11,7 @@ import (
 
 	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
+	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/core/policy"
 	"github.com/tidwall/gjson"
@@ -61,14 +62,24 @@ func (h headerObject) MarshalJSON() ([]byte, error) {
 // unauthorizedReason explains an Unauthorized answer.
 const unauthorizedReason = "the authorizer refused the identity; the gateway would answer 401"
 
+// failurePrefix starts the reason of a response the gateway answers 500.
+const failurePrefix = "the gateway would answer 500 (AuthorizerConfigurationException): "
+
+// API types of --api-type; "" detects the type from the ARN and response.
+const (
+	apiREST = "REST"
+	apiHTTP = "HTTP"
+)
+
 // eval evaluates a policy document, or a whole authorizer response, for
 // execute-api:Invoke on a method ARN, as the gateway does with an
 // authorizer's answer.
 func (c *cli) eval(args []string) int {
-	fs := c.flags("eval", "(--policy FILE | --response FILE) --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]")
+	fs := c.flags("eval", "(--policy FILE | --response FILE) --arn METHOD_ARN [--api-type TYPE] [--source-ip IP] [--time RFC3339] [--json]")
 	policyFile := fs.String("policy", "", "policy document `FILE` (JSON; - for stdin); an authorizer response with a policyDocument member also works")
 	responseFile := fs.String("response", "", "whole authorizer response `FILE` (JSON; - for stdin), read as the gateway reads it; prints the headers it would pass upstream")
-	arnFlag := fs.String("arn", "", "`METHOD_ARN`: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/VERB/PATH")
+	arnFlag := fs.String("arn", "", "`METHOD_ARN`: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/VERB/PATH (HTTP APIs: their routeArn, stage $default included)")
+	apiType := fs.String("api-type", "", "read --response as the answer of a REST or HTTP API's authorizer (`TYPE`); default: HTTP when the ARN's stage is $default or the answer has isAuthorized, else REST")
 	sourceIP := fs.String("source-ip", "", "caller `IP` for aws:SourceIp conditions")
 	at := fs.String("time", "", "evaluation time (`RFC3339`) for date conditions; default now")
 	asJSON := fs.Bool("json", false, "print the decision as JSON")
@@ -85,10 +96,14 @@ func (c *cli) eval(args []string) int {
 	case *arnFlag == "":
 		c.usageError(fs, "--arn is required")
 		return exitUsage
+	case *apiType != "" && *apiType != apiREST && *apiType != apiHTTP:
+		c.usageError(fs, fmt.Sprintf("--api-type must be REST or HTTP, got %q", *apiType))
+		return exitUsage
 	}
 
 	req := policy.Request{Resource: *arnFlag, Now: time.Now()}
-	if _, err := arn.Parse(*arnFlag); err != nil {
+	methodARN, err := arn.Parse(*arnFlag)
+	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate eval: --arn: %v\n", err)
 		return exitUsage
 	}
@@ -117,34 +132,98 @@ func (c *cli) eval(args []string) int {
 		fmt.Fprintf(c.stderr, "authgate eval: %v\n", err)
 		return exitUsage
 	}
-	var p *policy.Policy
-	var res *authorizer.Result
-	var set []pipeline.Header
 	if *responseFile != "" {
-		res, err = authorizer.ParseResponse(200, doc)
-		if errors.Is(err, authorizer.ErrUnauthorized) {
-			c.printUnauthorized(*asJSON)
-			return exitDeny
-		}
-		if err == nil {
-			if set, err = pipeline.UpstreamHeaders(res); err != nil {
-				err = fmt.Errorf("%w (the gateway would answer 500)", err)
-			}
-		}
-		if err == nil {
-			p = res.Policy
-		}
-	} else {
-		p, err = parsePolicy(doc)
+		return c.evalResponse(doc, &req, methodARN, *apiType, *asJSON)
 	}
+	p, err := parsePolicy(doc)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate eval: %s: %v\n", displayName(file), err)
 		return exitUsage
 	}
+	out := decide(p, &req)
+	if *asJSON {
+		c.writeJSON(out)
+	} else {
+		fmt.Fprintln(c.stdout, out.line)
+	}
+	return exitFor(out.Decision)
+}
 
-	d, stmt := p.Evaluate(&req)
-	out := evalOutput{Decision: d.String()}
-	line := d.String()
+// evalResponse reads a whole authorizer answer as the gateway reads it for
+// the API type, and prints the decision and the headers the upstream would
+// receive. An answer the gateway would refuse with 500 is a decision too,
+// ERROR, with its reason.
+func (c *cli) evalResponse(doc []byte, req *policy.Request, methodARN arn.MethodARN, apiType string, asJSON bool) int {
+	if apiType == "" {
+		apiType = apiREST
+		if methodARN.Stage == config.DefaultRouteKey || gjson.GetBytes(doc, "isAuthorized").Exists() {
+			apiType = apiHTTP
+		}
+	}
+	parse := authorizer.ParseResponse
+	if apiType == apiHTTP {
+		parse = authorizer.ParseHTTPResponse
+		if gjson.GetBytes(doc, "isAuthorized").Exists() {
+			parse = authorizer.ParseSimpleResponse
+		}
+	}
+	res, err := parse(200, doc)
+	if errors.Is(err, authorizer.ErrUnauthorized) {
+		c.printUnauthorized(asJSON)
+		return exitDeny
+	}
+	var set []pipeline.Header
+	if err == nil {
+		set, err = pipeline.UpstreamHeaders(res)
+	}
+	if err != nil {
+		out := evalOutput{Decision: pipeline.DecisionError, Reason: failurePrefix + err.Error()}
+		if asJSON {
+			c.writeJSON(evalResponseOutput{evalOutput: out, Headers: headerObject(nil)})
+		} else {
+			fmt.Fprintln(c.stdout, pipeline.DecisionError+": "+out.Reason)
+		}
+		return exitDeny
+	}
+	var out decision
+	var principal *string
+	switch {
+	case res.Simple && res.Authorized:
+		out = decision{evalOutput: evalOutput{Decision: policy.Allow.String(), Reason: "the authorizer answered isAuthorized true"}}
+		out.line = out.Decision + ": " + out.Reason
+	case res.Simple:
+		out = decision{evalOutput: evalOutput{Decision: pipeline.DecisionDeny, Reason: "the authorizer answered isAuthorized false"}}
+		out.line = out.Decision + ": " + out.Reason
+	default:
+		out = decide(res.Policy, req)
+		principal = &res.PrincipalID
+	}
+	if out.Decision != policy.Allow.String() {
+		// Nothing reaches the upstream of a denied request.
+		set = nil
+	}
+	if asJSON {
+		c.writeJSON(evalResponseOutput{evalOutput: out.evalOutput, PrincipalID: principal, Headers: headerObject(set)})
+	} else {
+		fmt.Fprintln(c.stdout, out.line)
+		for _, h := range set {
+			fmt.Fprintf(c.stdout, "%s: %s\n", h.Name, h.Value)
+		}
+	}
+	return exitFor(out.Decision)
+}
+
+// decision is a policy's verdict as eval prints it: the JSON fields and
+// the text line.
+type decision struct {
+	evalOutput
+	line string
+}
+
+// decide evaluates p for req and explains the verdict.
+func decide(p *policy.Policy, req *policy.Request) decision {
+	d, stmt := p.Evaluate(req)
+	out := decision{evalOutput: evalOutput{Decision: d.String()}, line: d.String()}
 	switch d {
 	case policy.Allow, policy.ExplicitDeny:
 		out.Statement = &stmt
@@ -153,28 +232,19 @@ func (c *cli) eval(args []string) int {
 		if d == policy.ExplicitDeny {
 			verb = "explicitly denies"
 		}
-		out.Reason = fmt.Sprintf("%s %s %s on %s", name, verb, policy.Action, *arnFlag)
-		line += " by " + name
+		out.Reason = fmt.Sprintf("%s %s %s on %s", name, verb, policy.Action, req.Resource)
+		out.line += " by " + name
 	default:
-		out.Reason = fmt.Sprintf("no statement allows %s on %s", policy.Action, *arnFlag)
-		line += ": " + out.Reason
+		out.Reason = fmt.Sprintf("no statement allows %s on %s", policy.Action, req.Resource)
+		out.line += ": " + out.Reason
 	}
-	if d != policy.Allow {
-		// Nothing reaches the upstream of a denied request.
-		set = nil
-	}
-	switch {
-	case *asJSON && res != nil:
-		c.writeJSON(evalResponseOutput{evalOutput: out, PrincipalID: &res.PrincipalID, Headers: headerObject(set)})
-	case *asJSON:
-		c.writeJSON(out)
-	default:
-		fmt.Fprintln(c.stdout, line)
-		for _, h := range set {
-			fmt.Fprintf(c.stdout, "%s: %s\n", h.Name, h.Value)
-		}
-	}
-	if d == policy.Allow {
+	return out
+}
+
+// exitFor is eval's exit code for a decision: 0 when the gateway would
+// forward the request, 1 when it would answer it (deny, 401 or 500).
+func exitFor(decision string) int {
+	if decision == policy.Allow.String() {
 		return exitOK
 	}
 	return exitDeny

@@ -13,10 +13,13 @@ import (
 // TestEvalResponse runs eval --response: a whole authorizer response read
 // as the gateway reads it, its policy evaluated, and the headers it would
 // pass upstream printed.
+// httpARN is the routeArn prefix of an HTTP API on its $default stage.
+const httpARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/"
+
 func TestEvalResponse(t *testing.T) {
 	ctxFile := filepath.Join("testdata", "response-context.json")
 	allowAll := `"policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`
-	const usageLine = "usage: authgate eval (--policy FILE | --response FILE) --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]"
+	const usageLine = "usage: authgate eval (--policy FILE | --response FILE) --arn METHOD_ARN [--api-type TYPE] [--source-ip IP] [--time RFC3339] [--json]"
 	tests := []struct {
 		name   string
 		stdin  string
@@ -111,78 +114,133 @@ func TestEvalResponse(t *testing.T) {
 			name:   "other error message is invalid",
 			stdin:  `{"errorMessage":"boom"}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: authorizer failed: errorMessage \"boom\"\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): authorizer failed: errorMessage \"boom\"\n",
 		},
 		{
 			name:   "missing principal",
 			stdin:  `{` + allowAll + `}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: principalId: missing\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): principalId: missing\n",
 		},
 		{
 			name:   "bare policy document is not a response",
 			stdin:  `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: principalId: missing\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): principalId: missing\n",
 		},
 		{
 			name:   "invalid policy names the field",
 			stdin:  `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"execute-api:Invoke","Resource":"*"}]}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: policyDocument: Statement[0].Effect: must be \"Allow\" or \"Deny\", got \"Maybe\"\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): policyDocument: Statement[0].Effect: must be \"Allow\" or \"Deny\", got \"Maybe\"\n",
 		},
 		{
 			name:   "nested context value",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"obj":{"a":1}}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: context.obj: must be a string, number or boolean\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context.obj: must be a string, number or boolean\n",
 		},
 		{
 			name:   "context value that cannot be a header",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"bad":"a\r\nx-injected: yes"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: context[\"bad\"]: not a valid header value (the gateway would answer 500)\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"bad\"]: not a valid header value\n",
 		},
 		{
 			name:   "context key that is not a header name",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"two words":"x"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: context[\"two words\"]: the key is not a valid header name (the gateway would answer 500)\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"two words\"]: the key is not a valid header name\n",
 		},
 		{
 			name:   "context key posing as the principal",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"Principal-Id":"admin"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: context[\"Principal-Id\"]: collides with header x-authorizer-principal-id (the gateway would answer 500)\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"Principal-Id\"]: collides with header x-authorizer-principal-id\n",
 		},
 		{
 			name:   "context keys differing in case collide",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"tier":"a","Tier":"b"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: context[\"Tier\"]: collides with header x-authorizer-tier (the gateway would answer 500)\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"Tier\"]: collides with header x-authorizer-tier\n",
 		},
 		{
 			name:   "principal with edge white space",
 			stdin:  `{"principalId":" u",` + allowAll + `}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   2,
-			stderr: "authgate eval: <stdin>: principalId: not a valid header value (the gateway would answer 500)\n",
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): principalId: not a valid header value\n",
 		},
 		{
 			name:   "not json",
 			stdin:  `{`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): response: invalid JSON\n",
+		},
+		{
+			name:   "a 500 as json",
+			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"bad":"a\nb"}}`,
+			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x", "--json"},
+			code:   1,
+			stdout: `{"decision":"ERROR","statement":null,"reason":"the gateway would answer 500 (AuthorizerConfigurationException): context[\"bad\"]: not a valid header value","principalId":null,"headers":{}}` + "\n",
+		},
+		{
+			name:   "HTTP API simple response allows with its context",
+			stdin:  `{"isAuthorized":true,"context":{"tier":"gold","n":2}}`,
+			args:   []string{"--response", "-", "--arn", httpARN + "GET/pets"},
+			code:   0,
+			stdout: "ALLOW: the authorizer answered isAuthorized true\nx-authorizer-tier: gold\nx-authorizer-n: 2\n",
+		},
+		{
+			name:   "HTTP API simple response denies",
+			stdin:  `{"isAuthorized":false}`,
+			args:   []string{"--response", "-", "--arn", httpARN + "GET/pets", "--json"},
+			code:   1,
+			stdout: `{"decision":"DENY","statement":null,"reason":"the authorizer answered isAuthorized false","principalId":null,"headers":{}}` + "\n",
+		},
+		{
+			name:   "simple response detected without a $default stage",
+			stdin:  `{"isAuthorized":true}`,
+			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/pets"},
+			code:   0,
+			stdout: "ALLOW: the authorizer answered isAuthorized true\n",
+		},
+		{
+			name:   "simple response read as REST is a 500",
+			stdin:  `{"isAuthorized":true}`,
+			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/pets", "--api-type", "REST"},
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): principalId: missing\n",
+		},
+		{
+			name:   "HTTP API policy on the $default stage, nested context allowed",
+			stdin:  `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/*"}]},"context":{"groups":["a","b"]}}`,
+			args:   []string{"--response", "-", "--arn", httpARN + "GET/pets"},
+			code:   0,
+			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-groups: [\"a\",\"b\"]\n",
+		},
+		{
+			name:   "the same nested context on a REST API is a 500",
+			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"groups":["a","b"]}}`,
+			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/pets"},
+			code:   1,
+			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context.groups: must be a string, number or boolean\n",
+		},
+		{
+			name:   "bad api type",
+			args:   []string{"--response", ctxFile, "--arn", arnPrefix + "GET/x", "--api-type", "WEBSOCKET"},
 			code:   2,
-			stderr: "authgate eval: <stdin>: response: invalid JSON\n",
+			stderr: `authgate eval: --api-type must be REST or HTTP, got "WEBSOCKET"`, usage: true,
 		},
 		{
 			name:   "missing file",
