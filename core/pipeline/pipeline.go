@@ -491,6 +491,14 @@ func (p *Pipeline) read(auth *config.Authorizer, resp Response) (res *authorizer
 // lambdaHeaders are the request headers of every Lambda Invoke call.
 var lambdaHeaders = []Header{{Name: authorizer.InvocationTypeHeader, Value: authorizer.InvocationTypeRequestResponse}}
 
+// ParseAnswer reads the authorizer's answer to c exactly as Resume does,
+// without deciding or caching anything: for tools that show what an
+// authorizer said (authgate test-authorizer).
+func (p *Pipeline) ParseAnswer(c *Call, resp Response) (*authorizer.Result, error) {
+	res, _, err := p.read(c.state.auth, resp)
+	return res, err
+}
+
 // parser is the response parser for auth's answers: Resume and FromShared
 // must read an answer the same way.
 func (p *Pipeline) parser(auth *config.Authorizer) func(int, []byte) (*authorizer.Result, error) {

@@ -22,10 +22,17 @@ var version = "dev"
 const usage = `authgate: API Gateway-style custom authorizers for Envoy and Go
 
 usage:
-  authgate eval (--policy FILE | --response FILE) --arn METHOD_ARN [--source-ip IP] [--time RFC3339] [--json]
+  authgate eval (--policy FILE | --response FILE) --arn METHOD_ARN [--api-type REST|HTTP]
+                [--source-ip IP] [--time RFC3339] [--json]
       evaluate a policy document (or a whole authorizer response, showing the
       headers it would send upstream) for execute-api:Invoke on a method ARN
-      (exit 0 allow, 1 deny or implicit deny, 2 invalid input)
+      (exit 0 allow; 1 deny, implicit deny, 401 or 500; 2 invalid input)
+  authgate test-authorizer --config FILE --authorizer NAME --cluster NAME=URL
+                (--token T | --header K=V --query K=V ...) [--stage-var K=V]
+                [--method M] [--path P] [--source-ip IP] [--json]
+      call an authorizer as the gateway would for one request and show the
+      event, the answer, the decision and what the upstream would receive
+      (exit codes as eval's)
   authgate validate --config FILE
       check a gateway configuration and summarise it
   authgate serve --config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...]
@@ -82,6 +89,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.validate(args[1:])
 	case "serve":
 		return c.serve(ctx, args[1:])
+	case "test-authorizer":
+		return c.testAuthorizer(ctx, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintf(c.stdout, "authgate %s (%s)\n", version, runtime.Version())
 		return exitOK
