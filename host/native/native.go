@@ -220,6 +220,7 @@ func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.pipe }
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		envoyheaders.OriginForm(r)
 		envoyheaders.Prepare(r.Header)
 		res := m.authorize(r)
 		for _, suffix := range pipeline.Counters(res) {
