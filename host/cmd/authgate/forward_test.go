@@ -148,6 +148,33 @@ func TestServeForwardsTheRequestAsAuthorized(t *testing.T) {
 	for name, args := range engines {
 		t.Run(name, func(t *testing.T) {
 			addr := startServe(t, args, upstreamURL, authz.URL)
+			t.Run("h2c", func(t *testing.T) {
+				// HTTP/2 with prior knowledge, as Envoy accepts it.
+				tr := &http.Transport{Protocols: new(http.Protocols)}
+				tr.Protocols.SetUnencryptedHTTP2(true)
+				defer tr.CloseIdleConnections()
+				req, _ := http.NewRequest("GET", "http://"+addr+"/health", nil)
+				req.URL.Opaque = "/health?a=%ZZ;b"
+				resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var v upstreamView
+				if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.ProtoMajor != 2 || v.Target != "/base/health?a=%ZZ;b" {
+					t.Errorf("h2c: HTTP/%d, upstream received %q (%v), want HTTP/2 and /base/health?a=%%ZZ;b", resp.ProtoMajor, v.Target, err)
+				}
+				req.Method, req.URL.Opaque = "delete", "/pets/1"
+				req.Header.Set("Authorization", "Bearer good")
+				resp2, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp2.Body.Close()
+				if resp2.StatusCode != 403 {
+					t.Errorf("h2c lower-case delete: %d, want 403", resp2.StatusCode)
+				}
+			})
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					status, body := rawRequest(t, addr, tt.method, tt.target, tt.headers...)

@@ -165,6 +165,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// HTTP/2 without TLS (prior knowledge) too, as Envoy's listener accepts
+	// it: a client gets the same gateway over either protocol.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
