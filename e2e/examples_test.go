@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -115,6 +116,33 @@ func TestExampleEnvoyConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.got != tt.want {
 				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+// TestExampleConnectionManagers: every Envoy example a user may copy takes
+// the client's address from the connection and drops header names with
+// underscores (see RATIONALE.md, "What the upstream reads").
+func TestExampleConnectionManagers(t *testing.T) {
+	paths, err := filepath.Glob("../examples/envoy/*.yaml")
+	if err != nil || len(paths) < 3 {
+		t.Fatalf("Envoy examples: %v %v", paths, err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			root := readYAML(t, path)
+			listeners, err := list(must(obj(root, "static_resources")), "listeners")
+			if err != nil || len(listeners) == 0 {
+				t.Fatalf("listeners: %v", err)
+			}
+			for _, l := range listeners {
+				hcm := connectionManager(t, l.(map[string]any))
+				opts, _ := hcm["common_http_protocol_options"].(map[string]any)
+				if hcm["use_remote_address"] != true || hcm["xff_num_trusted_hops"] != 0 || opts["headers_with_underscores_action"] != "DROP_HEADER" {
+					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v; want true, 0, DROP_HEADER",
+						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"])
+				}
 			}
 		})
 	}
