@@ -271,6 +271,12 @@ type Plan struct {
 	KeepOverrideHeaders bool
 }
 
+// The warnings a plan carries for the settings that accept a risk.
+const (
+	WarnAllowPathParameters = "allowPathParameters: true: the policy judges \"/admin;x=1\" as written, while servlet containers (Tomcat, Jetty, Spring) drop the parameters and serve \"/admin\""
+	WarnKeepOverrideHeaders = "keepOverrideHeaders: true: an upstream that honours X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL or X-Rewrite-URL acts on a method or URL no policy judged"
+)
+
 // OverrideHeaders are the request headers with which common frameworks let
 // a client replace the method or the URL the upstream acts on, lower case.
 // The gateway judges the request line, so by default it removes them
@@ -386,6 +392,14 @@ func Parse(b []byte) (*Plan, error) {
 	}
 	if p.KeepOverrideHeaders, err = top.boolean("keepOverrideHeaders"); err != nil {
 		return nil, err
+	}
+	// Both settings are accepted risks; saying so at every load keeps the
+	// risk in front of whoever runs the configuration.
+	if p.PathRules.AllowParameters {
+		p.Warnings = append(p.Warnings, WarnAllowPathParameters)
+	}
+	if p.KeepOverrideHeaders {
+		p.Warnings = append(p.Warnings, WarnKeepOverrideHeaders)
 	}
 	if http && top.has("gatewayResponses") {
 		return nil, errors.New("gatewayResponses: HTTP APIs do not support gateway responses")

@@ -294,14 +294,17 @@ func TestParseDefaultsAndNormalisation(t *testing.T) {
 				if !p.PathRules.AllowParameters || !p.KeepOverrideHeaders {
 					t.Errorf("PathRules, KeepOverrideHeaders = %+v, %v; want both set", p.PathRules, p.KeepOverrideHeaders)
 				}
+				if want := []string{WarnAllowPathParameters, WarnKeepOverrideHeaders}; !reflect.DeepEqual(p.Warnings, want) {
+					t.Errorf("Warnings = %q, want %q", p.Warnings, want)
+				}
 			},
 		},
 		{
 			name: "request hygiene settings false",
 			in:   doc(`"allowPathParameters": false`, `"keepOverrideHeaders": false`),
 			check: func(t *testing.T, p *Plan) {
-				if p.PathRules.AllowParameters || p.KeepOverrideHeaders {
-					t.Errorf("PathRules, KeepOverrideHeaders = %+v, %v; want both off", p.PathRules, p.KeepOverrideHeaders)
+				if p.PathRules.AllowParameters || p.KeepOverrideHeaders || p.Warnings != nil {
+					t.Errorf("PathRules, KeepOverrideHeaders, Warnings = %+v, %v, %q; want both off, no warning", p.PathRules, p.KeepOverrideHeaders, p.Warnings)
 				}
 			},
 		},
