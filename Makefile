@@ -32,7 +32,7 @@ GOBIN_DIR    := $(shell $(GO) env GOPATH)/bin
 endif
 export PATH  := $(PATH):$(GOBIN_DIR)
 
-.PHONY: all build test e2e fuzz bench check envoy rie demo clean
+.PHONY: all build test e2e differential fuzz bench check envoy rie demo clean
 
 all: build
 
@@ -74,12 +74,20 @@ rie:
 test: build envoy rie
 	$(GO) vet ./...
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -count=1 -timeout 15m ./e2e
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) $(GO) test -count=1 -timeout 15m ./e2e
 
 # e2e: only the three-host suite (scenario and parity tables, cross-VM call
 # counts, Envoy stats and configuration checks), verbosely.
 e2e: build envoy rie
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -count=1 -timeout 15m -v ./e2e
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) $(GO) test -count=1 -timeout 15m -v ./e2e
+
+# differential: the randomized comparison of every host (make test runs
+# 300 cases) with DIFF_CASES cases from DIFF_SEED; a failure prints the seed.
+DIFF_CASES ?= 20000
+DIFF_SEED  ?= 1
+differential: build envoy
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) \
+	AUTHGATE_DIFF_CASES=$(DIFF_CASES) AUTHGATE_DIFF_SEED=$(DIFF_SEED) $(GO) test -count=1 -timeout 60m -run '^TestDifferential$$' -v ./e2e
 
 # fuzz: every fuzz target, each for FUZZTIME. New crashers land in the
 # package's testdata/fuzz/ and are replayed by `make test` from then on.

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -90,6 +93,7 @@ func TestExampleEnvoyConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hcm := connectionManager(t, listener)
 	tests := []struct {
 		name string
 		got  any
@@ -103,6 +107,10 @@ func TestExampleEnvoyConfig(t *testing.T) {
 		{"vm_id", vm["vm_id"], "authgate"},
 		{"code", must(obj(vm, "code", "local"))["filename"], "build/authgate.wasm"},
 		{"configuration type", conf["@type"], "type.googleapis.com/google.protobuf.StringValue"},
+		// aws:SourceIp is the connection's peer, never X-Forwarded-For.
+		{"use_remote_address", hcm["use_remote_address"], true},
+		{"xff_num_trusted_hops", hcm["xff_num_trusted_hops"], 0},
+		{"headers_with_underscores_action", must(obj(hcm, "common_http_protocol_options"))["headers_with_underscores_action"], "DROP_HEADER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +119,52 @@ func TestExampleEnvoyConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExampleConnectionManagers: every Envoy example a user may copy takes
+// the client's address from the connection and drops header names with
+// underscores (see RATIONALE.md, "What the upstream reads").
+func TestExampleConnectionManagers(t *testing.T) {
+	paths, err := filepath.Glob("../examples/envoy/*.yaml")
+	if err != nil || len(paths) < 3 {
+		t.Fatalf("Envoy examples: %v %v", paths, err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			root := readYAML(t, path)
+			listeners, err := list(must(obj(root, "static_resources")), "listeners")
+			if err != nil || len(listeners) == 0 {
+				t.Fatalf("listeners: %v", err)
+			}
+			for _, l := range listeners {
+				hcm := connectionManager(t, l.(map[string]any))
+				opts, _ := hcm["common_http_protocol_options"].(map[string]any)
+				if hcm["use_remote_address"] != true || hcm["xff_num_trusted_hops"] != 0 || opts["headers_with_underscores_action"] != "DROP_HEADER" {
+					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v; want true, 0, DROP_HEADER",
+						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"])
+				}
+			}
+		})
+	}
+}
+
+// connectionManager returns the typed_config of the listener's one HTTP
+// connection manager.
+func connectionManager(t *testing.T, listener map[string]any) map[string]any {
+	t.Helper()
+	chains, err := list(listener, "filter_chains")
+	if err != nil || len(chains) != 1 {
+		t.Fatalf("filter_chains: %v, %d", err, len(chains))
+	}
+	filters, err := list(chains[0], "filters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := byName(filters, "envoy.filters.network.http_connection_manager")
+	if f == nil {
+		t.Fatal("no http_connection_manager")
+	}
+	return must(obj(f, "typed_config"))
 }
 
 func socketOf(t *testing.T, v any) string {
@@ -217,6 +271,48 @@ func TestIstioWasmPlugin(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("pluginConfig differs from %s beyond cluster and authority:\n got %s\nwant %s", exampleConfigJSON, jsonText(got), jsonText(want))
+	}
+}
+
+// TestIstioConnectionManager checks the EnvoyFilter next to the
+// WasmPlugin: it patches the same gateway's connection manager as the
+// Envoy example sets its own.
+func TestIstioConnectionManager(t *testing.T) {
+	b, err := os.ReadFile(exampleIstioYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var docs []map[string]any
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", exampleIstioYAML, err)
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) != 2 || docs[1]["kind"] != "EnvoyFilter" || docs[1]["apiVersion"] != "networking.istio.io/v1alpha3" {
+		t.Fatalf("%s: want a WasmPlugin and an EnvoyFilter, got %d documents", exampleIstioYAML, len(docs))
+	}
+	plugin, filter := must(obj(docs[0], "spec")), must(obj(docs[1], "spec"))
+	if !reflect.DeepEqual(must(obj(plugin, "selector", "matchLabels")), must(obj(filter, "workloadSelector", "labels"))) {
+		t.Errorf("the EnvoyFilter selects other workloads than the WasmPlugin")
+	}
+	patches := must(list(filter, "configPatches"))
+	if len(patches) != 1 {
+		t.Fatalf("configPatches: %d, want 1", len(patches))
+	}
+	p := patches[0].(map[string]any)
+	name := must(obj(p, "match", "listener", "filterChain", "filter"))["name"]
+	tc := must(obj(p, "patch", "value", "typed_config"))
+	if p["applyTo"] != "NETWORK_FILTER" || name != "envoy.filters.network.http_connection_manager" ||
+		must(obj(p, "match"))["context"] != "GATEWAY" || must(obj(p, "patch"))["operation"] != "MERGE" {
+		t.Errorf("patch does not merge into the gateway's connection manager: %s", jsonText(p))
+	}
+	if tc["use_remote_address"] != true || must(obj(tc, "common_http_protocol_options"))["headers_with_underscores_action"] != "DROP_HEADER" {
+		t.Errorf("patch value %s, want use_remote_address true and headers_with_underscores_action DROP_HEADER", jsonText(tc))
 	}
 }
 

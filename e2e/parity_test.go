@@ -423,10 +423,12 @@ const (
 )
 
 // perHostHeaders are request headers a host adds before the filter runs
-// (Envoy's connection manager sets x-forwarded-proto and x-request-id);
-// they are removed from events before hosts are compared. The hosts'
-// listening ports differ, so host keeps its name with a placeholder value.
-var perHostHeaders = []string{"x-forwarded-proto", "x-request-id"}
+// (Envoy's connection manager sets x-forwarded-proto and x-request-id, and
+// with use_remote_address appends to x-forwarded-for, with its own address
+// for a loopback peer, and sets x-envoy-external-address); they are
+// removed from events before hosts are compared. The hosts' listening
+// ports differ, so host keeps its name with a placeholder value.
+var perHostHeaders = []string{"x-forwarded-proto", "x-request-id", "x-forwarded-for", "x-envoy-external-address"}
 
 // normaliseEvent returns the event as sorted "path = value" lines, with the
 // fields that legitimately differ per host replaced: requestContext's

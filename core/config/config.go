@@ -262,6 +262,28 @@ type Plan struct {
 	// JSON path of the field: what API Gateway itself accepts loads, and
 	// the operator still learns what it means here.
 	Warnings []string
+
+	// PathRules is how request paths are judged: the zero value refuses
+	// ";" path parameters; allowPathParameters lets them through.
+	PathRules route.PathRules
+	// KeepOverrideHeaders (keepOverrideHeaders) forwards the method and
+	// URL override headers (OverrideHeaders) instead of removing them.
+	KeepOverrideHeaders bool
+}
+
+// The warnings a plan carries for the settings that accept a risk.
+const (
+	WarnAllowPathParameters = "allowPathParameters: true: the policy judges \"/admin;x=1\" as written, while servlet containers (Tomcat, Jetty, Spring) drop the parameters and serve \"/admin\""
+	WarnKeepOverrideHeaders = "keepOverrideHeaders: true: an upstream that honours X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL or X-Rewrite-URL acts on a method or URL no policy judged"
+)
+
+// OverrideHeaders are the request headers with which common frameworks let
+// a client replace the method or the URL the upstream acts on, lower case.
+// The gateway judges the request line, so by default it removes them
+// (their CGI spellings with "_" included) before the request goes upstream.
+var OverrideHeaders = []string{
+	"x-http-method-override", "x-http-method", "x-method-override",
+	"x-original-url", "x-rewrite-url",
 }
 
 // IsHTTP reports whether the plan is for an HTTP API.
@@ -279,8 +301,9 @@ type StageVariable struct {
 //
 // It returns the first problem found; top-level members are checked in a
 // fixed order (apiType, region, accountId, restApiId or apiId, stage,
-// stageVariables, implicitDenyMessage, gatewayResponses, authorizerCache,
-// authorizers, routes) after unknown and duplicate keys, so the same input
+// stageVariables, implicitDenyMessage, allowPathParameters,
+// keepOverrideHeaders, gatewayResponses, authorizerCache, authorizers,
+// routes) after unknown and duplicate keys, so the same input
 // always reports the same error. Every error starts with the JSON path of
 // the bad field. Keys are case-sensitive, unknown keys and duplicate keys
 // are errors anywhere, and JSON types are never coerced.
@@ -293,7 +316,8 @@ func Parse(b []byte) (*Plan, error) {
 	}
 	top, err := object(gjson.ParseBytes(b), "", []string{
 		"apiType", "region", "accountId", "restApiId", "apiId", "stage", "stageVariables",
-		"implicitDenyMessage", "gatewayResponses", "authorizerCache", "authorizers", "routes",
+		"implicitDenyMessage", "allowPathParameters", "keepOverrideHeaders",
+		"gatewayResponses", "authorizerCache", "authorizers", "routes",
 	})
 	if err != nil {
 		return nil, err
@@ -363,6 +387,20 @@ func Parse(b []byte) (*Plan, error) {
 	case deny != ImplicitDenyLegacy:
 		return nil, fmt.Errorf("implicitDenyMessage: must be %q or %q, got %q", ImplicitDenyLegacy, ImplicitDenyIdentityBased, deny)
 	}
+	if p.PathRules.AllowParameters, err = top.boolean("allowPathParameters"); err != nil {
+		return nil, err
+	}
+	if p.KeepOverrideHeaders, err = top.boolean("keepOverrideHeaders"); err != nil {
+		return nil, err
+	}
+	// Both settings are accepted risks; saying so at every load keeps the
+	// risk in front of whoever runs the configuration.
+	if p.PathRules.AllowParameters {
+		p.Warnings = append(p.Warnings, WarnAllowPathParameters)
+	}
+	if p.KeepOverrideHeaders {
+		p.Warnings = append(p.Warnings, WarnKeepOverrideHeaders)
+	}
 	if http && top.has("gatewayResponses") {
 		return nil, errors.New("gatewayResponses: HTTP APIs do not support gateway responses")
 	}
@@ -375,7 +413,7 @@ func Parse(b []byte) (*Plan, error) {
 	if p.Authorizers, p.LambdaClusters, err = parseAuthorizers(top, p.StageVariables, apiType, &p.Warnings); err != nil {
 		return nil, err
 	}
-	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers, http, p.RestAPIID); err != nil {
+	if p.Routes, p.Router, err = parseRoutes(top, p.Authorizers, http, p.RestAPIID, p.PathRules); err != nil {
 		return nil, err
 	}
 	if n := len(p.Routes); n > 0 && p.Routes[n-1].Path == DefaultRouteKey {
@@ -819,7 +857,7 @@ func isHeaderName(s string) bool {
 	})
 }
 
-func parseRoutes(top obj, auths map[string]*Authorizer, http bool, apiID string) ([]Route, *route.Router, error) {
+func parseRoutes(top obj, auths map[string]*Authorizer, http bool, apiID string, rules route.PathRules) ([]Route, *route.Router, error) {
 	v, ok := top.fields["routes"]
 	if !ok {
 		return nil, nil, errors.New("routes: required")
@@ -866,6 +904,11 @@ func parseRoutes(top obj, auths map[string]*Authorizer, http bool, apiID string)
 			}
 			templates = templates[:i]
 			continue
+		}
+		if strings.IndexByte(r.Path, ';') >= 0 && !rules.AllowParameters {
+			// Such a request is refused before routing: the route
+			// could never match.
+			return nil, nil, fmt.Errorf("%s.path: a \";\" can only match with allowPathParameters set to true, got %q", o.path, r.Path)
 		}
 		templates[i] = route.Route{Method: r.Method, Template: r.Path}
 	}

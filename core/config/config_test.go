@@ -184,6 +184,15 @@ func TestParseErrors(t *testing.T) {
 			`routes[1].path: greedy parameter {proxy+} must be the last segment`},
 		{"route duplicate", doc(`"routes": [{"method": "GET", "path": "/pets/{id}", "authorizer": "jwt"}, {"method": "GET", "path": "/pets/{petId}", "authorizer": "NONE"}]`),
 			`routes[1]: duplicate of routes[0] (GET /pets/{id})`},
+
+		// Request hygiene settings.
+		{"allowPathParameters type", doc(`"allowPathParameters": "true"`), `allowPathParameters: must be a boolean, got "true"`},
+		{"allowPathParameters null", doc(`"allowPathParameters": null`), `allowPathParameters: must be a boolean, got null`},
+		{"allowPathParameters number", doc(`"allowPathParameters": 1`), `allowPathParameters: must be a boolean, got 1`},
+		{"keepOverrideHeaders type", doc(`"keepOverrideHeaders": "yes"`), `keepOverrideHeaders: must be a boolean, got "yes"`},
+		{"keepOverrideHeaders object", doc(`"keepOverrideHeaders": {}`), `keepOverrideHeaders: must be a boolean, got an object`},
+		{"semicolon template without allowPathParameters", doc(`"routes": [{"method": "GET", "path": "/a", "authorizer": "jwt"}, {"method": "GET", "path": "/a;v=1", "authorizer": "jwt"}]`),
+			`routes[1].path: a ";" can only match with allowPathParameters set to true, got "/a;v=1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,6 +280,31 @@ func TestParseDefaultsAndNormalisation(t *testing.T) {
 				}
 				if p.StageVariables != nil {
 					t.Errorf("StageVariables = %v, want nil", p.StageVariables)
+				}
+				if p.PathRules.AllowParameters || p.KeepOverrideHeaders {
+					t.Errorf("PathRules, KeepOverrideHeaders = %+v, %v; want the strict defaults", p.PathRules, p.KeepOverrideHeaders)
+				}
+			},
+		},
+		{
+			name: "request hygiene settings",
+			in: doc(`"allowPathParameters": true`, `"keepOverrideHeaders": true`,
+				`"routes": [{"method": "GET", "path": "/a;v=1", "authorizer": "jwt"}]`),
+			check: func(t *testing.T, p *Plan) {
+				if !p.PathRules.AllowParameters || !p.KeepOverrideHeaders {
+					t.Errorf("PathRules, KeepOverrideHeaders = %+v, %v; want both set", p.PathRules, p.KeepOverrideHeaders)
+				}
+				if want := []string{WarnAllowPathParameters, WarnKeepOverrideHeaders}; !reflect.DeepEqual(p.Warnings, want) {
+					t.Errorf("Warnings = %q, want %q", p.Warnings, want)
+				}
+			},
+		},
+		{
+			name: "request hygiene settings false",
+			in:   doc(`"allowPathParameters": false`, `"keepOverrideHeaders": false`),
+			check: func(t *testing.T, p *Plan) {
+				if p.PathRules.AllowParameters || p.KeepOverrideHeaders || p.Warnings != nil {
+					t.Errorf("PathRules, KeepOverrideHeaders, Warnings = %+v, %v, %q; want both off, no warning", p.PathRules, p.KeepOverrideHeaders, p.Warnings)
 				}
 			},
 		},

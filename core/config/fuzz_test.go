@@ -28,6 +28,7 @@ func FuzzParse(f *testing.F) {
 		doc(`"authorizers": {"l": {"type": "TOKEN", "cluster": "lambda", "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:jwt:$LATEST/invocations",
 			 "authorizerCredentials": "arn:aws:iam::123456789012:role/r"}, "h": {"type": "TOKEN", "cluster": "authz"}}`,
 			`"routes": [{"method": "ANY", "path": "/{proxy+}", "authorizer": "l"}, {"method": "ANY", "path": "/h", "authorizer": "h"}]`),
+		doc(`"allowPathParameters": true`, `"keepOverrideHeaders": false`, `"routes": [{"method": "GET", "path": "/a;b/{c}", "authorizer": "jwt"}]`),
 	} {
 		f.Add([]byte(s))
 	}

@@ -66,6 +66,19 @@ func (o obj) str(key string, required bool, def string) (string, error) {
 	return v.String(), nil
 }
 
+// boolean returns the boolean at key, false when absent. Only JSON true
+// and false are accepted: "true", 1 and null are errors.
+func (o obj) boolean(key string) (bool, error) {
+	v, ok := o.fields[key]
+	if !ok {
+		return false, nil
+	}
+	if v.Type != gjson.True && v.Type != gjson.False {
+		return false, fmt.Errorf("%s: must be a boolean, got %s", join(o.path, key), got(v))
+	}
+	return v.Type == gjson.True, nil
+}
+
 // integer returns the integer at key, def when absent. Only plain integer
 // literals are accepted: "1e3" and "1.0" are refused rather than rounded.
 func (o obj) integer(key string, min, max, def int64) (int64, error) {

@@ -120,9 +120,10 @@ const (
 type Result struct {
 	Kind Kind
 
-	// Allow: headers to delete from the request (every client-sent
-	// x-authorizer-* header, by the name the client used) and headers to
-	// set. Remove always comes before Set.
+	// Allow: headers to delete from the request, by the name the client
+	// used (every header in the authorizer's namespace, and the method and
+	// URL override headers unless the plan keeps them; see
+	// removedHeaders), and headers to set. Remove always comes before Set.
 	Remove []string
 	Set    []Header
 
@@ -245,7 +246,14 @@ func (p *Pipeline) CacheLen() int { return p.cache.Len() }
 
 // Evaluate runs a request up to its decision or the authorizer call it needs.
 func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
-	path, rawQuery, err := route.CleanPath(r.Target)
+	if !route.KnownMethod(r.Method) {
+		// API Gateway answers an unsupported method as it answers a
+		// missing route. The router and the method ARN are
+		// case-sensitive, while some upstreams upper-case the method:
+		// "delete" must not escape a rule written for DELETE.
+		return p.reject(p.ans.missing, p.early(r, "", "", nil), "", "", "method not supported")
+	}
+	path, rawQuery, err := p.plan.PathRules.Clean(r.Target)
 	if err != nil {
 		return p.reject(p.ans.badRequest, p.early(r, "", "", nil), "", "", "path: "+err.Error())
 	}
@@ -260,7 +268,7 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	default:
 		return p.reject(p.ans.missing, p.early(r, path, "", nil), "", "", "no route")
 	}
-	remove := clientAuthorizerHeaders(r.Headers)
+	remove := removedHeaders(r.Headers, p.plan.KeepOverrideHeaders)
 	if rt.Authorizer == nil {
 		return Result{Kind: KindAllow, Remove: remove, Route: m.Template,
 			Decision: DecisionNone, Statement: -1}
@@ -662,16 +670,55 @@ func validHeaderValue(s string) bool {
 	return len(s) == 0 || (s[0] != ' ' && s[0] != '\t' && s[len(s)-1] != ' ' && s[len(s)-1] != '\t')
 }
 
-// clientAuthorizerHeaders lists every header the client sent in the
-// authorizer namespace; they are always removed so a client cannot forge them.
-func clientAuthorizerHeaders(hs []Header) []string {
+// removedHeaders lists the client's headers that must not reach the
+// upstream: every header in the authorizer namespace, so a client cannot
+// forge one, and unless keepOverrides the method and URL override headers
+// (config.OverrideHeaders), which would make the upstream act on another
+// method or URL than the one judged. Names are compared as CGI-style
+// upstreams read them: case-insensitively and with "_" as "-", since WSGI,
+// PHP, Rack and CGI fold both into one variable (X_Authorizer_Principal_Id
+// becomes HTTP_X_AUTHORIZER_PRINCIPAL_ID, which the upstream reads as the
+// principal).
+func removedHeaders(hs []Header, keepOverrides bool) []string {
 	var out []string
 	for _, h := range hs {
-		if len(h.Name) >= len(HeaderPrefix) && strings.EqualFold(h.Name[:len(HeaderPrefix)], HeaderPrefix) {
+		if hasFoldedPrefix(h.Name, HeaderPrefix) || !keepOverrides && isOverrideHeader(h.Name) {
 			out = append(out, h.Name)
 		}
 	}
 	return out
+}
+
+// isOverrideHeader reports whether name is one of config.OverrideHeaders,
+// read as CGI-style upstreams read it.
+func isOverrideHeader(name string) bool {
+	for _, o := range config.OverrideHeaders {
+		if len(name) == len(o) && hasFoldedPrefix(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasFoldedPrefix reports whether name starts with prefix (lower case, with
+// "-" for "_") when name is lower-cased and its "_" read as "-".
+func hasFoldedPrefix(name, prefix string) bool {
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // lookup returns the first value of a header, matching names case-insensitively.
@@ -691,6 +738,28 @@ func (r *Request) sourceIP() string {
 		r.SourceIP, r.SourceIPFunc = r.SourceIPFunc(), nil
 	}
 	return r.SourceIP
+}
+
+// SourceAddress turns a peer address ("ip:port", "[ipv6]:port" or a bare
+// address) into a Request's SourceIP: without the port, an IPv4-mapped
+// IPv6 address written as IPv4, "" when it is not an IP address. Every
+// embedding derives SourceIP with it, so that one connection has one
+// source address (aws:SourceIp, requestContext.identity.sourceIp) in
+// every host.
+func SourceAddress(addr string) string {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		if ap.Addr().Is4() {
+			// A parsed IPv4 address is already in canonical form (no
+			// leading zeros are accepted): the text before the port
+			// is it, and slicing saves an allocation.
+			return addr[:strings.LastIndexByte(addr, ':')]
+		}
+		return ap.Addr().Unmap().String()
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")); err == nil {
+		return a.Unmap().String()
+	}
+	return ""
 }
 
 func parseIP(s string) netip.Addr {

@@ -171,7 +171,7 @@ func sourceName(src config.IdentitySource, http bool) string {
 
 var errQuery = errors.New("malformed query string")
 
-// queryParams decodes the query in order, keeping repeated names.
+// queryParams decodes the query once per request (see parseQuery).
 func (v *requestView) queryParams() ([]authorizer.Param, error) {
 	if v.parsed {
 		return v.query, v.queryErr
@@ -181,10 +181,14 @@ func (v *requestView) queryParams() ([]authorizer.Param, error) {
 	return v.query, v.queryErr
 }
 
-// parseQuery decodes a raw query in order, keeping repeated names.
+// parseQuery decodes a raw query in order, keeping repeated names, the way
+// API Gateway fills an event's query maps: "&" and ";" both separate
+// parameters (API Gateway documents that a ";" splits the data), "+" is a
+// space, and an invalid percent escape makes the query malformed, which
+// API Gateway answers 400. The upstream still gets the query as sent.
 func parseQuery(raw string) ([]authorizer.Param, error) {
 	var out []authorizer.Param
-	for part := range strings.SplitSeq(raw, "&") {
+	for part := range strings.FieldsFuncSeq(raw, isQuerySeparator) {
 		if part == "" {
 			continue
 		}
@@ -198,6 +202,8 @@ func parseQuery(raw string) ([]authorizer.Param, error) {
 	}
 	return out, nil
 }
+
+func isQuerySeparator(r rune) bool { return r == '&' || r == ';' }
 
 // requestInput gathers what a REQUEST event carries.
 func (v *requestView) requestInput() (*authorizer.RequestInput, error) {

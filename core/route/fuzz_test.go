@@ -25,15 +25,21 @@ func assertClean(t *testing.T, path string) {
 func FuzzCleanPath(f *testing.F) {
 	for _, s := range []string{
 		"/", "/pets/42?x=1", "/a%2Fb", "/a/%2e%2e/b", "/a%5c", "/a%00", "/a%zz", "//a", "/pets/", "/%25%32%46", "/a#b",
+		"/rt/admin;x=1", "/pets/..;/admin", "/pets/..%3b/admin", "/pets/%252e%252e/admin", "/pets/\uff0e\uff0e/a", "/100%25",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
+		if path, _, err := (PathRules{AllowParameters: true}).Clean(target); err == nil {
+			assertClean(t, path)
+			checkReadings(t, PathRules{AllowParameters: true}, target, path)
+		}
 		path, q, err := CleanPath(target)
 		if err != nil {
 			return
 		}
 		assertClean(t, path)
+		checkReadings(t, PathRules{}, target, path)
 		raw, _, _ := strings.Cut(target, "?")
 		if lower := strings.ToLower(raw); strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
 			t.Fatalf("accepted target %q with an encoded slash", target)

@@ -32,6 +32,20 @@ const AnyMethod = "ANY"
 // Gateway's PutMethod accepts.
 var Methods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
 
+// KnownMethod reports whether m is one of Methods, in their exact case.
+// HTTP methods are case-sensitive tokens: "delete" is not DELETE to the
+// gateway's router and policy, yet some upstreams upper-case it, so a
+// request with any other method is refused before routing, as API Gateway
+// refuses an unsupported method.
+func KnownMethod(m string) bool {
+	for _, k := range Methods {
+		if m == k {
+			return true
+		}
+	}
+	return false
+}
+
 // Router finds the most specific route for a method and decoded path,
 // independent of configuration order: exact segments before parameters before
 // greedy parameters, and an exact method before ANY. It is immutable and safe

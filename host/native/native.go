@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -221,6 +220,7 @@ func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.pipe }
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		envoyheaders.OriginForm(r)
 		envoyheaders.Prepare(r.Header)
 		res := m.authorize(r)
 		for _, suffix := range pipeline.Counters(res) {
@@ -415,7 +415,7 @@ func NewRequest(r *http.Request) *pipeline.Request {
 		Scheme:    scheme,
 		Authority: r.Host,
 		Headers:   headers,
-		SourceIP:  hostOnly(r.RemoteAddr),
+		SourceIP:  pipeline.SourceAddress(r.RemoteAddr),
 		RequestID: r.Header.Get("X-Request-Id"),
 	}
 }
@@ -465,14 +465,6 @@ func joinInline(hs []pipeline.Header) []pipeline.Header {
 		i = j
 	}
 	return out
-}
-
-// hostOnly strips the port from a RemoteAddr ("1.2.3.4:5", "[::1]:5").
-func hostOnly(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
 }
 
 // applyAllow removes the client's authorizer headers, matching names

@@ -1,32 +1,11 @@
 package plugin
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/authgate/authgate/filter/abi"
 )
-
-func FuzzHostOnly(f *testing.F) {
-	for _, s := range []string{"10.0.0.1:80", "[2001:db8::1]:443", "[::1]", "::1", "1.2.3.4", "", "[", "a:b:c", "[fe80::1%eth0]:1", "010.1.1.1:80", "1.2.3.4:0"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, addr string) {
-		got := hostOnly(addr)
-		if ap, err := netip.ParseAddrPort(addr); err == nil && got != ap.Addr().String() {
-			// The IPv4 shortcut slices the input: it must match the
-			// canonical form.
-			t.Errorf("hostOnly(%q) = %q, want %q", addr, got, ap.Addr().String())
-		}
-		if got == "" {
-			return
-		}
-		if _, err := netip.ParseAddr(got); err != nil {
-			t.Errorf("hostOnly(%q) = %q, not an address", addr, got)
-		}
-	})
-}
 
 // FuzzRequestHeaders checks the filter's invariant on any request: it never
 // panics, and it either lets the request through with no local answer, or

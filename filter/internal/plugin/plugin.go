@@ -8,7 +8,6 @@ package plugin
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -271,30 +270,18 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 }
 
 // sourceAddress reads the current stream's downstream address without its
-// port; "" when the proxy does not say.
+// port; "" when the proxy does not say. Envoy's source.address is the
+// downstream remote address its connection manager settled on: the peer
+// of the connection when use_remote_address is set (the example
+// configurations set it), else the last X-Forwarded-For entry. No
+// attribute tells the two apart, so the connection manager's settings
+// decide what aws:SourceIp means (see RATIONALE.md).
 func (p *Plugin) sourceAddress() string {
 	v, st := p.host.GetProperty("source", "address")
 	if st != abi.StatusOK {
 		return ""
 	}
-	return hostOnly(string(v))
-}
-
-// hostOnly strips the port from an "ip:port" or "[ipv6]:port" address.
-func hostOnly(addr string) string {
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		if ap.Addr().Is4() {
-			// A parsed IPv4 address is already in canonical form (no
-			// leading zeros are accepted): the text before the port
-			// is it, and slicing saves an allocation.
-			return addr[:strings.LastIndexByte(addr, ':')]
-		}
-		return ap.Addr().String()
-	}
-	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")); err == nil {
-		return a.String()
-	}
-	return ""
+	return pipeline.SourceAddress(string(v))
 }
 
 // apply carries out a pipeline result on stream s, which must be the

@@ -161,6 +161,10 @@ func TestRequestHeaders(t *testing.T) {
 			status: 400, body: `{"message":"Bad Request"}`, errorType: "BadRequestException"},
 		{name: "token needs a call", method: "GET", path: "/pets/1", headers: []abi.Header{bearer("a")},
 			action: abi.ActionPause, callouts: 1},
+		{name: "lower-case method", method: "get", path: "/health", action: abi.ActionPause,
+			status: 403, body: `{"message":"Missing Authentication Token"}`, errorType: "MissingAuthenticationTokenException"},
+		{name: "path parameter", method: "GET", path: "/pets/1;..;", headers: []abi.Header{bearer("a")}, action: abi.ActionPause,
+			status: 400, body: `{"message":"Bad Request"}`, errorType: "BadRequestException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -509,6 +513,8 @@ func TestRequestFields(t *testing.T) {
 		{name: "property id without header", source: "10.1.2.3:40000", requestID: "prop-id", wantIP: "10.1.2.3", wantID: "prop-id"},
 		{name: "ipv6 with header id", source: "[2001:db8::1]:443", headerID: "hdr-id", wantIP: "2001:db8::1", wantID: "hdr-id"},
 		{name: "no port", source: "192.0.2.7", wantIP: "192.0.2.7"},
+		// The Go hosts write an IPv4 peer as IPv4; so does the filter.
+		{name: "ipv4-mapped ipv6", source: "[::ffff:10.1.2.3]:40000", wantIP: "10.1.2.3"},
 		{name: "garbage", source: "pipe:/x", wantIP: ""},
 	}
 	for _, tt := range tests {
@@ -645,5 +651,37 @@ func TestCalloutAnswerLogged(t *testing.T) {
 				t.Errorf("answer lines %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestForgedHeadersRemoved checks the filter removes, through the host,
+// every header a CGI-style upstream would read as an authorizer header or
+// an override, on a NONE route and on an allowed one.
+func TestForgedHeadersRemoved(t *testing.T) {
+	forged := []abi.Header{
+		{Name: "x_authorizer_principal_id", Value: "admin"},
+		{Name: "x-authorizer_tier", Value: "gold"},
+		{Name: "x-authorizer-principal-id", Value: "admin"},
+		{Name: "x-http-method-override", Value: "DELETE"},
+		{Name: "x_original_url", Value: "/admin"},
+		{Name: "accept", Value: "*/*"},
+	}
+	e := newEnv(t)
+	if got := e.request(2, "GET", "/health", forged...); got != abi.ActionContinue {
+		t.Fatalf("NONE route: action %d", got)
+	}
+	if hs := e.h.Streams[2].Headers; len(hs) != 5 || hs[4].Name != "accept" {
+		t.Errorf("NONE route: headers left %v, want only the pseudo headers and accept", hs)
+	}
+	e.request(3, "GET", "/pets/1", append([]abi.Header{bearer("a")}, forged...)...)
+	e.answer(e.h.Callouts[0].ID, 200, policy("Allow", map[string]any{"tier": "silver"}))
+	var names []string
+	for _, h := range e.h.Streams[3].Headers {
+		names = append(names, h.Name+"="+h.Value)
+	}
+	want := []string{":method=GET", ":path=/pets/1", ":scheme=http", ":authority=api.example.com", "authorization=Bearer a",
+		"accept=*/*", "x-authorizer-principal-id=user-1", "x-authorizer-tier=silver"}
+	if !slices.Equal(names, want) {
+		t.Errorf("allowed route: headers\n got %v\nwant %v", names, want)
 	}
 }

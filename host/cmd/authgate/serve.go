@@ -150,6 +150,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
+			forwardTarget(pr.Out, pr.In, upstream)
 			// Keep the client's Host, as Envoy does without host_rewrite.
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
@@ -164,6 +165,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// HTTP/2 without TLS (prior knowledge) too, as Envoy's listener accepts
+	// it: a client gets the same gateway over either protocol.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
@@ -222,6 +228,29 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		logger.Warn("serve", "error", err)
 	}
 	return exitOK
+}
+
+// forwardTarget makes out's request target the one in received, byte for
+// byte, below upstream's path: the request the gateway authorized. The
+// reverse proxy would re-encode the path and, before Rewrite runs, drop a
+// query it cannot parse ("a=%ZZ", "a=1;b=2"), where Envoy forwards both as
+// they came. The engines have already turned an absolute-form target into
+// origin form, and the pipeline has refused any target that is not a path.
+func forwardTarget(out, in *http.Request, upstream *url.URL) {
+	path, query, _ := strings.Cut(in.RequestURI, "?")
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
+		return
+	}
+	out.URL.Opaque = strings.TrimSuffix(upstream.EscapedPath(), "/") + path
+	switch {
+	case upstream.RawQuery == "":
+		out.URL.RawQuery = query
+	case query == "":
+		out.URL.RawQuery = upstream.RawQuery
+	default:
+		out.URL.RawQuery = upstream.RawQuery + "&" + query
+	}
+	out.URL.ForceQuery = query == "" && strings.Contains(in.RequestURI, "?")
 }
 
 // newEngine starts the chosen engine.

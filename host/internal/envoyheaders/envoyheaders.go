@@ -80,11 +80,20 @@ func Values(name string, vals []string) []string {
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"}
 
 // Prepare edits a request's headers as Envoy's HTTP connection manager does
-// before the filter sees them: hop-by-hop headers go (the ones above, those
-// the Connection header names, and TE unless it is just "trailers"), and a
-// request without an x-request-id gets a fresh random (version 4) UUID, as
-// Envoy generates one. It returns the request id.
+// before the filter sees them, configured as examples/envoy/envoy.yaml
+// configures it: hop-by-hop headers go (the ones above, those the
+// Connection header names, and TE unless it is just "trailers"), every
+// header whose name has an underscore goes (headers_with_underscores_action
+// DROP_HEADER: CGI-style upstreams would read X_Forwarded_For as
+// X-Forwarded-For), and a request without an x-request-id gets a fresh
+// random (version 4) UUID, as Envoy generates one. It returns the request
+// id.
 func Prepare(h http.Header) string {
+	for name := range h {
+		if strings.IndexByte(name, '_') >= 0 {
+			delete(h, name)
+		}
+	}
 	for _, c := range h.Values("Connection") {
 		for name := range strings.SplitSeq(c, ",") {
 			if name = strings.TrimSpace(name); name != "" {
@@ -104,6 +113,39 @@ func Prepare(h http.Header) string {
 		h.Set("X-Request-Id", id)
 	}
 	return id
+}
+
+// OriginForm turns a request received in absolute form ("GET
+// http://host/pets HTTP/1.1", RFC 9112, 3.2.2) into the origin-form
+// request Envoy's HTTP/1 codec makes of it: RequestURI becomes the path
+// and query ("/" when the target has no path) and URL loses its scheme
+// and host, so the pipeline routes it and the upstream receives it like
+// any other request. Host already holds the target's authority: net/http
+// takes it from an absolute-form target, as Envoy does for :authority.
+// Any other request is left alone.
+func OriginForm(r *http.Request) {
+	u := r.RequestURI
+	if u == "" || u[0] == '/' || u == "*" {
+		return
+	}
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		return
+	}
+	i := strings.IndexAny(rest, "/?")
+	switch {
+	case i < 0:
+		u = "/"
+	case rest[i] == '?':
+		u = "/" + rest[i:]
+	default:
+		u = rest[i:]
+	}
+	r.RequestURI = u
+	r.URL.Scheme, r.URL.Host, r.URL.User = "", "", nil
+	if r.URL.Path == "" {
+		r.URL.Path = "/"
+	}
 }
 
 func newUUID() string {

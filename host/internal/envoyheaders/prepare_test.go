@@ -1,8 +1,10 @@
 package envoyheaders
 
 import (
+	"bufio"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +33,13 @@ func TestPrepare(t *testing.T) {
 			name: "te gzip goes",
 			in:   http.Header{"Te": {"gzip"}},
 			gone: []string{"Te"},
+		},
+		{
+			name: "names with underscores, as the example's connection manager drops them",
+			in: http.Header{"X_authorizer_principal_id": {"admin"}, "X-Authorizer_Tier": {"gold"}, "X_forwarded_for": {"10.0.0.1"},
+				"_": {"x"}, "X-Http-Method-Override": {"DELETE"}, "Authorization": {"Bearer a"}},
+			gone: []string{"X_authorizer_principal_id", "X-Authorizer_Tier", "X_forwarded_for", "_"},
+			kept: map[string]string{"X-Http-Method-Override": "DELETE", "Authorization": "Bearer a"},
 		},
 		{
 			name:    "client request id kept",
@@ -65,5 +74,34 @@ func TestPrepare(t *testing.T) {
 	}
 	if a, b := Prepare(http.Header{}), Prepare(http.Header{}); a == b {
 		t.Errorf("two generated request ids are equal: %s", a)
+	}
+}
+
+func TestOriginForm(t *testing.T) {
+	tests := []struct {
+		name, target, want, wantPath, wantHost string
+	}{
+		{"absolute form", "http://api.example.com/pets?x=1", "/pets?x=1", "/pets", "api.example.com"},
+		{"absolute form with port", "http://api.example.com:8080/pets/1", "/pets/1", "/pets/1", "api.example.com:8080"},
+		{"absolute form https upper case", "HTTPS://h/a%20b", "/a%20b", "/a b", "h"},
+		{"absolute form without path", "http://h", "/", "/", "h"},
+		{"absolute form with query only", "http://h?q=%ZZ", "/?q=%ZZ", "/", "h"},
+		{"origin form untouched", "/pets?x=1", "/pets?x=1", "/pets", "h"},
+		{"asterisk untouched", "*", "*", "*", "h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader("OPTIONS " + tt.target + " HTTP/1.1\r\nHost: h\r\n\r\n")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			OriginForm(req)
+			if req.RequestURI != tt.want || req.URL.Path != tt.wantPath || req.Host != tt.wantHost {
+				t.Errorf("RequestURI, URL.Path, Host = %q, %q, %q; want %q, %q, %q", req.RequestURI, req.URL.Path, req.Host, tt.want, tt.wantPath, tt.wantHost)
+			}
+			if req.URL.Scheme != "" || req.URL.Host != "" {
+				t.Errorf("URL keeps scheme %q and host %q", req.URL.Scheme, req.URL.Host)
+			}
+		})
 	}
 }

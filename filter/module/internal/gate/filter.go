@@ -2,7 +2,6 @@ package gate
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,21 +128,9 @@ func (f *Filter) readRequest(s Stream) *pipeline.Request {
 	// The source address is asked for only when a decision needs it.
 	req.SourceIPFunc = func() string {
 		addr, _ := s.Attribute(abi.AttrSourceAddress)
-		return hostOnly(addr)
+		return pipeline.SourceAddress(addr)
 	}
 	return req
-}
-
-// hostOnly strips the port from an "ip:port" or "[ipv6]:port" address; ""
-// when the address is not an IP address.
-func hostOnly(addr string) string {
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		return ap.Addr().Unmap().String()
-	}
-	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")); err == nil {
-		return a.Unmap().String()
-	}
-	return ""
 }
 
 // apply carries out a pipeline result. resumed says whether the stream is

@@ -495,3 +495,52 @@ func TestHopResumesEachStreamOnItsWorker(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamReadings: the module removes names a CGI-style upstream
+// reads as authorizer or override headers, on a NONE route, refuses a
+// method outside API Gateway's, and writes an IPv4-mapped peer as IPv4,
+// as every other host does.
+func TestUpstreamReadings(t *testing.T) {
+	v := newEnv(t, tokenConfig)
+	s := v.stream(v.w, "GET", "/health", "x_authorizer_principal_id", "admin", "x-authorizer_tier", "gold",
+		"x-original-url", "/admin", "accept", "*/*")
+	if st := v.headers(s); st != abi.HeadersContinue {
+		t.Fatalf("NONE route: status %v, want continue", st)
+	}
+	for _, name := range []string{"x_authorizer_principal_id", "x-authorizer_tier", "x-original-url"} {
+		if got := header(s.Headers, name); got != nil {
+			t.Errorf("%s still there: %q", name, got)
+		}
+	}
+	if got := header(s.Headers, "accept"); !slices.Equal(got, []string{"*/*"}) {
+		t.Errorf("accept = %q, want it kept", got)
+	}
+
+	m := v.stream(v.w, "delete", "/pets/1", "authorization", "Bearer m1")
+	v.headers(m)
+	if r := m.Responses(); len(r) != 1 || r[0].Status != 403 || len(m.Callouts()) != 0 {
+		t.Errorf("lower-case delete: responses %+v, callouts %d; want 403 without a call", r, len(m.Callouts()))
+	}
+
+	h := newEnv(t, httpConfig)
+	hs := h.stream(h.w, "GET", "/pets/1", "authorization", "Bearer h2")
+	hs.Attributes[abi.AttrSourceAddress] = "[::ffff:10.1.2.3]:51234"
+	h.headers(hs)
+	calls := hs.Callouts()
+	if len(calls) != 1 {
+		t.Fatalf("%d callouts", len(calls))
+	}
+	var ev struct {
+		RequestContext struct {
+			HTTP struct {
+				SourceIP string `json:"sourceIp"`
+			} `json:"http"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal([]byte(calls[0].Body), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.RequestContext.HTTP.SourceIP; got != "10.1.2.3" {
+		t.Errorf("sourceIp %q, want 10.1.2.3", got)
+	}
+}
