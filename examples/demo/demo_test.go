@@ -4,36 +4,31 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/lambdarun"
 )
 
 // needs returns the filter to run, skipping the test when Envoy or the
-// filter is missing, unless CI is set: there a skip would hide that the
-// demo never ran.
+// filter is missing, unless Envoy is required (CI, `make test`): there a
+// skip would hide that the demo never ran.
 func needs(t *testing.T) string {
 	t.Helper()
-	ci := os.Getenv("CI") != "" && os.Getenv("CI") != "false"
-	skip := func(msg string) {
-		if ci {
-			t.Fatalf("CI is set: %s", msg)
+	skip := func(err error) {
+		if envoyrun.Required() {
+			t.Fatalf("Envoy and the filter are required here (CI or %s=1): %v", envoyrun.RequireVar, err)
 		}
-		t.Skip(msg)
+		t.Skip(err)
 	}
-	if _, err := exec.LookPath("envoy"); err != nil {
-		skip("envoy is not on PATH (install it with `make envoy`)")
+	if _, err := envoyrun.Binary(); err != nil {
+		skip(err)
 	}
-	wasm := os.Getenv("AUTHGATE_WASM")
-	if wasm == "" {
-		wasm = filepath.Join("..", "..", "build", "authgate.wasm")
-	}
-	if _, err := os.Stat(wasm); err != nil {
-		skip("no compiled filter (" + wasm + "): run `make build`, or set AUTHGATE_WASM")
+	wasm, err := envoyrun.FilterFile()
+	if err != nil {
+		skip(err)
 	}
 	return wasm
 }
