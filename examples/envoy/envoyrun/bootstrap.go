@@ -58,17 +58,26 @@ const (
 // The demo, the bench and the e2e suite run the example files through it, so
 // what they test is the file users copy.
 type Bootstrap struct {
-	root     map[string]any
-	listener map[string]any
-	filters  []any          // the connection manager's http_filters
-	hcm      map[string]any // its typed_config, which holds filters
-	at       int            // index of the authgate entry in filters; -1 once removed
-	kind     FilterKind
-	plugin   map[string]any // the StringValue holding the plugin configuration
-	code     map[string]any // the map whose "filename" is the code file; nil for a module found by name
-	module   string         // the dynamic module's name
-	clusters []any
-	admin    map[string]any
+	root      map[string]any
+	listeners []any      // static_resources.listeners
+	main      *Gateway   // the example's listener
+	added     []*Gateway // copies of it, see AddGateway
+	clusters  []any
+	admin     map[string]any
+}
+
+// Gateway is one listener of a bootstrap with its authgate filter: one
+// plugin configuration served on one address.
+type Gateway struct {
+	m       map[string]any
+	hcm     map[string]any // the connection manager's typed_config
+	filters []any          // its http_filters
+	at      int            // index of the authgate entry in filters; -1 once removed
+	kind    FilterKind
+	plugin  map[string]any // the StringValue holding the plugin configuration
+	code    map[string]any // the map whose "filename" is the code file; nil for a module found by name
+	vm      map[string]any // the wasm filter's vm_config
+	module  string         // the dynamic module's name
 }
 
 // ReadBootstrap parses the bootstrap file at path.
@@ -102,34 +111,28 @@ func parseBootstrap(doc []byte) (*Bootstrap, error) {
 	if err := yaml.Unmarshal(doc, &root); err != nil {
 		return nil, err
 	}
-	b := &Bootstrap{root: root, at: -1}
+	b := &Bootstrap{root: root}
 	sr, err := mapAt(root, "static_resources")
 	if err != nil {
 		return nil, err
 	}
-	listeners, err := listAt(sr, "listeners")
-	if err != nil {
+	if b.listeners, err = listAt(sr, "listeners"); err != nil {
 		return nil, err
 	}
-	if len(listeners) != 1 {
-		return nil, fmt.Errorf("static_resources.listeners: want one listener, got %d", len(listeners))
+	if len(b.listeners) != 1 {
+		return nil, fmt.Errorf("static_resources.listeners: want one listener, got %d", len(b.listeners))
 	}
-	if b.listener, err = mapAt(listeners[0]); err != nil {
+	m, err := mapAt(b.listeners[0])
+	if err != nil {
 		return nil, fmt.Errorf("static_resources.listeners[0]: %w", err)
 	}
-	if _, err := socketAddress(b.listener, "static_resources.listeners[0]"); err != nil {
-		return nil, err
-	}
-	if err := b.findConnectionManager(); err != nil {
-		return nil, err
-	}
-	if err := b.findFilter(); err != nil {
+	if b.main, err = parseListener(m); err != nil {
 		return nil, err
 	}
 	if b.clusters, err = listAt(sr, "clusters"); err != nil {
 		return nil, err
 	}
-	if err := b.checkRoutes(); err != nil {
+	if err := b.checkRoutes(b.main); err != nil {
 		return nil, err
 	}
 	if b.admin, err = mapAt(root, "admin"); err != nil {
@@ -141,9 +144,24 @@ func parseBootstrap(doc []byte) (*Bootstrap, error) {
 	return b, nil
 }
 
+// parseListener finds a listener's connection manager and authgate filter.
+func parseListener(m map[string]any) (*Gateway, error) {
+	l := &Gateway{m: m, at: -1}
+	if _, err := socketAddress(m, "listener"); err != nil {
+		return nil, err
+	}
+	if err := l.findConnectionManager(); err != nil {
+		return nil, err
+	}
+	if err := l.findFilter(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
 // findConnectionManager finds the listener's HTTP connection manager.
-func (b *Bootstrap) findConnectionManager() error {
-	chains, err := listAt(b.listener, "filter_chains")
+func (l *Gateway) findConnectionManager() error {
+	chains, err := listAt(l.m, "filter_chains")
 	if err != nil {
 		return err
 	}
@@ -153,10 +171,10 @@ func (b *Bootstrap) findConnectionManager() error {
 			return fmt.Errorf("filter_chains[%d]: %w", i, err)
 		}
 		if m := byName(filters, hcmName); m != nil {
-			if b.hcm, err = mapAt(m, "typed_config"); err != nil {
+			if l.hcm, err = mapAt(m, "typed_config"); err != nil {
 				return fmt.Errorf("%s: %w", hcmName, err)
 			}
-			b.filters, err = listAt(b.hcm, "http_filters")
+			l.filters, err = listAt(l.hcm, "http_filters")
 			return err
 		}
 	}
@@ -165,47 +183,53 @@ func (b *Bootstrap) findConnectionManager() error {
 
 // findFilter finds the one authgate entry of http_filters and what Set*
 // will change in it.
-func (b *Bootstrap) findFilter() error {
+func (l *Gateway) findFilter() error {
 	router := -1
-	for i, f := range b.filters {
+	for i, f := range l.filters {
 		m, _ := f.(map[string]any)
 		switch m["name"] {
 		case wasmFilterName, moduleFilterName:
-			if b.at >= 0 {
+			if l.at >= 0 {
 				return errors.New("http_filters: more than one authgate filter")
 			}
-			b.at = i
+			l.at = i
 		case routerName:
 			router = i
 		}
 	}
-	if b.at < 0 || router < b.at {
+	if l.at < 0 || router < l.at {
 		return fmt.Errorf("http_filters: want %s or %s before %s, got positions %d and %d",
-			wasmFilterName, moduleFilterName, routerName, b.at, router)
+			wasmFilterName, moduleFilterName, routerName, l.at, router)
 	}
-	entry := b.filters[b.at].(map[string]any)
+	entry := l.filters[l.at].(map[string]any)
 	var err error
 	if entry["name"] == wasmFilterName {
-		b.kind = WasmFilter
-		if b.plugin, err = mapAt(entry, "typed_config", "config", "configuration"); err != nil {
+		l.kind = WasmFilter
+		if l.plugin, err = mapAt(entry, "typed_config", "config", "configuration"); err != nil {
 			return err
 		}
-		if b.code, err = mapAt(entry, "typed_config", "config", "vm_config", "code", "local"); err != nil {
+		if l.vm, err = mapAt(entry, "typed_config", "config", "vm_config"); err != nil {
 			return err
 		}
-		if _, ok := b.code["filename"].(string); !ok {
+		if _, ok := l.vm["vm_id"].(string); !ok {
+			return fmt.Errorf("%s: vm_config.vm_id is not a string", wasmFilterName)
+		}
+		if l.code, err = mapAt(l.vm, "code", "local"); err != nil {
+			return err
+		}
+		if _, ok := l.code["filename"].(string); !ok {
 			return fmt.Errorf("%s: vm_config.code.local.filename is not a string", wasmFilterName)
 		}
 	} else {
-		b.kind = ModuleFilter
-		if b.plugin, err = mapAt(entry, "typed_config", "filter_config"); err != nil {
+		l.kind = ModuleFilter
+		if l.plugin, err = mapAt(entry, "typed_config", "filter_config"); err != nil {
 			return err
 		}
 		dm, err := mapAt(entry, "typed_config", "dynamic_module_config")
 		if err != nil {
 			return err
 		}
-		if b.module, _ = dm["name"].(string); b.module == "" {
+		if l.module, _ = dm["name"].(string); l.module == "" {
 			return fmt.Errorf("%s: dynamic_module_config.name is not a string", moduleFilterName)
 		}
 		// A module given as a file (module.local.filename) is loaded from
@@ -214,22 +238,23 @@ func (b *Bootstrap) findFilter() error {
 			if _, ok := local["filename"].(string); !ok {
 				return fmt.Errorf("%s: dynamic_module_config.module.local.filename is not a string", moduleFilterName)
 			}
-			b.code = local
+			l.code = local
 		}
 	}
-	if b.plugin["@type"] != stringValueType {
-		return fmt.Errorf("%s: plugin configuration @type = %v, want %s", b.kind, b.plugin["@type"], stringValueType)
+	if l.plugin["@type"] != stringValueType {
+		return fmt.Errorf("%s: plugin configuration @type = %v, want %s", l.kind, l.plugin["@type"], stringValueType)
 	}
-	if _, ok := b.plugin["value"].(string); !ok {
-		return fmt.Errorf("%s: plugin configuration value is not a string", b.kind)
+	if _, ok := l.plugin["value"].(string); !ok {
+		return fmt.Errorf("%s: plugin configuration value is not a string", l.kind)
 	}
 	return nil
 }
 
-// checkRoutes checks every cluster a route sends to exists, so renaming
-// one in the example cannot leave requests going where nobody points them.
-func (b *Bootstrap) checkRoutes() error {
-	rc, err := mapAt(b.hcm, "route_config")
+// checkRoutes checks every cluster a route of l sends to exists, so
+// renaming one in the example cannot leave requests going where nobody
+// points them.
+func (b *Bootstrap) checkRoutes(l *Gateway) error {
+	rc, err := mapAt(l.hcm, "route_config")
 	if err != nil {
 		return err
 	}
@@ -257,16 +282,122 @@ func (b *Bootstrap) checkRoutes() error {
 	return nil
 }
 
-// Kind says how this bootstrap loads authgate; zero once ReplaceFilter
-// removed or replaced it.
-func (b *Bootstrap) Kind() FilterKind { return b.kind }
+// AddGateway adds a copy of the example's listener, named name, with its
+// own authgate filter: a wasm filter gets its own vm_id, so the copies
+// share no VM, no shared data and no cache with each other. Set its address
+// and plugin configuration through the Gateway returned; SetCode applies
+// to every listener. One Envoy serving several configurations this way
+// starts about as fast as one serving a single configuration: Envoy
+// compiles the filter once per process.
+func (b *Bootstrap) AddGateway(name string) (*Gateway, error) {
+	if b.main.kind == 0 {
+		return nil, errors.New("envoyrun: bootstrap: the listener has no authgate filter to copy")
+	}
+	for _, e := range b.listeners {
+		if m, _ := e.(map[string]any); m["name"] == name {
+			return nil, fmt.Errorf("envoyrun: bootstrap: listener %q exists", name)
+		}
+	}
+	m, err := deepCopy(b.main.m)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: bootstrap: %w", err)
+	}
+	m["name"] = name
+	l, err := parseListener(m)
+	if err != nil {
+		return nil, fmt.Errorf("envoyrun: bootstrap: listener[%s]: %w", name, err)
+	}
+	l.hcm["stat_prefix"] = name
+	if l.vm != nil {
+		l.vm["vm_id"] = l.vm["vm_id"].(string) + "." + name
+	}
+	b.added = append(b.added, l)
+	b.listeners = append(b.listeners, m)
+	b.root["static_resources"].(map[string]any)["listeners"] = b.listeners
+	return l, nil
+}
 
-// Listener returns the listener's host:port.
-func (b *Bootstrap) Listener() string { return mustSocket(b.listener) }
+// Main is the example's own listener and filter.
+func (b *Bootstrap) Main() *Gateway { return b.main }
 
-// SetListener binds the listener to host:port; port 0 lets the kernel
+// Name is the listener's name, which Envoy's admin /listeners reports.
+func (l *Gateway) Name() string { n, _ := l.m["name"].(string); return n }
+
+// Address returns the listener's host:port.
+func (l *Gateway) Address() string { return mustSocket(l.m) }
+
+// SetAddress binds the listener to host:port; port 0 lets the kernel
 // choose (Envoy.Listeners reports it).
-func (b *Bootstrap) SetListener(host string, port int) { setSocket(b.listener, host, port) }
+func (l *Gateway) SetAddress(host string, port int) { setSocket(l.m, host, port) }
+
+// Kind says how the listener loads authgate; zero once ReplaceFilter
+// removed or replaced it.
+func (l *Gateway) Kind() FilterKind { return l.kind }
+
+// PluginConfig returns the plugin configuration JSON the listener's filter
+// carries; nil once ReplaceFilter removed or replaced the filter.
+func (l *Gateway) PluginConfig() []byte {
+	if l.kind == 0 {
+		return nil
+	}
+	return []byte(l.plugin["value"].(string))
+}
+
+// SetPluginConfig replaces the plugin configuration JSON.
+func (l *Gateway) SetPluginConfig(doc []byte) error {
+	if l.kind == 0 {
+		return errors.New("envoyrun: bootstrap: no authgate filter to configure")
+	}
+	l.plugin["value"] = string(doc)
+	return nil
+}
+
+// FilterConfig returns the typed_config of the authgate entry, for callers
+// that inspect settings Gateway has no method for; nil once ReplaceFilter
+// removed or replaced the entry. Changes to it change the bootstrap.
+func (l *Gateway) FilterConfig() map[string]any {
+	if l.kind == 0 {
+		return nil
+	}
+	m, _ := l.filters[l.at].(map[string]any)["typed_config"].(map[string]any)
+	return m
+}
+
+// ReplaceFilter puts entry, one http_filters item as YAML (a mapping with a
+// name), where the authgate filter is, or removes the authgate filter when
+// entry is empty. The router stays.
+func (l *Gateway) ReplaceFilter(entry []byte) error {
+	if l.at < 0 {
+		return errors.New("envoyrun: bootstrap: the authgate filter is already gone")
+	}
+	filters := append([]any(nil), l.filters[:l.at]...)
+	if len(strings.TrimSpace(string(entry))) > 0 {
+		var m map[string]any
+		if err := yaml.Unmarshal(entry, &m); err != nil {
+			return fmt.Errorf("envoyrun: bootstrap: replacement filter: %w", err)
+		}
+		if name, _ := m["name"].(string); name == "" {
+			return errors.New("envoyrun: bootstrap: replacement filter has no name")
+		}
+		filters = append(filters, m)
+	}
+	filters = append(filters, l.filters[l.at+1:]...)
+	l.filters = filters
+	l.hcm["http_filters"] = filters
+	l.at, l.kind, l.plugin, l.code, l.vm, l.module = -1, 0, nil, nil, nil, ""
+	return nil
+}
+
+// Kind says how the example's listener loads authgate; zero once
+// ReplaceFilter removed or replaced it.
+func (b *Bootstrap) Kind() FilterKind { return b.main.kind }
+
+// Listener returns the example listener's host:port.
+func (b *Bootstrap) Listener() string { return b.main.Address() }
+
+// SetListener binds the example's listener to host:port; port 0 lets the
+// kernel choose (Envoy.Listeners reports it).
+func (b *Bootstrap) SetListener(host string, port int) { b.main.SetAddress(host, port) }
 
 // Admin returns the admin listener's host:port.
 func (b *Bootstrap) Admin() string { return mustSocket(b.admin) }
@@ -326,84 +457,52 @@ func (b *Bootstrap) AddCluster(name, like, hostport string) error {
 // Code returns the file the filter's code is loaded from, as written; ""
 // for a dynamic module found by name on ENVOY_DYNAMIC_MODULES_SEARCH_PATH.
 func (b *Bootstrap) Code() string {
-	if b.code == nil {
+	if b.main.code == nil {
 		return ""
 	}
-	return b.code["filename"].(string)
+	return b.main.code["filename"].(string)
 }
 
-// SetCode makes Envoy load the filter's code from file (an absolute path:
-// Envoy resolves relative ones against its working directory). A dynamic
-// module configured by name is found through ENVOY_DYNAMIC_MODULES_SEARCH_PATH
-// instead, so file must then be lib<name>.so; the returned environment
-// (for Options.Env) points Envoy at its directory.
+// SetCode makes Envoy load the filter's code, in every listener, from file
+// (an absolute path: Envoy resolves relative ones against its working
+// directory). A dynamic module configured by name is found through
+// ENVOY_DYNAMIC_MODULES_SEARCH_PATH instead, so file must then be
+// lib<name>.so; the returned environment (for Options.Env) points Envoy at
+// its directory.
 func (b *Bootstrap) SetCode(file string) (env []string, err error) {
+	l := b.main
 	switch {
-	case b.kind == 0:
+	case l.kind == 0:
 		return nil, errors.New("envoyrun: bootstrap: no authgate filter to set the code of")
-	case b.code != nil:
-		b.code["filename"] = file
-		return nil, nil
-	}
-	if want := "lib" + b.module + ".so"; filepath.Base(file) != want {
-		return nil, fmt.Errorf("envoyrun: bootstrap: dynamic module %q is found by name: the file must be called %s, not %s", b.module, want, filepath.Base(file))
-	}
-	return []string{ModuleSearchPathVar + "=" + filepath.Dir(file)}, nil
-}
-
-// PluginConfig returns the plugin configuration JSON the bootstrap carries;
-// nil once ReplaceFilter removed or replaced the filter.
-func (b *Bootstrap) PluginConfig() []byte {
-	if b.kind == 0 {
-		return nil
-	}
-	return []byte(b.plugin["value"].(string))
-}
-
-// SetPluginConfig replaces the plugin configuration JSON.
-func (b *Bootstrap) SetPluginConfig(doc []byte) error {
-	if b.kind == 0 {
-		return errors.New("envoyrun: bootstrap: no authgate filter to configure")
-	}
-	b.plugin["value"] = string(doc)
-	return nil
-}
-
-// FilterConfig returns the typed_config of the authgate entry, for callers
-// that inspect settings Bootstrap has no method for; nil once ReplaceFilter
-// removed or replaced the entry. Changes to it change the bootstrap.
-func (b *Bootstrap) FilterConfig() map[string]any {
-	if b.kind == 0 {
-		return nil
-	}
-	m, _ := b.filters[b.at].(map[string]any)["typed_config"].(map[string]any)
-	return m
-}
-
-// ReplaceFilter puts entry, one http_filters item as YAML (a mapping with a
-// name), where the authgate filter is, or removes the authgate filter when
-// entry is empty. The router stays.
-func (b *Bootstrap) ReplaceFilter(entry []byte) error {
-	if b.at < 0 {
-		return errors.New("envoyrun: bootstrap: the authgate filter is already gone")
-	}
-	filters := append([]any(nil), b.filters[:b.at]...)
-	if len(strings.TrimSpace(string(entry))) > 0 {
-		var m map[string]any
-		if err := yaml.Unmarshal(entry, &m); err != nil {
-			return fmt.Errorf("envoyrun: bootstrap: replacement filter: %w", err)
+	case l.code == nil:
+		if want := "lib" + l.module + ".so"; filepath.Base(file) != want {
+			return nil, fmt.Errorf("envoyrun: bootstrap: dynamic module %q is found by name: the file must be called %s, not %s", l.module, want, filepath.Base(file))
 		}
-		if name, _ := m["name"].(string); name == "" {
-			return errors.New("envoyrun: bootstrap: replacement filter has no name")
-		}
-		filters = append(filters, m)
+		env = []string{ModuleSearchPathVar + "=" + filepath.Dir(file)}
 	}
-	filters = append(filters, b.filters[b.at+1:]...)
-	b.filters = filters
-	b.hcm["http_filters"] = filters
-	b.at, b.kind, b.plugin, b.code, b.module = -1, 0, nil, nil, ""
-	return nil
+	for _, l := range append([]*Gateway{b.main}, b.added...) {
+		if l.code != nil {
+			l.code["filename"] = file
+		}
+	}
+	return env, nil
 }
+
+// PluginConfig returns the plugin configuration JSON of the example's
+// listener; nil once ReplaceFilter removed or replaced the filter.
+func (b *Bootstrap) PluginConfig() []byte { return b.main.PluginConfig() }
+
+// SetPluginConfig replaces the plugin configuration JSON of the example's
+// listener.
+func (b *Bootstrap) SetPluginConfig(doc []byte) error { return b.main.SetPluginConfig(doc) }
+
+// FilterConfig returns the typed_config of the example listener's authgate
+// entry (see Gateway.FilterConfig).
+func (b *Bootstrap) FilterConfig() map[string]any { return b.main.FilterConfig() }
+
+// ReplaceFilter replaces or removes the example listener's authgate filter
+// (see Gateway.ReplaceFilter).
+func (b *Bootstrap) ReplaceFilter(entry []byte) error { return b.main.ReplaceFilter(entry) }
 
 // Marshal writes the bootstrap as YAML.
 func (b *Bootstrap) Marshal() ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/core/config"
+	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -75,7 +76,7 @@ func TestExampleBootstrap(t *testing.T) {
 		{"vm_id", vm["vm_id"], "authgate"},
 		// No codec_type means AUTO: HTTP/1.1, and HTTP/2 with prior
 		// knowledge (h2c), on one port.
-		{"codec_type", lookupPath(b.hcm, "codec_type"), nil},
+		{"codec_type", lookupPath(b.main.hcm, "codec_type"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,6 +340,61 @@ func TestBootstrapReplaceFilter(t *testing.T) {
 	})
 }
 
+// TestBootstrapAddGateway checks a copy of the listener gets its own name,
+// address, plugin configuration and VM, and the code file SetCode sets.
+func TestBootstrapAddGateway(t *testing.T) {
+	b := parseExample(t)
+	g, err := b.AddGateway("second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddGateway("second"); err == nil {
+		t.Error("a second gateway of the same name was accepted")
+	}
+	g.SetAddress("127.0.0.1", 0)
+	if err := g.SetPluginConfig([]byte(`{"g":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetCode("/x/authgate.wasm"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	listeners, _ := lookupPath(doc, "static_resources", "listeners").([]any)
+	if len(listeners) != 2 {
+		t.Fatalf("%d listeners, want 2", len(listeners))
+	}
+	type seen struct{ name, address, vmID, code, config, statPrefix string }
+	var got []seen
+	for _, l := range listeners {
+		m, err := parseListener(l.(map[string]any))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, seen{m.Name(), m.Address(), m.vm["vm_id"].(string), m.code["filename"].(string),
+			string(m.PluginConfig()), m.hcm["stat_prefix"].(string)})
+	}
+	want := []seen{
+		{"gateway", "127.0.0.1:8080", "authgate", "/x/authgate.wasm", string(b.PluginConfig()), "gateway"},
+		{"second", "127.0.0.1:0", "authgate.second", "/x/authgate.wasm", `{"g":2}`, "second"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("listeners\n got %+v\nwant %+v", got, want)
+	}
+	if err := b.ReplaceFilter(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddGateway("third"); err == nil {
+		t.Error("a gateway was copied from a listener without the filter")
+	}
+}
+
 // filterNames renders b and lists the names of its http_filters.
 func filterNames(t *testing.T, b *Bootstrap) []string {
 	t.Helper()
@@ -350,14 +406,15 @@ func filterNames(t *testing.T, b *Bootstrap) []string {
 		t.Errorf("the rendered bootstrap still mentions %s", wasmFilterName)
 	}
 	var names []string
-	for _, f := range b.filters {
+	for _, f := range b.main.filters {
 		names = append(names, f.(map[string]any)["name"].(string))
 	}
 	return names
 }
 
-// TestExampleStartsInEnvoy runs the rendered example, filter included;
-// it checks only that Envoy accepts it and listens where the kernel said.
+// TestExampleStartsInEnvoy runs the rendered example, filter included, with
+// a second gateway; it checks that Envoy accepts it and listens where the
+// kernel said.
 func TestExampleStartsInEnvoy(t *testing.T) {
 	bin := envoyOrSkip(t)
 	wasm, err := FilterFile()
@@ -370,6 +427,11 @@ func TestExampleStartsInEnvoy(t *testing.T) {
 	b := parseExample(t)
 	b.SetListener("127.0.0.1", 0)
 	b.SetAdmin("127.0.0.1", 0)
+	g, err := b.AddGateway("second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetAddress("127.0.0.1", 0)
 	if _, err := b.SetCode(wasm); err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +449,8 @@ func TestExampleStartsInEnvoy(t *testing.T) {
 		}
 	}()
 	ls, err := e.Listeners(context.Background())
-	if err != nil || len(ls) != 1 || strings.HasSuffix(ls[0].Address, ":0") {
-		t.Errorf("Listeners() = %v, %v; want the gateway on a port the kernel chose", ls, err)
+	if err != nil || len(ls) != 2 || ls[0].Name != "gateway" || ls[1].Name != "second" ||
+		strings.HasSuffix(ls[0].Address, ":0") || strings.HasSuffix(ls[1].Address, ":0") {
+		t.Errorf("Listeners() = %v, %v; want gateway and second on ports the kernel chose", ls, err)
 	}
 }
