@@ -460,6 +460,20 @@ func testServe(t *testing.T, engineArgs []string) {
 	}
 	checkAdmin(t, "http://"+(<-adminc).String())
 
+	// The listener speaks HTTP/2 without TLS (h2c) too, as Envoy's does.
+	h2c := new(http.Protocols)
+	h2c.SetUnencryptedHTTP2(true)
+	h2client := &http.Client{Transport: &http.Transport{Protocols: h2c}}
+	resp, err := h2client.Get(base + "/health")
+	if err != nil {
+		t.Fatalf("h2c: %v", err)
+	}
+	h2body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 || string(h2body) != "upstream saw GET /health principal= tier=" {
+		t.Errorf("h2c: got %s %d %q, want HTTP/2.0 200 from the upstream", resp.Proto, resp.StatusCode, h2body)
+	}
+
 	cancel()
 	select {
 	case code := <-done:
