@@ -12,10 +12,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/host/internal/testutil"
 )
 
 const arnPrefix = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/"
@@ -341,24 +342,6 @@ func TestServeNoEmbeddedFilter(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServe starts serve on 127.0.0.1:0 with each engine available, sends
 // requests through it and shuts it down.
 func TestServe(t *testing.T) {
@@ -368,7 +351,7 @@ func TestServe(t *testing.T) {
 	}{
 		{"native", []string{"--engine", "native"}},
 	}
-	if f := os.Getenv("AUTHGATE_WASM"); f != "" {
+	if f, err := testutil.FilterFile(); err == nil {
 		engines = append(engines, struct {
 			name string
 			args []string
@@ -402,7 +385,7 @@ func testServe(t *testing.T, engineArgs []string) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	addrc := make(chan net.Addr, 1)
 	adminc := make(chan net.Addr, 1)
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, ready: func(a net.Addr) { addrc <- a },
