@@ -36,7 +36,7 @@ func processCPUTicks(pid int) (uint64, error) {
 // clockTicks returns the clock ticks per second of /proc/<pid>/stat and
 // where the figure comes from.
 func clockTicks() (int64, string) {
-	return userHZ, "USER_HZ, 100 on every Linux architecture (as procfs assumes)"
+	return userHZ, "USER_HZ: 100 on every Linux architecture, as procfs assumes"
 }
 
 // cpuMeter reads a gateway's CPU time around measured runs.
