@@ -14,15 +14,17 @@ import (
 // over each, against gateways of its own. Adding a protocol is adding an
 // entry with the transport that speaks it.
 type protocol struct {
-	name      string
+	name string
+	// version is how API Gateway writes it in an event's protocol.
+	version   string
 	transport func() *http.Transport
 }
 
 // protocols are HTTP/1.1 and HTTP/2 with prior knowledge over cleartext
 // (h2c): every gateway serves both on one port.
 var protocols = []protocol{
-	{name: "h1", transport: func() *http.Transport { return &http.Transport{} }},
-	{name: "h2", transport: func() *http.Transport {
+	{name: "h1", version: "HTTP/1.1", transport: func() *http.Transport { return &http.Transport{} }},
+	{name: "h2", version: "HTTP/2", transport: func() *http.Transport {
 		p := new(http.Protocols)
 		p.SetUnencryptedHTTP2(true)
 		return &http.Transport{Protocols: p}

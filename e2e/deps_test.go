@@ -42,7 +42,7 @@ var depRules = []depRule{
 
 // cgoPackages may hold cgo files: only the Envoy dynamic module, which has
 // to be a cgo c-shared library. Everything else builds with CGO_ENABLED=0.
-var cgoPackages = []string{}
+var cgoPackages = []string{"filter/module"}
 
 // under reports whether package p (module-relative) is dir or below it.
 func under(p, dir string) bool {

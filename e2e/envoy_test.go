@@ -22,7 +22,7 @@ const envoyWorkers = 2
 // Bounds on waiting for one Envoy; several starting together get that
 // much each.
 const (
-	envoyReadyTimeout = 60 * time.Second
+	envoyReadyTimeout = 2 * time.Minute
 	envoyStopTimeout  = 10 * time.Second
 )
 
@@ -70,11 +70,16 @@ func (g *envoyGateway) examplePath() string {
 	return filepath.Join("..", "examples", "envoy", g.example)
 }
 
+// unavailable names what this machine lacks: Envoy, the example, or what
+// the code file takes (the module needs a C toolchain for cgo).
 func (g *envoyGateway) unavailable() string {
 	if _, err := envoyrun.Binary(); err != nil {
 		return err.Error()
 	}
 	if _, err := os.Stat(g.examplePath()); err != nil {
+		return err.Error()
+	}
+	if _, err := g.code(); err != nil {
 		return err.Error()
 	}
 	return ""

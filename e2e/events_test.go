@@ -13,7 +13,15 @@ import (
 // event field (or by another key a check names). A listed difference is
 // logged instead of failing; one that no longer occurs fails, so the list
 // shrinks as hosts are fixed.
-var knownHostDiffs = map[string]map[string]string{}
+var knownHostDiffs = map[string]map[string]string{
+	"module": {
+		// API Gateway writes the request's protocol into HTTP API events;
+		// the module reads it from Envoy, the wasm filter and the Go hosts
+		// do not yet.
+		"requestContext.http.protocol":             "the other hosts leave the protocol empty",
+		"calls:concurrent_first_requests_coalesce": "the module does not share concurrent misses for one identity yet",
+	},
+}
 
 // knownDiffs records which known differences were seen. Runs go one
 // after another, but hosts_agree reads what they wrote, so access is
@@ -97,6 +105,7 @@ const (
 	normRequestID = "<request-id>"
 	normTime      = "<time>"
 	normHost      = "<host>"
+	normProtocol  = "<the client's protocol>"
 )
 
 // perHostHeaders are request headers a host adds before the filter runs
@@ -106,10 +115,12 @@ const (
 var perHostHeaders = []string{"x-forwarded-proto", "x-request-id"}
 
 // normaliseEvent returns the event as sorted "path = value" lines, with the
-// fields that legitimately differ per host replaced: requestContext's
-// requestId (when not empty), time and timeEpoch; the host header's port (each gateway
-// listens on its own); and the headers of perHostHeaders.
-func normaliseEvent(t *testing.T, ev []byte) string {
+// fields that legitimately differ per host or protocol replaced:
+// requestContext's requestId (when not empty), time and timeEpoch; the
+// protocol, when it is version, the one the client spoke; the host
+// header's port (each gateway listens on its own); and the headers of
+// perHostHeaders.
+func normaliseEvent(t *testing.T, ev []byte, version string) string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(ev, &m); err != nil {
@@ -125,6 +136,13 @@ func normaliseEvent(t *testing.T, ev []byte) string {
 		// An empty id stays empty: a host that gives none differs.
 		if id, ok := rc["requestId"].(string); ok && id != "" {
 			rc["requestId"] = normRequestID
+		}
+		// A protocol other than the client's, or none, still differs.
+		if rc["protocol"] == version {
+			rc["protocol"] = normProtocol
+		}
+		if h, ok := rc["http"].(map[string]any); ok && h["protocol"] == version {
+			h["protocol"] = normProtocol
 		}
 	}
 	for _, key := range []string{"headers", "multiValueHeaders"} {

@@ -73,15 +73,16 @@ type instance struct {
 
 // gateways lists the hosts in the order the suite runs against them.
 func gateways() []gateway {
-	return []gateway{nativeGateway{}, wasmGateway{}, wasmEnvoy(0)}
+	return []gateway{nativeGateway{}, wasmGateway{}, wasmEnvoy(0), moduleEnvoy("")}
 }
 
 // env is what a gateway talks to: the authorizer, the echo upstream and
 // the clusters configurations name.
 type env struct {
-	authz    *authz.Server
-	up       *echo.Server
-	clusters map[string]string // cluster name -> base URL
+	authz     *authz.Server
+	stopAuthz func() // shuts the authorizer down, for "authorizer down" cases
+	up        *echo.Server
+	clusters  map[string]string // cluster name -> base URL
 }
 
 // Cluster names the configurations use.
@@ -93,10 +94,13 @@ const (
 // newEnv starts an authorizer and an echo upstream for t.
 func newEnv(t *testing.T) *env {
 	a := authz.New()
+	srv := httptest.NewServer(a)
+	stop := sync.OnceFunc(srv.Close)
+	t.Cleanup(stop)
 	up := echo.NewServer()
 	t.Cleanup(up.Close)
-	return &env{authz: a, up: up, clusters: map[string]string{
-		clusterAuthorizer: serve(t, a),
+	return &env{authz: a, stopAuthz: stop, up: up, clusters: map[string]string{
+		clusterAuthorizer: srv.URL,
 		clusterDead:       "http://" + closedPort(t),
 	}}
 }

@@ -81,5 +81,8 @@ func TestMain(m *testing.M) {
 	if bootstrapDir != "" {
 		_ = os.RemoveAll(bootstrapDir)
 	}
+	for _, d := range moduleBuildDirs.dirs {
+		_ = os.RemoveAll(d)
+	}
 	os.Exit(code)
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate/core/config"
 	"go.yaml.in/yaml/v3"
@@ -439,7 +440,9 @@ func TestExampleStartsInEnvoy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Start(context.Background(), Options{ConfigYAML: cfg, Binary: bin})
+	// V8 compiles the filter before Envoy is ready, which on a loaded
+	// machine takes far longer than DefaultReadyTimeout.
+	e, err := Start(context.Background(), Options{ConfigYAML: cfg, Binary: bin, ReadyTimeout: 3 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
