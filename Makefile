@@ -82,11 +82,12 @@ rie:
 	@command -v aws-lambda-rie
 
 # test: vet, the purity rules of core/, every package with the race
-# detector, and the table against every host (native, wazero, Envoy) over
-# HTTP/1.1 and HTTP/2. The host suite (./e2e itself) runs without the race
-# detector: its hosts are covered by their own race tests, and at full
-# speed it sends the full bursts (200 concurrent first requests) to Envoy
-# and the wasm host. A missing Envoy fails the run here, never skips it.
+# detector, and the table against every host (native, wazero, Envoy with
+# the wasm filter and with the dynamic module) over HTTP/1.1 and HTTP/2.
+# The host suite (./e2e itself) runs without the race detector: its hosts
+# are covered by their own race tests, and at full speed it sends the full
+# bursts (200 concurrent first requests) to Envoy and the wasm host. A
+# missing Envoy fails the run here, never skips it.
 test: build envoy rie
 	$(GO) vet ./...
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')

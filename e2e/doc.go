@@ -1,7 +1,8 @@
 // Package e2e runs one table of requests against every way authgate can be
 // deployed: the native Go middleware (host/native), the compiled filter
-// build/authgate.wasm in the wazero host (host/wasm), and the same .wasm in
-// a real Envoy, each over HTTP/1.1 and HTTP/2 (h2c). Every host must give
+// build/authgate.wasm in the wazero host (host/wasm), the same .wasm in a
+// real Envoy, and the Envoy dynamic module build/libauthgate.so, each over
+// HTTP/1.1 and HTTP/2 (h2c). Every host must give
 // the same status, body and headers, send the upstream the same request and
 // the authorizer the same calls and events for every row. The tests live in
 // this package's _test files (table_test.go says how to add a row,
@@ -9,8 +10,9 @@
 // authorizer and an echo upstream that reports the request as it arrived on
 // the wire, are under internal/.
 //
-// Run it with `make e2e`, or `go test ./e2e/...` with AUTHGATE_WASM pointing
-// at a built filter (without it the suite builds one). Envoy is found the
+// Run it with `make e2e`, or `go test ./e2e/...` with AUTHGATE_WASM and
+// AUTHGATE_MODULE pointing at a built filter and module (without them the
+// suite builds its own). Envoy is found the
 // way `make envoy` finds it ($ENVOY, PATH, Python's scripts directory);
 // without one the Envoy host is skipped and the run ends with a summary
 // saying so, except with CI=true or AUTHGATE_REQUIRE_ENVOY=1 (`make test`,
