@@ -43,6 +43,9 @@ type envoyGateway struct {
 	// in-flight call table), as a dynamic module does: concurrent misses
 	// coalesce across workers.
 	oneEngine bool
+	// module, when set, runs a wasm example with the dynamic module of
+	// that name in place of the wasm filter (Bootstrap.UseModule).
+	module string
 }
 
 // wasmEnvoy is build/authgate.wasm in Envoy's V8, with workers worker
@@ -116,7 +119,7 @@ func (g *envoyGateway) launch(t *testing.T, s spec) (*envoyrun.Envoy, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	yml, codeEnv, err := renderBootstrap(g.examplePath(), code, s)
+	yml, codeEnv, err := renderBootstrap(g.examplePath(), code, g.module, s)
 	if err != nil {
 		return nil, "", err
 	}
@@ -131,7 +134,7 @@ func (g *envoyGateway) launch(t *testing.T, s spec) (*envoyrun.Envoy, string, er
 	e, err := envoyrun.Start(t.Context(), envoyrun.Options{
 		ConfigYAML:   yml,
 		Binary:       bin,
-		Env:          codeEnv,
+		Env:          append(codeEnv, s.envoyEnv...),
 		Dir:          dir,
 		LogPath:      logPath,
 		Concurrency:  g.workers,
@@ -153,14 +156,20 @@ func (g *envoyGateway) launch(t *testing.T, s spec) (*envoyrun.Envoy, string, er
 // renderBootstrap turns an example bootstrap into the one a start runs:
 // a listener per configuration of s (the example's, then copies named
 // gateway1, gateway2, ...) and the admin on 127.0.0.1 port 0 (the kernel
-// picks; the suite asks Envoy), the code file replaced, each plugin
+// picks; the suite asks Envoy), the dynamic module in place of the wasm
+// filter when module names one, the code file replaced, each plugin
 // configuration replaced unless s keeps it, and every cluster of s.env
 // pointed at its server (a cluster the example lacks is a copy of its
 // authorizer's).
-func renderBootstrap(example, code string, s spec) ([]byte, []string, error) {
+func renderBootstrap(example, code, module string, s spec) ([]byte, []string, error) {
 	b, err := envoyrun.ReadBootstrap(example)
 	if err != nil {
 		return nil, nil, err
+	}
+	if module != "" {
+		if err := b.UseModule(module); err != nil {
+			return nil, nil, err
+		}
 	}
 	gws := []*envoyrun.Gateway{b.Main()}
 	for i := 1; i < len(s.cfgs); i++ {

@@ -37,6 +37,29 @@ func obj(v any, keys ...string) (map[string]any, error) {
 	return cur, nil
 }
 
+// list follows keys to a YAML sequence.
+func list(v any, keys ...string) ([]any, error) {
+	m, err := obj(v, keys[:len(keys)-1]...)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := m[keys[len(keys)-1]].([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: missing or not a sequence", strings.Join(keys, "."))
+	}
+	return l, nil
+}
+
+// byName finds the entry of l whose name is name.
+func byName(l []any, name string) map[string]any {
+	for _, e := range l {
+		if m, ok := e.(map[string]any); ok && m["name"] == name {
+			return m
+		}
+	}
+	return nil
+}
+
 // must unwraps a document lookup in a test. A failed lookup panics, which
 // fails the test with the missing path in the message.
 func must[T any](v T, err error) T {

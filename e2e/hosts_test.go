@@ -61,8 +61,9 @@ type spec struct {
 	// together is how many starts run at the same time, which share the
 	// machine and so may each take that much longer.
 	together int
-	// envoyArgs are extra Envoy command-line arguments.
-	envoyArgs []string
+	// envoyArgs are extra Envoy command-line arguments, envoyEnv extra
+	// entries of its environment.
+	envoyArgs, envoyEnv []string
 }
 
 // instance is what one start runs.

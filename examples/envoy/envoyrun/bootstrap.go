@@ -317,6 +317,34 @@ func (b *Bootstrap) AddGateway(name string) (*Gateway, error) {
 	return l, nil
 }
 
+// UseModule makes every gateway of the bootstrap load authgate as the
+// dynamic module name (lib<name>.so) instead of the wasm filter, with the
+// same plugin configuration: the two take the same document, and
+// envoy-module.yaml is envoy.yaml with this one entry changed. The module
+// is found by name; SetCode then says where.
+func (b *Bootstrap) UseModule(name string) error {
+	for _, g := range append([]*Gateway{b.main}, b.added...) {
+		if g.kind != WasmFilter {
+			return fmt.Errorf("envoyrun: bootstrap: listener %q has no wasm filter to replace", g.Name())
+		}
+		entry := map[string]any{
+			"name": moduleFilterName,
+			"typed_config": map[string]any{
+				"@type":                 "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+				"dynamic_module_config": map[string]any{"name": name, "do_not_close": true},
+				"filter_name":           name,
+				"filter_config":         map[string]any{"@type": stringValueType, "value": g.plugin["value"]},
+			},
+		}
+		g.filters[g.at] = entry
+		g.at, g.kind, g.vm, g.code, g.module = -1, 0, nil, nil, ""
+		if err := g.findFilter(); err != nil {
+			return fmt.Errorf("envoyrun: bootstrap: %w", err)
+		}
+	}
+	return nil
+}
+
 // Main is the example's own listener and filter.
 func (b *Bootstrap) Main() *Gateway { return b.main }
 

@@ -302,6 +302,56 @@ func TestBootstrapModule(t *testing.T) {
 	})
 }
 
+// TestBootstrapUseModule checks the wasm filter becomes the dynamic module
+// with the same plugin configuration, in every gateway.
+func TestBootstrapUseModule(t *testing.T) {
+	b := parseExample(t)
+	g, err := b.AddGateway("second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SetPluginConfig([]byte(`{"g":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := string(b.PluginConfig())
+	if err := b.UseModule("authgate"); err != nil {
+		t.Fatal(err)
+	}
+	if b.Kind() != ModuleFilter || g.Kind() != ModuleFilter || string(b.PluginConfig()) != want || string(g.PluginConfig()) != `{"g":2}` {
+		t.Errorf("kinds %v %v, plugin configurations %s %s", b.Kind(), g.Kind(), b.PluginConfig(), g.PluginConfig())
+	}
+	env, err := b.SetCode("/repo/build/libauthgate.so")
+	if err != nil || len(env) != 1 || env[0] != ModuleSearchPathVar+"=/repo/build" {
+		t.Errorf("SetCode = %v, %v", env, err)
+	}
+	out, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), wasmFilterName) || strings.Count(string(out), moduleFilterName) != 2 {
+		t.Errorf("rendered bootstrap:\n%s", out)
+	}
+	// What UseModule writes is what envoy-module.yaml holds.
+	module, err := os.ReadFile("../envoy-module.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := ParseBootstrap(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := parseExample(t)
+	if err := wb.UseModule("authgate"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := wb.FilterConfig(), mb.FilterConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("UseModule wrote\n%v\nwhere envoy-module.yaml has\n%v", got, want)
+	}
+	if err := b.UseModule("authgate"); err == nil {
+		t.Error("UseModule replaced a module")
+	}
+}
+
 func TestBootstrapReplaceFilter(t *testing.T) {
 	t.Run("removed", func(t *testing.T) {
 		b := parseExample(t)
