@@ -116,6 +116,9 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if o.concurrency <= 0 {
 		o.concurrency = 2
 	}
+	if o.readyTimeout <= 0 {
+		o.readyTimeout = envoyReadyTimeout
+	}
 	dir, err := os.MkdirTemp("", "authgate-demo-")
 	if err != nil {
 		return false, err
@@ -210,7 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	fmt.Fprintf(out, "starting Envoy ...\n")
 	began := time.Now()
 	env, err := envoyrun.Start(ctx, envoyrun.Options{
-		ConfigYAML: cfg, Binary: envoyBin, Env: append(envoyEnv, codeEnv...), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: envoyReadyTimeout,
+		ConfigYAML: cfg, Binary: envoyBin, Env: append(envoyEnv, codeEnv...), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: o.readyTimeout,
 	})
 	if err != nil {
 		return false, fmt.Errorf("envoy: %w", err)

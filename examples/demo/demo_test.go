@@ -33,12 +33,16 @@ func needs(t *testing.T) string {
 	return wasm
 }
 
+// testReadyTimeout bounds the wait for Envoy in the tests: `make test` runs
+// packages side by side, and V8 then compiles the filter on a busy machine.
+const testReadyTimeout = 3 * time.Minute
+
 func TestDemoOnce(t *testing.T) {
 	wasm := needs(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2}, &out)
+	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, readyTimeout: testReadyTimeout}, &out)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
@@ -80,10 +84,10 @@ func TestDemoLambda(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, authorizer: "lambda"}, &out)
+	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, authorizer: "lambda", readyTimeout: testReadyTimeout}, &out)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
