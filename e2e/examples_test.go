@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,13 +16,61 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/authgate/authgate/core/config"
-	"github.com/authgate/authgate/e2e/internal/testauthz"
+	"github.com/authgate/authgate/e2e/internal/authz"
 )
 
 const (
 	exampleConfigJSON = "../examples/envoy/authgate.json"
 	exampleIstioYAML  = "../examples/istio/wasmplugin.yaml"
 )
+
+// obj follows keys through nested YAML mappings.
+func obj(v any, keys ...string) (map[string]any, error) {
+	cur, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a mapping")
+	}
+	for i, k := range keys {
+		next, ok := cur[k].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: missing or not a mapping", strings.Join(keys[:i+1], "."))
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// list follows keys to a YAML sequence.
+func list(v any, keys ...string) ([]any, error) {
+	m, err := obj(v, keys[:len(keys)-1]...)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := m[keys[len(keys)-1]].([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: missing or not a sequence", strings.Join(keys, "."))
+	}
+	return l, nil
+}
+
+// byName finds the entry of l whose name is name.
+func byName(l []any, name string) map[string]any {
+	for _, e := range l {
+		if m, ok := e.(map[string]any); ok && m["name"] == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// must unwraps a document lookup in a test. A failed lookup panics, which
+// fails the test with the missing path in the message.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 // readJSON decodes a JSON document into generic values, so two documents
 // compare by meaning (key order, spacing and number spelling aside).
@@ -44,161 +94,6 @@ func readYAML(t *testing.T, path string) map[string]any {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return v
-}
-
-// TestExampleEnvoyConfig checks the files a user copies: the plugin
-// configuration is valid, envoy.yaml carries the same one inline, and
-// envoy.yaml has the documented addresses, filter order and clusters.
-func TestExampleEnvoyConfig(t *testing.T) {
-	raw, err := os.ReadFile(exampleConfigJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := config.Parse(raw)
-	if err != nil {
-		t.Fatalf("%s: %v", exampleConfigJSON, err)
-	}
-	if len(plan.Routes) != 2 || plan.Authorizers["jwt"] == nil || plan.Authorizers["jwt"].Cluster != "authorizer" {
-		t.Errorf("%s: want routes /health and /{proxy+} and authorizer jwt on cluster authorizer, got %d routes, %v",
-			exampleConfigJSON, len(plan.Routes), plan.Authorizers)
-	}
-
-	root := readYAML(t, exampleEnvoyYAML)
-	sr, err := obj(root, "static_resources")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listeners, err := list(sr, "listeners")
-	if err != nil || len(listeners) != 1 {
-		t.Fatalf("listeners: %v, %d", err, len(listeners))
-	}
-	listener := listeners[0].(map[string]any)
-	wf, err := findWasmFilter(listener)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugin, err := obj(wf, "typed_config", "config")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := obj(plugin, "configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inline, _ := conf["value"].(string)
-	if !reflect.DeepEqual(readJSON(t, "envoy.yaml plugin configuration", []byte(inline)), readJSON(t, exampleConfigJSON, raw)) {
-		t.Errorf("the plugin configuration inline in %s differs from %s", exampleEnvoyYAML, exampleConfigJSON)
-	}
-	vm, err := obj(plugin, "vm_config")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hcm := connectionManager(t, listener)
-	tests := []struct {
-		name string
-		got  any
-		want any
-	}{
-		{"listener", socketOf(t, listener), "127.0.0.1:8080"},
-		{"admin", socketOf(t, root["admin"]), "127.0.0.1:9901"},
-		{"cluster upstream", clusterSocket(t, sr, "upstream"), "127.0.0.1:9000"},
-		{"cluster authorizer", clusterSocket(t, sr, "authorizer"), "127.0.0.1:9001"},
-		{"runtime", vm["runtime"], "envoy.wasm.runtime.v8"},
-		{"vm_id", vm["vm_id"], "authgate"},
-		{"code", must(obj(vm, "code", "local"))["filename"], "build/authgate.wasm"},
-		{"configuration type", conf["@type"], "type.googleapis.com/google.protobuf.StringValue"},
-		// aws:SourceIp is the connection's peer, never X-Forwarded-For.
-		{"use_remote_address", hcm["use_remote_address"], true},
-		{"xff_num_trusted_hops", hcm["xff_num_trusted_hops"], 0},
-		{"headers_with_underscores_action", must(obj(hcm, "common_http_protocol_options"))["headers_with_underscores_action"], "DROP_HEADER"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("got %v, want %v", tt.got, tt.want)
-			}
-		})
-	}
-}
-
-// TestExampleConnectionManagers: every Envoy example a user may copy takes
-// the client's address from the connection and drops header names with
-// underscores (see RATIONALE.md, "What the upstream reads").
-func TestExampleConnectionManagers(t *testing.T) {
-	paths, err := filepath.Glob("../examples/envoy/*.yaml")
-	if err != nil || len(paths) < 3 {
-		t.Fatalf("Envoy examples: %v %v", paths, err)
-	}
-	for _, path := range paths {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			root := readYAML(t, path)
-			listeners, err := list(must(obj(root, "static_resources")), "listeners")
-			if err != nil || len(listeners) == 0 {
-				t.Fatalf("listeners: %v", err)
-			}
-			for _, l := range listeners {
-				hcm := connectionManager(t, l.(map[string]any))
-				opts, _ := hcm["common_http_protocol_options"].(map[string]any)
-				if hcm["use_remote_address"] != true || hcm["xff_num_trusted_hops"] != 0 || opts["headers_with_underscores_action"] != "DROP_HEADER" {
-					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v; want true, 0, DROP_HEADER",
-						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"])
-				}
-			}
-		})
-	}
-}
-
-// connectionManager returns the typed_config of the listener's one HTTP
-// connection manager.
-func connectionManager(t *testing.T, listener map[string]any) map[string]any {
-	t.Helper()
-	chains, err := list(listener, "filter_chains")
-	if err != nil || len(chains) != 1 {
-		t.Fatalf("filter_chains: %v, %d", err, len(chains))
-	}
-	filters, err := list(chains[0], "filters")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := byName(filters, "envoy.filters.network.http_connection_manager")
-	if f == nil {
-		t.Fatal("no http_connection_manager")
-	}
-	return must(obj(f, "typed_config"))
-}
-
-func socketOf(t *testing.T, v any) string {
-	t.Helper()
-	sa, err := obj(v, "address", "socket_address")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sa["address"].(string) + ":" + strings.TrimSpace(jsonText(sa["port_value"]))
-}
-
-func clusterSocket(t *testing.T, sr map[string]any, name string) string {
-	t.Helper()
-	cl, err := list(sr, "clusters")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := byName(cl, name)
-	if c == nil {
-		t.Fatalf("no cluster %q", name)
-	}
-	eps, err := list(c, "load_assignment", "endpoints")
-	if err != nil || len(eps) != 1 {
-		t.Fatalf("cluster %s endpoints: %v", name, err)
-	}
-	lbs, err := list(eps[0], "lb_endpoints")
-	if err != nil || len(lbs) != 1 {
-		t.Fatalf("cluster %s lb_endpoints: %v", name, err)
-	}
-	ep, err := obj(lbs[0], "endpoint")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return socketOf(t, ep)
 }
 
 func jsonText(v any) string {
@@ -274,6 +169,127 @@ func TestIstioWasmPlugin(t *testing.T) {
 	}
 }
 
+func eq(want string) func(any) bool { return func(v any) bool { return v == want } }
+
+func oneOf(vals ...string) func(any) bool {
+	return func(v any) bool {
+		for _, w := range vals {
+			if v == w {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func nonEmpty(v any) bool { s, _ := v.(string); return s != "" }
+
+// TestEnvoyExample runs examples/envoy/envoy.yaml as shipped (its own plugin
+// configuration; only addresses and the code path changed) and checks the
+// filter's log lines reach Envoy's log at their levels: the start-up line at
+// info, per-request decisions at debug.
+func TestEnvoyExample(t *testing.T) {
+	gw := wasmEnvoy(0)
+	needHost(t, gw)
+	e := newEnv(t)
+	inst, err := gw.start(t, spec{cfgs: [][]byte{nil}, env: e, envoyArgs: []string{"--component-log-level", "wasm:debug"}})
+	if err != nil {
+		t.Fatalf("envoy did not become ready: %v", err)
+	}
+	client := newClient(t, protocols[0], true)
+	token := bearer(authz.Allow, "example")
+	r := &runner{run: gw.name() + "/" + protocols[0].name, kd: &knownDiffs{seen: map[string]map[string]bool{}}}
+	steps := []struct {
+		name string
+		st   step
+	}{
+		{"health", step{req: get("/health"), want: allowed("", nil)}},
+		{"no token", step{req: get("/pets/1"), want: rejected(unauthorized)}},
+		{"allowed", step{req: get("/pets/1", auth(token)), want: allowed("user-example", nil)}},
+		{"denied", step{req: get("/pets/1", auth(bearer(authz.Deny, "example"))), want: rejected(explicitDeny)}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			rp, err := send(client, inst.bases[0], s.st.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.check(t, s.name, &s.st, rp)
+		})
+	}
+	if n := e.authz.Calls(token); n != 1 {
+		t.Errorf("authorizer calls for %q = %d, want 1", token, n)
+	}
+	// Stopping flushes the log; a failure to stop is reported by the
+	// cleanup, which calls Stop again and gets the same error.
+	_ = inst.envoy.Stop()
+	log := inst.envoy.Log()
+	lines := []struct {
+		name string
+		re   *regexp.Regexp
+	}{
+		{"start-up at info", regexp.MustCompile(`\[info\]\[wasm\] .*wasm log authgate.*: configured: 2 routes, 1 authorizers`)},
+		{"decision at debug", regexp.MustCompile(`\[debug\]\[wasm\] .*wasm log authgate.*decision=UNAUTHORIZED`)},
+		{"allow at debug", regexp.MustCompile(`\[debug\]\[wasm\] .*wasm log authgate.*decision=ALLOW`)},
+	}
+	for _, l := range lines {
+		t.Run("log "+l.name, func(t *testing.T) {
+			if !l.re.MatchString(log) {
+				t.Errorf("envoy log has no line matching %s", l.re)
+			}
+		})
+	}
+	if strings.Contains(log, token) {
+		t.Errorf("envoy log contains the token %q", token)
+	}
+}
+
+// TestExampleConnectionManagers: every Envoy example a user may copy takes
+// the client's address from the connection and drops header names with
+// underscores (see RATIONALE.md, "What the upstream reads").
+func TestExampleConnectionManagers(t *testing.T) {
+	paths, err := filepath.Glob("../examples/envoy/*.yaml")
+	if err != nil || len(paths) < 3 {
+		t.Fatalf("Envoy examples: %v %v", paths, err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			root := readYAML(t, path)
+			listeners, err := list(must(obj(root, "static_resources")), "listeners")
+			if err != nil || len(listeners) == 0 {
+				t.Fatalf("listeners: %v", err)
+			}
+			for _, l := range listeners {
+				hcm := connectionManager(t, l.(map[string]any))
+				opts, _ := hcm["common_http_protocol_options"].(map[string]any)
+				if hcm["use_remote_address"] != true || hcm["xff_num_trusted_hops"] != 0 || opts["headers_with_underscores_action"] != "DROP_HEADER" {
+					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v; want true, 0, DROP_HEADER",
+						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"])
+				}
+			}
+		})
+	}
+}
+
+// connectionManager returns the typed_config of the listener's one HTTP
+// connection manager.
+func connectionManager(t *testing.T, listener map[string]any) map[string]any {
+	t.Helper()
+	chains, err := list(listener, "filter_chains")
+	if err != nil || len(chains) != 1 {
+		t.Fatalf("filter_chains: %v, %d", err, len(chains))
+	}
+	filters, err := list(chains[0], "filters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := byName(filters, "envoy.filters.network.http_connection_manager")
+	if f == nil {
+		t.Fatal("no http_connection_manager")
+	}
+	return must(obj(f, "typed_config"))
+}
+
 // TestIstioConnectionManager checks the EnvoyFilter next to the
 // WasmPlugin: it patches the same gateway's connection manager as the
 // Envoy example sets its own.
@@ -313,78 +329,5 @@ func TestIstioConnectionManager(t *testing.T) {
 	}
 	if tc["use_remote_address"] != true || must(obj(tc, "common_http_protocol_options"))["headers_with_underscores_action"] != "DROP_HEADER" {
 		t.Errorf("patch value %s, want use_remote_address true and headers_with_underscores_action DROP_HEADER", jsonText(tc))
-	}
-}
-
-func eq(want string) func(any) bool { return func(v any) bool { return v == want } }
-
-func oneOf(vals ...string) func(any) bool {
-	return func(v any) bool {
-		for _, w := range vals {
-			if v == w {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-func nonEmpty(v any) bool { s, _ := v.(string); return s != "" }
-
-// TestEnvoyExample runs examples/envoy/envoy.yaml as shipped (its own plugin
-// configuration; only addresses and the code path changed) and checks the
-// filter's log lines reach Envoy's log at their levels: the start-up line at
-// info, per-request decisions at debug.
-func TestEnvoyExample(t *testing.T) {
-	authz, up := newEnv(t)
-	e, base, err := startEnvoy(t, envoyOptions(t, nil, up, envoyWorkers, "--component-log-level", "wasm:debug"))
-	if err != nil {
-		t.Fatalf("envoy did not become ready: %v", err)
-	}
-	client := newClient(t, true)
-	token := "Bearer " + testauthz.Allow + ".example"
-	steps := []struct {
-		name string
-		req  request
-		want want
-	}{
-		{"health", get("/health"), want{upstream: map[string]string{}}},
-		{"no token", get("/pets/1"), rejected(unauthorized)},
-		{"allowed", get("/pets/1", auth(token)), allowed("example", nil)},
-		{"denied", get("/pets/1", auth("Bearer deny.example")), rejected(explicitDeny)},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			r, err := send(client, base, st.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, st.name, &step{req: st.req, want: st.want}, r)
-		})
-	}
-	if n := authz.Calls(token); n != 1 {
-		t.Errorf("authorizer calls for %q = %d, want 1", token, n)
-	}
-	// Stopping flushes the log; a failure to stop is reported by the
-	// cleanup, which calls Stop again and gets the same error.
-	_ = e.Stop()
-	log := e.Log()
-	lines := []struct {
-		name string
-		re   *regexp.Regexp
-	}{
-		{"start-up at info", regexp.MustCompile(`\[info\]\[wasm\] .*wasm log authgate.*: configured: 2 routes, 1 authorizers`)},
-		{"decision at debug", regexp.MustCompile(`\[debug\]\[wasm\] .*wasm log authgate.*decision=UNAUTHORIZED`)},
-		{"allow at debug", regexp.MustCompile(`\[debug\]\[wasm\] .*wasm log authgate.*decision=ALLOW`)},
-	}
-	for _, l := range lines {
-		t.Run("log "+l.name, func(t *testing.T) {
-			if !l.re.MatchString(log) {
-				t.Errorf("envoy log has no line matching %s", l.re)
-			}
-		})
-	}
-	if strings.Contains(log, token) {
-		t.Errorf("envoy log contains the token %q", token)
 	}
 }

@@ -8,45 +8,137 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/e2e/internal/authz"
+	"github.com/authgate/authgate/e2e/internal/echo"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/host/native"
 	"github.com/authgate/authgate/host/wasm"
 )
 
-// gateway is one way of running authgate. start runs it with a plugin
-// configuration in front of the upstream and returns its base URL; it stops
-// it through t.Cleanup, and fails or skips t when it cannot run.
+// gateway is one embedding of authgate the suite runs against. Adding an
+// embedding is adding one type (or one value of envoyGateway): its name,
+// how many VMs serve its requests, why it cannot run on this machine, and
+// how to start one instance.
 type gateway interface {
 	name() string
 	// vms is how many independent VMs (each with its own in-flight call
 	// table) serve requests: 1 when concurrent misses coalesce globally.
 	vms() int
-	start(t *testing.T, cfg []byte, up *upstream) string
+	// unavailable says why this host cannot run here ("" when it can): a
+	// missing executable or build output. The run's summary lists it, or
+	// the run fails where required says so.
+	unavailable() string
+	// required reports whether an unavailable host fails the run.
+	required() bool
+	// start runs a gateway for each plugin configuration of s in front of
+	// s.env's upstream and clusters, each serving HTTP/1.1 and HTTP/2 with
+	// prior knowledge (h2c) on a port of its own, and stops them when t
+	// ends. It may run on a goroutine of its own, so it reports failure as
+	// an error instead of ending t.
+	start(t *testing.T, s spec) (*instance, error)
 }
 
-// upstream is what a gateway talks to: the echo server (as a handler for the
-// in-process hosts and as a listening server for Envoy) and the clusters
-// the configuration names.
-type upstream struct {
-	handler  http.Handler
-	url      string            // the echo server's base URL
-	clusters map[string]string // cluster name -> base URL
-	requests atomic.Int64      // requests the upstream received
+// spec is what one start runs.
+type spec struct {
+	// cfgs are the plugin configurations, one gateway each; a nil one
+	// keeps an Envoy example's own.
+	cfgs [][]byte
+	// names label the configurations in logs; "" or missing ones go by
+	// their index.
+	names []string
+	env   *env
+	// together is how many starts run at the same time, which share the
+	// machine and so may each take that much longer.
+	together int
+	// envoyArgs are extra Envoy command-line arguments, envoyEnv extra
+	// entries of its environment.
+	envoyArgs, envoyEnv []string
 }
 
-// gateways lists the hosts in the order the table runs against them.
+// instance is what one start runs.
+type instance struct {
+	bases []string        // base URL of each gateway, "http://127.0.0.1:1234", in spec order
+	envoy *envoyrun.Envoy // the process, for Envoy hosts
+}
+
+// gateways lists the hosts in the order the suite runs against them.
 func gateways() []gateway {
-	return []gateway{nativeGateway{}, wasmGateway{}, &envoyGateway{}}
+	return []gateway{nativeGateway{}, wasmGateway{}, wasmEnvoy(0), moduleEnvoy("")}
+}
+
+// env is what a gateway talks to: the authorizer, the echo upstream and
+// the clusters configurations name.
+type env struct {
+	authz     *authz.Server
+	stopAuthz func() // shuts the authorizer down, for "authorizer down" cases
+	up        *echo.Server
+	clusters  map[string]string // cluster name -> base URL
+}
+
+// Cluster names the configurations use.
+const (
+	clusterAuthorizer = "authorizer"
+	clusterDead       = "deadauthz" // nobody listens there
+)
+
+// newEnv starts an authorizer and an echo upstream for t.
+func newEnv(t *testing.T) *env {
+	a := authz.New()
+	srv := httptest.NewServer(a)
+	stop := sync.OnceFunc(srv.Close)
+	t.Cleanup(stop)
+	up := echo.NewServer()
+	t.Cleanup(up.Close)
+	return &env{authz: a, stopAuthz: stop, up: up, clusters: map[string]string{
+		clusterAuthorizer: srv.URL,
+		clusterDead:       "http://" + closedPort(t),
+	}}
+}
+
+// serve runs h on a fresh 127.0.0.1 port until t ends.
+func serve(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// serveGateway runs a Go host's middleware the way `authgate serve` does:
+// in front of a reverse proxy to the upstream (the upstream receives a real
+// request on a connection of its own, as behind Envoy), on a fresh port
+// that speaks HTTP/1.1 and h2c.
+func serveGateway(t *testing.T, middleware func(http.Handler) http.Handler, e *env) string {
+	up, err := url.Parse(e.up.URL)
+	if err != nil {
+		panic(err) // httptest's own URL
+	}
+	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64}
+	t.Cleanup(tr.CloseIdleConnections)
+	proxy := &httputil.ReverseProxy{
+		Transport: tr,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+	}
+	srv := httptest.NewUnstartedServer(middleware(proxy))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // syncBuffer collects a host's log lines; printed when a test fails.
@@ -67,48 +159,54 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// label names configuration i of s in logs.
+func (s spec) label(i int) string {
+	if i < len(s.names) && s.names[i] != "" {
+		return s.names[i]
+	}
+	return fmt.Sprint(i)
+}
+
 // testLogger returns a logger whose lines are shown only if t fails.
 func testLogger(t *testing.T, host string) (*slog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s log:\n%s", host, buf.String())
+		if log := buf.String(); t.Failed() && log != "" {
+			t.Logf("%s log:\n%s", host, log)
 		}
 	})
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
-// serve runs h on a fresh 127.0.0.1 port until t ends.
-func serve(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 // nativeGateway is host/native: the pipeline as net/http middleware.
 type nativeGateway struct{}
 
-func (nativeGateway) name() string { return "native" }
-func (nativeGateway) vms() int     { return 1 }
+func (nativeGateway) name() string        { return "native" }
+func (nativeGateway) vms() int            { return 1 }
+func (nativeGateway) unavailable() string { return "" }
+func (nativeGateway) required() bool      { return true }
 
-func (nativeGateway) start(t *testing.T, cfg []byte, up *upstream) string {
-	t.Helper()
-	plan, err := config.Parse(cfg)
-	if err != nil {
-		t.Fatalf("config.Parse: %v", err)
+func (nativeGateway) start(t *testing.T, s spec) (*instance, error) {
+	inst := &instance{}
+	for i, cfg := range s.cfgs {
+		plan, err := config.Parse(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("config.Parse: %w", err)
+		}
+		logger, _ := testLogger(t, "native gateway for "+s.label(i))
+		mw, err := native.New(plan, native.Options{Clusters: s.env.clusters, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("native.New: %w", err)
+		}
+		inst.bases = append(inst.bases, serveGateway(t, mw.Handler, s.env))
 	}
-	logger, _ := testLogger(t, "native")
-	mw, err := native.New(plan, native.Options{Clusters: up.clusters, Logger: logger})
-	if err != nil {
-		t.Fatalf("native.New: %v", err)
-	}
-	return serve(t, mw.Handler(up.handler))
+	return inst, nil
 }
 
 // wasmPool is the wasm host's VM count: two, like the Envoy run's workers.
 const wasmPool = 2
 
-// wasmGateway is host/wasm: build/authgate.wasm on wazero, with pool VMs
+// wasmGateway is host/wasm: the compiled filter on wazero, with pool VMs
 // (0: wasmPool).
 type wasmGateway struct{ pool int }
 
@@ -126,29 +224,42 @@ func (g wasmGateway) vms() int {
 	return g.pool
 }
 
-func (g wasmGateway) start(t *testing.T, cfg []byte, up *upstream) string {
-	t.Helper()
-	h, _, err := newWasmHostPool(t, cfg, up.clusters, g.vms())
-	if err != nil {
-		t.Fatalf("wasm.New: %v", err)
+// unavailable is never set: without AUTHGATE_WASM the suite builds the
+// filter, and a build that fails is a failure.
+func (wasmGateway) unavailable() string { return "" }
+func (wasmGateway) required() bool      { return true }
+
+// wasmStarts makes wasm hosts start one at a time: the first compiles
+// the filter into host/wasm's compilation cache and the others find it
+// there, where starting together they would each compile it.
+var wasmStarts sync.Mutex
+
+func (g wasmGateway) start(t *testing.T, s spec) (*instance, error) {
+	inst := &instance{}
+	for i, cfg := range s.cfgs {
+		wasmStarts.Lock()
+		h, _, err := newWasmHost(t, g.name()+" gateway for "+s.label(i), cfg, s.env.clusters, g.vms())
+		wasmStarts.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("wasm.New: %w", err)
+		}
+		inst.bases = append(inst.bases, serveGateway(t, h.Handler, s.env))
 	}
-	return serve(t, h.Handler(up.handler))
+	return inst, nil
 }
 
-// newWasmHost loads the filter with cfg; it returns the host's log too.
-func newWasmHost(t *testing.T, cfg []byte, clusters map[string]string) (*wasm.Host, *syncBuffer, error) {
-	t.Helper()
-	return newWasmHostPool(t, cfg, clusters, wasmPool)
-}
-
-// newWasmHostPool is newWasmHost with pool VMs.
-func newWasmHostPool(t *testing.T, cfg []byte, clusters map[string]string, pool int) (*wasm.Host, *syncBuffer, error) {
-	t.Helper()
-	code, err := os.ReadFile(wasmPath(t))
+// newWasmHost loads the filter with cfg in pool VMs; it returns the
+// host's log too, which name labels.
+func newWasmHost(t *testing.T, name string, cfg []byte, clusters map[string]string, pool int) (*wasm.Host, *syncBuffer, error) {
+	file, err := filterFile()
 	if err != nil {
-		t.Fatalf("reading the filter: %v", err)
+		return nil, nil, err
 	}
-	logger, logs := testLogger(t, "wasm")
+	code, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the filter: %w", err)
+	}
+	logger, logs := testLogger(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	h, err := wasm.New(ctx, wasm.Config{
@@ -177,47 +288,40 @@ func newWasmHostPool(t *testing.T, cfg []byte, clusters map[string]string, pool 
 // The filter is built at most once per test binary when AUTHGATE_WASM is
 // not set.
 var (
-	wasmOnce  sync.Once
-	wasmFile  string
-	wasmErr   error
-	wasmBuild string // temporary directory to remove in TestMain
+	filterOnce  sync.Once
+	filterPath  string
+	filterErr   error
+	filterBuild string // temporary directory, removed by TestMain
 )
 
-// wasmPath returns the compiled filter: $AUTHGATE_WASM, or a fresh build of
-// ./filter with the go command.
-func wasmPath(t *testing.T) string {
-	t.Helper()
-	wasmOnce.Do(func() {
-		if p := os.Getenv("AUTHGATE_WASM"); p != "" {
-			wasmFile, wasmErr = filepath.Abs(p)
-			if wasmErr == nil {
-				_, wasmErr = os.Stat(wasmFile)
-			}
+// filterFile returns the compiled filter: $AUTHGATE_WASM, or a fresh build
+// of ./filter. Not build/authgate.wasm, which may predate the sources under
+// test: the Makefile sets AUTHGATE_WASM right after building it.
+func filterFile() (string, error) {
+	filterOnce.Do(func() {
+		if os.Getenv(envoyrun.FilterVar) != "" {
+			filterPath, filterErr = envoyrun.FilterFile()
 			return
 		}
 		dir, err := os.MkdirTemp("", "authgate-e2e-wasm-")
 		if err != nil {
-			wasmErr = err
+			filterErr = err
 			return
 		}
-		wasmBuild = dir
+		filterBuild = dir
 		out := filepath.Join(dir, "authgate.wasm")
-		goCmd := goCommand()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, goCmd, "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./filter")
+		cmd := exec.CommandContext(ctx, goCommand(), "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./filter")
 		cmd.Dir = ".."
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = fmt.Errorf("building ./filter: %w\n%s", err, b)
+			filterErr = fmt.Errorf("building ./filter (or set %s): %w\n%s", envoyrun.FilterVar, err, b)
 			return
 		}
-		wasmFile = out
+		filterPath = out
 	})
-	if wasmErr != nil {
-		t.Fatalf("the compiled filter (set AUTHGATE_WASM or fix the build): %v", wasmErr)
-	}
-	return wasmFile
+	return filterPath, filterErr
 }
 
 // goCommand finds the go command: the one on PATH (what `go test` was run
@@ -227,17 +331,6 @@ func goCommand() string {
 		return p
 	}
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if wasmBuild != "" {
-		_ = os.RemoveAll(wasmBuild)
-	}
-	if bootstrapDir != "" {
-		_ = os.RemoveAll(bootstrapDir)
-	}
-	os.Exit(code)
 }
 
 // closedPort returns a 127.0.0.1 address nothing listens on (a port just
@@ -251,9 +344,4 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
-}
-
-// hostPort returns "127.0.0.1:1234" from "http://127.0.0.1:1234".
-func hostPort(baseURL string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(baseURL, "http://"), "https://")
 }

@@ -11,15 +11,15 @@ import (
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
-// invalidConfig is the scenario configuration with one bad field; every host
+// invalidConfig is the TOKEN configuration with one bad field; every host
 // must refuse it and name the field.
 func invalidConfig(t *testing.T) []byte {
 	t.Helper()
 	const good = `"authorizerResultTtlInSeconds": 0`
-	if strings.Count(scenarioConfig, good) != 1 {
-		t.Fatalf("scenarioConfig no longer has exactly one %s to break", good)
+	if strings.Count(tokenConfig, good) != 1 {
+		t.Fatalf("tokenConfig no longer has exactly one %s to break", good)
 	}
-	return []byte(strings.Replace(scenarioConfig, good, `"authorizerResultTtlInSeconds": 7200`, 1))
+	return []byte(strings.Replace(tokenConfig, good, `"authorizerResultTtlInSeconds": 7200`, 1))
 }
 
 // badField is the JSON path every host's error must name.
@@ -42,8 +42,8 @@ func TestInvalidPluginConfig(t *testing.T) {
 	})
 
 	t.Run("wasm", func(t *testing.T) {
-		_, up := newEnv(t)
-		_, logs, err := newWasmHost(t, bad, up.clusters)
+		e := newEnv(t)
+		_, logs, err := newWasmHost(t, "wasm", bad, e.clusters, wasmPool)
 		if err == nil {
 			t.Fatal("wasm.New accepted an invalid plugin configuration")
 		}
@@ -53,17 +53,18 @@ func TestInvalidPluginConfig(t *testing.T) {
 	})
 
 	t.Run("envoy", func(t *testing.T) {
-		authz, up := newEnv(t)
-		o := envoyOptions(t, bad, up, envoyWorkers)
-		_, base, err := startEnvoy(t, o)
+		gw := wasmEnvoy(0)
+		needHost(t, gw)
+		e := newEnv(t)
+		_, logPath, err := gw.launch(t, spec{cfgs: [][]byte{bad}, env: e})
 		if !errors.Is(err, envoyrun.ErrExited) {
-			t.Fatalf("startEnvoy = %v (listening on %q), want Envoy to exit on the invalid configuration", err, base)
+			t.Fatalf("launch = %v, want Envoy to exit on the invalid configuration", err)
 		}
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
 			t.Errorf("envoy exit = %v, want exit status 1", err)
 		}
-		log := readEnvoyLog(o.LogPath)
+		log := readLog(logPath)
 		// The filter's own message, through proxy_log at error level.
 		filterLine := regexp.MustCompile(`\[error\]\[wasm\] .*wasm log authgate.*: invalid plugin configuration: ` + regexp.QuoteMeta(badField) + `: `)
 		if !filterLine.MatchString(log) {
@@ -72,10 +73,10 @@ func TestInvalidPluginConfig(t *testing.T) {
 		if !strings.Contains(log, "Unable to create Wasm plugin authgate") {
 			t.Errorf("envoy log does not say it refused the plugin")
 		}
-		if n := up.requests.Load(); n != 0 {
+		if n := e.up.Requests(); n != 0 {
 			t.Errorf("upstream received %d requests", n)
 		}
-		if n := authz.Total(); n != 0 {
+		if n := e.authz.Total(); n != 0 {
 			t.Errorf("authorizer received %d calls", n)
 		}
 	})

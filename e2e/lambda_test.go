@@ -67,9 +67,10 @@ const lambdaConfig = `{
 // lambdaHost is one way of running authgate against the Lambda endpoint.
 type lambdaHost struct {
 	name string
-	// start runs the host with the plugin configuration cfg, the upstream
-	// handler and the endpoint's URL, and returns its base URL.
-	start func(t *testing.T, cfg []byte, up http.Handler, upURL, lambdaURL string) string
+	// start runs the host with the plugin configuration cfg in front of
+	// the upstream, its Lambda cluster pointed at lambdaURL, and returns
+	// its base URL.
+	start func(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string
 }
 
 // lambdaHosts are the hosts with Lambda rows: every one signs.
@@ -77,15 +78,15 @@ func lambdaHosts() []lambdaHost {
 	return []lambdaHost{
 		{"native", startNativeLambda(true)},
 		{"wasm", startWasmLambda},
-		{"envoy", startEnvoyLambda},
-		{"envoy-module", startModuleLambda},
+		{"envoy", startEnvoyLambda(lambdaEnvoy(""))},
+		{"envoy-module", startEnvoyLambda(lambdaEnvoy("authgate"))},
 	}
 }
 
 // startNativeLambda runs host/native; signed says whether its client signs
 // (through awssign with the default credential chain) or not at all.
-func startNativeLambda(signed bool) func(*testing.T, []byte, http.Handler, string, string) string {
-	return func(t *testing.T, cfg []byte, up http.Handler, _, lambdaURL string) string {
+func startNativeLambda(signed bool) func(*testing.T, []byte, *echo.Server, string) string {
+	return func(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string {
 		plan, err := config.Parse(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +101,7 @@ func startNativeLambda(signed bool) func(*testing.T, []byte, http.Handler, strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		return serve(t, mw.Handler(up))
+		return serveGateway(t, mw.Handler, &env{up: up})
 	}
 }
 
@@ -114,12 +115,16 @@ func signingClient(t *testing.T, plan *config.Plan, clusters map[string]string) 
 	return tr.Client()
 }
 
-func startWasmLambda(t *testing.T, cfg []byte, up http.Handler, _, lambdaURL string) string {
+func startWasmLambda(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string {
 	plan, err := config.Parse(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := os.ReadFile(wasmPath(t))
+	file, err := filterFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,92 +134,33 @@ func startWasmLambda(t *testing.T, cfg []byte, up http.Handler, _, lambdaURL str
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serve(t, h.Handler(up))
+	return serveGateway(t, h.Handler, &env{up: up})
 }
 
-// startEnvoyLambda runs examples/envoy/envoy-lambda.yaml with the filter,
-// cfg as its plugin configuration and the clusters pointed at the echo
-// upstream and the endpoint. Envoy's signing filter finds the credentials
-// in its environment.
-func startEnvoyLambda(t *testing.T, cfg []byte, _ http.Handler, upURL, lambdaURL string) string {
-	bin := envoyBinary(t)
-	example, err := os.ReadFile(exampleEnvoyLambdaYAML)
-	if err != nil {
-		t.Fatal(err)
+// lambdaEnvoy runs examples/envoy/envoy-lambda.yaml with the wasm filter,
+// or with the dynamic module of that name in its place: the module's
+// callouts go through the same signing cluster.
+func lambdaEnvoy(module string) *envoyGateway {
+	if module == "" {
+		return &envoyGateway{host: "envoy", example: "envoy-lambda.yaml", code: filterFile, workers: envoyWorkers}
 	}
-	yml, err := renderEnvoyConfig(example, wasmPath(t), cfg, map[string]string{"upstream": hostPort(upURL), "lambda": hostPort(lambdaURL)})
-	if err != nil {
-		t.Fatalf("building envoy.yaml from %s: %v", exampleEnvoyLambdaYAML, err)
-	}
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "envoy.log")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("envoy.yaml:\n%s", yml)
-			t.Logf("envoy log:\n%s", readEnvoyLog(logPath))
-		}
-	})
-	_, base, err := startEnvoy(t, envoyrun.Options{
-		ConfigYAML: yml, Binary: bin, Dir: dir, LogPath: logPath, Concurrency: envoyWorkers,
-		ReadyTimeout: envoyReadyTimeout, StopTimeout: envoyStopTimeout,
-		Env: awsEnviron(t),
-	})
-	if err != nil {
-		t.Fatalf("envoy did not become ready: %v", err)
-	}
-	return base
+	return &envoyGateway{host: "envoy-module", example: "envoy-lambda.yaml", module: module, workers: envoyWorkers,
+		code: func() (string, error) { return moduleFile("") }}
 }
 
-// startModuleLambda runs the same Envoy configuration with the dynamic
-// module (build/libauthgate.so) in place of the wasm filter: its callouts
-// go through the same signing cluster.
-func startModuleLambda(t *testing.T, cfg []byte, _ http.Handler, upURL, lambdaURL string) string {
-	bin := envoyBinary(t)
-	dir := moduleDir(t, "")
-	example, err := os.ReadFile(exampleEnvoyLambdaYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	yml, err := renderEnvoyConfig(example, wasmPath(t), cfg, map[string]string{"upstream": hostPort(upURL), "lambda": hostPort(lambdaURL)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var root map[string]any
-	if err := yaml.Unmarshal(yml, &root); err != nil {
-		t.Fatal(err)
-	}
-	wf, err := findWasmFilter(must(list(root, "static_resources", "listeners"))[0].(map[string]any))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clear(wf)
-	wf["name"] = "envoy.filters.http.dynamic_modules"
-	wf["typed_config"] = map[string]any{
-		"@type":                 "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
-		"dynamic_module_config": map[string]any{"name": "authgate", "do_not_close": true},
-		"filter_name":           "authgate",
-		"filter_config":         map[string]any{"@type": "type.googleapis.com/google.protobuf.StringValue", "value": string(cfg)},
-	}
-	if yml, err = yaml.Marshal(root); err != nil {
-		t.Fatal(err)
-	}
-	work := t.TempDir()
-	logPath := filepath.Join(work, "envoy.log")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("envoy.yaml:\n%s", yml)
-			t.Logf("envoy log:\n%s", readEnvoyLog(logPath))
+// startEnvoyLambda runs gw with cfg as its plugin configuration and the
+// clusters pointed at the echo upstream and the endpoint. Envoy's signing
+// filter finds the credentials in its environment.
+func startEnvoyLambda(gw *envoyGateway) func(*testing.T, []byte, *echo.Server, string) string {
+	return func(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string {
+		needHost(t, gw)
+		inst, err := gw.start(t, spec{cfgs: [][]byte{cfg}, env: &env{up: up, clusters: map[string]string{"lambda": lambdaURL}},
+			envoyEnv: awsEnviron(t)})
+		if err != nil {
+			t.Fatalf("envoy did not become ready: %v", err)
 		}
-	})
-	_, base, err := startEnvoy(t, envoyrun.Options{
-		ConfigYAML: yml, Binary: bin, Dir: work, LogPath: logPath, Concurrency: envoyWorkers,
-		ReadyTimeout: envoyReadyTimeout, StopTimeout: envoyStopTimeout,
-		Env: append(awsEnviron(t), "ENVOY_DYNAMIC_MODULES_SEARCH_PATH="+dir),
-	})
-	if err != nil {
-		t.Fatalf("envoy did not become ready: %v", err)
+		return inst.bases[0]
 	}
-	return base
 }
 
 // awsEnviron is the environment every signer gets: the fake credentials,
@@ -346,16 +292,16 @@ func TestLambda(t *testing.T) {
 	for _, h := range lambdaHosts() {
 		t.Run(h.name, func(t *testing.T) {
 			e := startLambdaEndpoint(t)
-			up := echo.Handler()
-			upURL := serve(t, up)
-			base := h.start(t, []byte(lambdaConfig), up, upURL, e.URL)
-			client := newClient(t, true)
+			up := echo.NewServer()
+			t.Cleanup(up.Close)
+			base := h.start(t, []byte(lambdaConfig), up, e.URL)
+			client := newClient(t, protocols[0], true)
 			for _, row := range lambdaRows {
-				auth := row.token
-				if tok, ok := tokens[auth]; ok {
-					auth = tok
+				token := row.token
+				if tok, ok := tokens[token]; ok {
+					token = tok
 				}
-				r, err := send(client, base, request{method: row.method, path: row.path, headers: [][2]string{{"Authorization", auth}}})
+				r, err := send(client, base, req(row.method, row.path, auth(token)))
 				if err != nil {
 					t.Fatalf("%s: %v", row.name, err)
 				}
@@ -389,12 +335,12 @@ func checkLambdaRow(t *testing.T, row *lambdaRow, r *reply) {
 		}
 		return
 	}
-	var seen echo.Request
-	if err := json.Unmarshal(r.body, &seen); err != nil {
-		t.Errorf("%s: upstream answer %s: %v", row.name, r.body, err)
+	seen, err := echo.Decode(r.body)
+	if err != nil {
+		t.Errorf("%s: %v", row.name, err)
 		return
 	}
-	if got := strings.Join(seen.Headers["x-authorizer-principal-id"], ","); got != row.principal {
+	if got, _ := seen.Plain().Get("x-authorizer-principal-id"); strings.Join(got, ",") != row.principal {
 		t.Errorf("%s: the upstream saw principal %q, want %q", row.name, got, row.principal)
 	}
 }
@@ -408,9 +354,10 @@ func TestLambdaUnsignedIsRefused(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	e := startLambdaEndpoint(t)
-	up := echo.Handler()
-	base := startNativeLambda(false)(t, []byte(lambdaConfig), up, serve(t, up), e.URL)
-	r, err := send(newClient(t, true), base, request{method: "GET", path: "/pets", headers: [][2]string{{"Authorization", lambdaTokens(t)["alice"]}}})
+	up := echo.NewServer()
+	t.Cleanup(up.Close)
+	base := startNativeLambda(false)(t, []byte(lambdaConfig), up, e.URL)
+	r, err := send(newClient(t, protocols[0], true), base, get("/pets", auth(lambdaTokens(t)["alice"])))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +394,7 @@ func newWasmHostWithClient(t *testing.T, code, cfg []byte, clusters map[string]s
 // the cluster's signing filter assumes the role (through STS, which this
 // machine cannot reach, so the configuration is validated, not run).
 func TestEnvoyLambdaAssumeRole(t *testing.T) {
-	bin := envoyBinary(t)
+	bin := envoyOrSkip(t)
 	example, err := os.ReadFile(exampleEnvoyLambdaYAML)
 	if err != nil {
 		t.Fatal(err)
@@ -458,11 +405,23 @@ func TestEnvoyLambdaAssumeRole(t *testing.T) {
 		"  assume_role_credential_provider:",
 		"    role_arn: arn:aws:iam::123456789012:role/authorizer-invoker",
 	} {
-		if text, err = envoyrun.ReplaceOnce(text, "# "+line+"\n", line+"\n"); err != nil {
-			t.Fatalf("the example's assume-role block moved: %v", err)
+		if strings.Count(text, "# "+line+"\n") != 1 {
+			t.Fatalf("the example's assume-role block moved: no single %q", "# "+line)
 		}
+		text = strings.Replace(text, "# "+line+"\n", line+"\n", 1)
 	}
-	yml, err := renderEnvoyConfig([]byte(text), wasmPath(t), nil, map[string]string{"upstream": "127.0.0.1:9000", "lambda": "127.0.0.1:9002"})
+	b, err := envoyrun.ParseBootstrap([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := filterFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetCode(file); err != nil {
+		t.Fatal(err)
+	}
+	yml, err := b.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,6 +444,18 @@ func TestEnvoyLambdaAssumeRole(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", f).CombinedOutput(); err == nil {
 		t.Fatalf("envoy accepted an unknown credential provider:\n%s", out)
 	}
+}
+
+// envoyOrSkip returns the envoy executable, skipping t without one (or
+// failing it where Envoy is required).
+func envoyOrSkip(t *testing.T) string {
+	t.Helper()
+	needHost(t, wasmEnvoy(0))
+	bin, err := envoyrun.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // exampleIstioLambdaYAML is the Istio setup for a Lambda authorizer.
@@ -559,7 +530,7 @@ func TestIstioLambdaExample(t *testing.T) {
 	if err := os.WriteFile(f, yml, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := envoyBinary(t)
+	bin := envoyOrSkip(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", f).CombinedOutput(); err != nil {
@@ -572,13 +543,11 @@ func TestIstioLambdaExample(t *testing.T) {
 // of the function the configuration invokes (the rows run it with their
 // own plugin configuration).
 func TestEnvoyLambdaExample(t *testing.T) {
-	doc := readYAML(t, exampleEnvoyLambdaYAML)
-	wf, err := findWasmFilter(must(list(doc, "static_resources", "listeners"))[0].(map[string]any))
+	b, err := envoyrun.ReadBootstrap(exampleEnvoyLambdaYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
-	value, _ := must(obj(wf, "typed_config", "config", "configuration"))["value"].(string)
-	plan, err := config.Parse([]byte(value))
+	plan, err := config.Parse(b.PluginConfig())
 	if err != nil {
 		t.Fatalf("plugin configuration: %v", err)
 	}
@@ -586,6 +555,7 @@ func TestEnvoyLambdaExample(t *testing.T) {
 		t.Fatalf("Lambda clusters %+v, want one", plan.LambdaClusters)
 	}
 	lc := plan.LambdaClusters[0]
+	doc := readYAML(t, exampleEnvoyLambdaYAML)
 	cl := byName(must(list(doc, "static_resources", "clusters")), lc.Name)
 	if cl == nil {
 		t.Fatalf("no cluster %q", lc.Name)

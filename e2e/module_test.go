@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,8 +17,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/authgate/authgate/e2e/internal/authz"
 	"github.com/authgate/authgate/e2e/internal/echo"
-	"github.com/authgate/authgate/e2e/internal/testauthz"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/filter/module/abi"
 )
@@ -38,24 +37,42 @@ const (
 	moduleLibrary    = "libauthgate.so"
 )
 
-var moduleBuilds sync.Map // build tags -> *moduleBuild
+// moduleEnvoy is the Envoy dynamic module in Envoy, from the example
+// envoy-module.yaml, with the library built with tags ("" for the
+// release build). Its workers share one cache; concurrent misses on
+// different workers are not yet shared, so it counts as one VM per worker.
+func moduleEnvoy(tags string) *envoyGateway {
+	name := "module"
+	if tags != "" {
+		name += "-" + tags
+	}
+	return &envoyGateway{host: name, example: "envoy-module.yaml", workers: envoyWorkers,
+		code: func() (string, error) { return moduleFile(tags) }}
+}
+
+var (
+	moduleBuilds    sync.Map // build tags -> *moduleBuild
+	moduleBuildDirs struct {
+		mu   sync.Mutex
+		dirs []string // removed by TestMain
+	}
+)
 
 type moduleBuild struct {
 	once sync.Once
-	dir  string
+	file string
 	err  error
 }
 
-// moduleDir returns a directory holding libauthgate.so built with tags, for
-// ENVOY_DYNAMIC_MODULES_SEARCH_PATH. Without tags it is $AUTHGATE_MODULE's
-// directory when set (the Makefile points it at build/libauthgate.so).
-func moduleDir(t *testing.T, tags string) string {
-	t.Helper()
+// moduleFile returns libauthgate.so built with tags: without tags
+// $AUTHGATE_MODULE when set (the Makefile points it at
+// build/libauthgate.so), else a fresh build of ./filter/module.
+func moduleFile(tags string) (string, error) {
 	if p := os.Getenv("AUTHGATE_MODULE"); p != "" && tags == "" {
 		if filepath.Base(p) != moduleLibrary {
-			t.Fatalf("AUTHGATE_MODULE=%s: Envoy loads the library by the name %s", p, moduleLibrary)
+			return "", fmt.Errorf("AUTHGATE_MODULE=%s: Envoy loads the library by the name %s", p, moduleLibrary)
 		}
-		return filepath.Dir(p)
+		return filepath.Abs(p)
 	}
 	v, _ := moduleBuilds.LoadOrStore(tags, &moduleBuild{})
 	b := v.(*moduleBuild)
@@ -65,106 +82,47 @@ func moduleDir(t *testing.T, tags string) string {
 			b.err = err
 			return
 		}
-		args := []string{"build", "-buildmode=c-shared", "-o", filepath.Join(dir, moduleLibrary)}
+		moduleBuildDirs.mu.Lock()
+		moduleBuildDirs.dirs = append(moduleBuildDirs.dirs, dir)
+		moduleBuildDirs.mu.Unlock()
+		file := filepath.Join(dir, moduleLibrary)
+		args := []string{"build", "-buildmode=c-shared", "-o", file}
 		if tags != "" {
 			args = append(args, "-tags", tags)
 		}
-		cmd := exec.Command("go", append(args, "../filter/module")...)
+		cmd := exec.Command(goCommand(), append(args, "./filter/module")...)
+		cmd.Dir = ".."
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("building the module (tags %q): %w\n%s", tags, err, out)
+			b.err = fmt.Errorf("building the module (tags %q, or set AUTHGATE_MODULE): %w\n%s", tags, err, out)
 			return
 		}
-		b.dir = dir
+		b.file = file
 	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.dir
+	return b.file, b.err
 }
 
-// moduleEnvoy is one Envoy running the module.
-type moduleEnvoy struct {
-	proc  *envoyrun.Envoy
-	base  string // http://127.0.0.1:port of the gateway listener
-	authz *testauthz.Server
-	// stopAuthz shuts the authorizer down, for the "authorizer down" case.
-	stopAuthz func()
+// moduleRun is one Envoy running the module.
+type moduleRun struct {
+	proc *envoyrun.Envoy
+	base string // http://127.0.0.1:port of the gateway listener
+	env  *env
 }
 
 // startModuleEnvoy runs the example module configuration with plugin
-// configuration cfg ("" keeps the example's), the library built with tags.
-func startModuleEnvoy(t *testing.T, tags, cfg string, workers int) (*moduleEnvoy, error) {
+// configuration cfg (nil keeps the example's), the library built with
+// tags, and the module's debug log.
+func startModuleEnvoy(t *testing.T, tags string, cfg []byte, workers int) (*moduleRun, error) {
 	t.Helper()
-	bin, err := envoyrun.Binary()
-	if err != nil {
-		t.Skip(err)
-	}
-	dir := moduleDir(t, tags)
-	m := &moduleEnvoy{authz: testauthz.New()}
-	upLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(envoyrun.Serve(upLn, echo.Handler()))
-	azLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := envoyrun.Serve(azLn, m.authz)
-	m.stopAuthz = func() { once.Do(stop) }
-	t.Cleanup(m.stopAuthz)
-
-	example, err := os.ReadFile(exampleModuleYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	yml, err := envoyrun.RewriteExample(string(example), envoyrun.ExampleOptions{
-		ListenerPort:   envoyrun.AnyPort,
-		AdminPort:      envoyrun.AnyPort,
-		UpstreamPort:   upLn.Addr().(*net.TCPAddr).Port,
-		AuthorizerPort: azLn.Addr().(*net.TCPAddr).Port,
-		PluginConfig:   cfg,
-	})
-	if err != nil {
-		t.Fatalf("rewriting %s: %v", exampleModuleYAML, err)
-	}
-	work := t.TempDir()
-	logPath := filepath.Join(work, "envoy.log")
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("envoy log:\n%s", b)
-		}
-	})
-	// Envoy reads the search path from its environment.
-	t.Setenv("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir)
-	e, err := envoyrun.Start(t.Context(), envoyrun.Options{
-		ConfigYAML:   []byte(yml),
-		Binary:       bin,
-		Dir:          work,
-		LogPath:      logPath,
-		Concurrency:  workers,
-		ReadyTimeout: 60 * time.Second,
-		StopTimeout:  10 * time.Second,
-		Args:         []string{"--component-log-level", "dynamic_modules:debug"},
-	})
+	gw := moduleEnvoy(tags)
+	gw.workers = workers
+	needHost(t, gw)
+	e := newEnv(t)
+	inst, err := gw.start(t, spec{cfgs: [][]byte{cfg}, env: e, envoyArgs: []string{"--component-log-level", "dynamic_modules:debug"}})
 	if err != nil {
 		return nil, err
 	}
-	t.Cleanup(func() {
-		if err := e.Stop(); err != nil {
-			t.Errorf("stopping envoy: %v", err)
-		}
-	})
-	m.proc = e
-	ls, err := e.Listeners(t.Context())
-	if err != nil || len(ls) != 1 {
-		t.Fatalf("admin /listeners: %v %+v", err, ls)
-	}
-	m.base = "http://" + ls[0].Address
-	return m, nil
+	return &moduleRun{proc: inst.envoy, base: inst.bases[0], env: e}, nil
 }
 
 // moduleAnswer is one gateway answer.
@@ -175,7 +133,7 @@ type moduleAnswer struct {
 	upstream *echo.Request // nil unless the upstream answered
 }
 
-func (m *moduleEnvoy) get(t *testing.T, path string, headers ...string) moduleAnswer {
+func (m *moduleRun) get(t *testing.T, path string, headers ...string) moduleAnswer {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.base+path, nil)
 	if err != nil {
@@ -222,7 +180,7 @@ func checkABIVersion(t *testing.T, e *envoyrun.Envoy) {
 // the answers of the wasm filter, the stats it defines, and the ABI
 // handshake.
 func TestModuleEnvoy(t *testing.T) {
-	m, err := startModuleEnvoy(t, "", "", 2)
+	m, err := startModuleEnvoy(t, "", nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +225,7 @@ func TestModuleEnvoy(t *testing.T) {
 				if a.upstream == nil {
 					t.Fatalf("answered by the gateway, not the upstream: %q", a.body)
 				}
-				got, _ := a.upstream.Get("x-authorizer-principal-id")
+				got, _ := a.upstream.Plain().Get("x-authorizer-principal-id")
 				want := []string(nil)
 				if tt.principal != "" {
 					want = []string{tt.principal}
@@ -279,7 +237,7 @@ func TestModuleEnvoy(t *testing.T) {
 				t.Errorf("a %d answer came from the upstream", a.status)
 			}
 			if tt.calls != "" {
-				if n := m.authz.Calls(tt.calls); n != tt.wantCalls {
+				if n := m.env.authz.Calls(tt.calls); n != tt.wantCalls {
 					t.Errorf("authorizer called %d times for %q, want %d", n, tt.calls, tt.wantCalls)
 				}
 			}
@@ -309,7 +267,7 @@ func TestModuleEnvoy(t *testing.T) {
 	})
 
 	t.Run("authorizer down", func(t *testing.T) {
-		m.stopAuthz()
+		m.env.stopAuthz()
 		a := m.get(t, "/pets/1", "Authorization", "Bearer allow.m5")
 		if a.status != 500 || a.body != `{"message":null}` {
 			t.Errorf("got %d %q, want 500 {\"message\":null}", a.status, a.body)
@@ -334,7 +292,7 @@ func moduleStat(stats map[string]string, name string) (string, bool) {
 // waiting for another worker's call are resumed. Concurrent requests on two
 // workers must each get their own answer.
 func TestModuleEnvoyResumesThroughScheduler(t *testing.T) {
-	m, err := startModuleEnvoy(t, "authgate_hop", "", 2)
+	m, err := startModuleEnvoy(t, "authgate_hop", nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,9 +304,9 @@ func TestModuleEnvoyResumesThroughScheduler(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			behaviour, want := testauthz.Allow, 200
+			behaviour, want := authz.Allow, 200
 			if i%3 == 1 {
-				behaviour, want = testauthz.Deny, 403
+				behaviour, want = authz.Deny, 403
 			}
 			token := fmt.Sprintf("Bearer %s.h%d", behaviour, i)
 			a := m.get(t, fmt.Sprintf("/pets/%d", i), "Authorization", token)
@@ -358,7 +316,7 @@ func TestModuleEnvoyResumesThroughScheduler(t *testing.T) {
 			case want == 200 && a.upstream == nil:
 				errs <- fmt.Errorf("%s: 200 not from the upstream", token)
 			case want == 200:
-				got, _ := a.upstream.Get("x-authorizer-principal-id")
+				got, _ := a.upstream.Plain().Get("x-authorizer-principal-id")
 				if len(got) != 1 || got[0] != fmt.Sprintf("user-h%d", i) {
 					errs <- fmt.Errorf("%s: upstream saw principal %q", token, got)
 				}
@@ -373,7 +331,7 @@ func TestModuleEnvoyResumesThroughScheduler(t *testing.T) {
 	if got := strings.Count(m.proc.Log(), "runs on its worker"); got != n {
 		t.Errorf("%d authorizer answers came through the scheduler, want %d", got, n)
 	}
-	if got := m.authz.Total(); got != n {
+	if got := m.env.authz.Total(); got != n {
 		t.Errorf("authorizer called %d times, want %d", got, n)
 	}
 }
@@ -386,7 +344,7 @@ func TestModuleEnvoyRefusesInvalidConfig(t *testing.T) {
 "authorizers":{"jwt":{"type":"TOKEN","cluster":"authorizer","path":"/","timeoutMs":-5,
 "identitySource":"method.request.header.Authorization"}},
 "routes":[{"method":"ANY","path":"/{proxy+}","authorizer":"jwt"}]}`
-	_, err := startModuleEnvoy(t, "", bad, 1)
+	_, err := startModuleEnvoy(t, "", []byte(bad), 1)
 	if err == nil {
 		t.Fatal("Envoy started with an invalid plugin configuration")
 	}

@@ -1,3 +1,5 @@
+//go:build securityport
+
 package e2e
 
 import (

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/e2e/internal/testauthz"
+	"github.com/authgate/authgate/e2e/internal/authz"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
@@ -90,7 +90,7 @@ func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string) {
 	if e == nil || e.AdminURL() == "" {
 		t.Fatal("no Envoy admin address")
 	}
-	client := newClient(t, true)
+	client := newClient(t, protocols[0], true)
 	before := envoyCounters(t, e.AdminURL())
 	if len(before) == 0 {
 		t.Fatalf("no %sauthgate.* counters in /stats", envoyStatPrefix)
@@ -100,10 +100,10 @@ func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string) {
 		path, token string
 		status      int
 	}{
-		{"/a/1", bearer(testauthz.Allow, "stats1"), 200}, // miss
-		{"/a/2", bearer(testauthz.Allow, "stats1"), 200}, // hit
-		{"/a/3", bearer(testauthz.Allow, "stats1"), 200}, // hit
-		{"/a/1", bearer(testauthz.Deny, "stats2"), 403},  // miss, deny
+		{"/a/1", bearer(authz.Allow, "stats1"), 200}, // miss
+		{"/a/2", bearer(authz.Allow, "stats1"), 200}, // hit
+		{"/a/3", bearer(authz.Allow, "stats1"), 200}, // hit
+		{"/a/1", bearer(authz.Deny, "stats2"), 403},  // miss, deny
 		{"/a/1", "", 401},     // no identity: unauthorized, no cache
 		{"/nowhere", "", 403}, // no route
 	}

@@ -189,10 +189,9 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		return fmt.Errorf("%w (make bench)", err)
 	}
 	if f.wasmFile == "" {
-		f.wasmFile = os.Getenv("AUTHGATE_WASM")
-	}
-	if f.wasmFile == "" {
-		f.wasmFile = filepath.Join(root, "build", "authgate.wasm")
+		if f.wasmFile, err = envoyrun.FilterFile(); err != nil {
+			return fmt.Errorf("%w (make bench builds it)", err)
+		}
 	}
 	if f.authgateBin == "" {
 		f.authgateBin = filepath.Join(root, "build", "authgate")
@@ -227,10 +226,11 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pluginConfig, err := envoyrun.PluginConfig(string(example))
+	boot, err := envoyrun.ParseBootstrap(example)
 	if err != nil {
 		return err
 	}
+	pluginConfig := boot.PluginConfig()
 	dir, err := os.MkdirTemp("", "authgate-bench-")
 	if err != nil {
 		return err
@@ -275,8 +275,8 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 
 	hz, hzSource := clockTicks()
 	e := &env{
-		dir: dir, example: string(example), pluginConfig: pluginConfig,
-		wasmFile: f.wasmFile, authgateBin: f.authgateBin,
+		dir: dir, example: example, pluginConfig: pluginConfig,
+		wasmFile: f.wasmFile, envoyBin: envoyBin, authgateBin: f.authgateBin,
 		clockHz:        hz,
 		upstreamPort:   upLn.Addr().(*net.TCPAddr).Port,
 		authorizerPort: authzLn.Addr().(*net.TCPAddr).Port,
@@ -557,11 +557,11 @@ func judge(sc scenario, lr *LoadResult, r *RunResult, stall time.Duration) strin
 
 // measureWasmNew times the wazero host's compile and start of one VM, the
 // cold start of `authgate serve --engine wasm` before it can listen.
-func measureWasmNew(ctx context.Context, wasmBytes []byte, pluginConfig string, authorizerPort int) (float64, error) {
+func measureWasmNew(ctx context.Context, wasmBytes, pluginConfig []byte, authorizerPort int) (float64, error) {
 	began := time.Now()
 	h, err := wasm.New(ctx, wasm.Config{
 		Wasm:         wasmBytes,
-		PluginConfig: []byte(pluginConfig),
+		PluginConfig: pluginConfig,
 		VMID:         "authgate",
 		PluginName:   "authgate",
 		RootID:       "authgate",

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +14,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
+	"github.com/prometheus/procfs"
 )
 
 // target is one gateway under load.
@@ -35,9 +37,10 @@ type target struct {
 // files the gateways run.
 type env struct {
 	dir            string
-	example        string // examples/envoy/envoy.yaml
-	pluginConfig   string // its plugin configuration JSON
+	example        []byte // examples/envoy/envoy.yaml
+	pluginConfig   []byte // its plugin configuration JSON
 	wasmFile       string
+	envoyBin       string
 	authgateBin    string
 	upstreamPort   int
 	authorizerPort int
@@ -52,77 +55,115 @@ type env struct {
 
 // extAuthzFilter is Envoy's own external authorization filter calling the
 // JWT authorizer's ext_authz endpoint: the same token check, no cache.
-const extAuthzFilter = `- name: envoy.filters.http.ext_authz
-  typed_config:
-    "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
-    http_service:
-      server_uri:
-        uri: http://127.0.0.1:%d
-        cluster: authorizer
-        timeout: 1s
-      path_prefix: /ext_authz
-      authorization_request:
-        allowed_headers:
-          patterns:
-          - exact: authorization
-      authorization_response:
-        allowed_upstream_headers:
-          patterns:
-          - exact: x-authorizer-principal-id
+const extAuthzFilter = `name: envoy.filters.http.ext_authz
+typed_config:
+  "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+  http_service:
+    server_uri:
+      uri: http://127.0.0.1:%d
+      cluster: authorizer
+      timeout: 1s
+    path_prefix: /ext_authz
+    authorization_request:
+      allowed_headers:
+        patterns:
+        - exact: authorization
+    authorization_response:
+      allowed_upstream_headers:
+        patterns:
+        - exact: x-authorizer-principal-id
 `
 
 // envoyConfig builds the Envoy configuration of a scenario from the
-// example file.
-func (e *env) envoyConfig(kind scenarioKind, listenerPort int) (string, error) {
-	o := envoyrun.ExampleOptions{
-		ListenerPort:   listenerPort,
-		UpstreamPort:   e.upstreamPort,
-		AuthorizerPort: e.authorizerPort,
-		AdminPort:      envoyrun.AnyPort,
+// example file; the listener binds a port the kernel chooses. It also
+// returns the environment the filter's code needs.
+func (e *env) envoyConfig(kind scenarioKind) ([]byte, []string, error) {
+	b, err := envoyrun.ParseBootstrap(e.example)
+	if err != nil {
+		return nil, nil, err
 	}
+	b.SetListener("127.0.0.1", 0)
+	b.SetAdmin("127.0.0.1", 0)
+	if err := b.SetCluster("upstream", fmt.Sprintf("127.0.0.1:%d", e.upstreamPort)); err != nil {
+		return nil, nil, err
+	}
+	if err := b.SetCluster("authorizer", fmt.Sprintf("127.0.0.1:%d", e.authorizerPort)); err != nil {
+		return nil, nil, err
+	}
+	var codeEnv []string
 	switch kind {
 	case envoyBare:
-		o.ReplaceWasmFilter = true
+		err = b.ReplaceFilter(nil)
+	case envoyExtAuthz:
+		err = b.ReplaceFilter(fmt.Appendf(nil, extAuthzFilter, e.authorizerPort))
 	case envoyFilterHit, envoyFilterTokens:
-		o.WasmFile = e.wasmFile
+		codeEnv, err = b.SetCode(e.wasmFile)
 	case envoyRSS:
-		o.WasmFile = e.wasmFile
-		if e.rssCache != "" {
-			// authorizerCache is a top-level field; putting it before
-			// authorizers keeps the rest of the document as it is.
-			cfg, err := envoyrun.ReplaceOnce(e.pluginConfig, `"authorizers": {`, `"authorizerCache": `+e.rssCache+`, "authorizers": {`)
-			if err != nil {
-				return "", fmt.Errorf("bench: plugin configuration with -rss-cache: %w", err)
-			}
-			o.PluginConfig = cfg
+		if codeEnv, err = b.SetCode(e.wasmFile); err == nil && e.rssCache != "" {
+			err = editPluginConfig(b, func(doc map[string]any) error {
+				doc["authorizerCache"] = json.RawMessage(e.rssCache)
+				return nil
+			})
 		}
 	case envoyFilterMiss:
-		o.WasmFile = e.wasmFile
-		cfg, err := envoyrun.ReplaceOnce(e.pluginConfig, `"authorizerResultTtlInSeconds": 300`, `"authorizerResultTtlInSeconds": 0`)
-		if err != nil {
-			return "", fmt.Errorf("bench: plugin configuration without cache: %w", err)
+		if codeEnv, err = b.SetCode(e.wasmFile); err == nil {
+			err = editPluginConfig(b, withoutCache)
 		}
-		o.PluginConfig = cfg
-	case envoyExtAuthz:
-		o.ReplaceWasmFilter = true
-		o.WasmFilterReplacement = fmt.Sprintf(extAuthzFilter, e.authorizerPort)
 	default:
-		return "", fmt.Errorf("bench: scenario kind %d is not an Envoy one", kind)
+		err = fmt.Errorf("bench: scenario kind %d is not an Envoy one", kind)
 	}
-	return envoyrun.RewriteExample(e.example, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := b.Marshal()
+	return cfg, codeEnv, err
+}
+
+// editPluginConfig changes the bootstrap's plugin configuration as a JSON
+// document. Numbers are kept as written.
+func editPluginConfig(b *envoyrun.Bootstrap, edit func(map[string]any) error) error {
+	dec := json.NewDecoder(bytes.NewReader(b.PluginConfig()))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("bench: plugin configuration: %w", err)
+	}
+	if err := edit(doc); err != nil {
+		return fmt.Errorf("bench: plugin configuration: %w", err)
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("bench: plugin configuration: %w", err)
+	}
+	return b.SetPluginConfig(out)
+}
+
+// withoutCache sets every authorizer's result TTL to 0, so every request
+// calls the authorizer.
+func withoutCache(doc map[string]any) error {
+	authorizers, ok := doc["authorizers"].(map[string]any)
+	if !ok || len(authorizers) == 0 {
+		return errors.New("authorizers: missing or empty")
+	}
+	for name, a := range authorizers {
+		m, ok := a.(map[string]any)
+		if !ok {
+			return fmt.Errorf("authorizers.%s: not an object", name)
+		}
+		m["authorizerResultTtlInSeconds"] = 0
+	}
+	return nil
 }
 
 func (e *env) startEnvoy(ctx context.Context, kind scenarioKind, name string) (*target, error) {
-	port, err := envoyrun.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := e.envoyConfig(kind, port)
+	cfg, codeEnv, err := e.envoyConfig(kind)
 	if err != nil {
 		return nil, err
 	}
 	ev, err := envoyrun.Start(ctx, envoyrun.Options{
-		ConfigYAML:   []byte(cfg),
+		ConfigYAML:   cfg,
+		Binary:       e.envoyBin,
+		Env:          codeEnv,
 		Concurrency:  e.envoyWorkers,
 		LogLevel:     "warn",
 		ReadyTimeout: e.readyTimeout,
@@ -131,8 +172,16 @@ func (e *env) startEnvoy(ctx context.Context, kind scenarioKind, name string) (*
 	if err != nil {
 		return nil, err
 	}
+	ls, err := ev.Listeners(ctx)
+	if err == nil && len(ls) != 1 {
+		err = fmt.Errorf("bench: want one Envoy listener, got %v", ls)
+	}
+	if err != nil {
+		_ = ev.Stop()
+		return nil, err
+	}
 	return &target{
-		url:        fmt.Sprintf("http://127.0.0.1:%d", port),
+		url:        "http://" + ls[0].Address,
 		pid:        ev.PID(),
 		readyAfter: ev.ReadyAfter(),
 		stop:       ev.Stop,
@@ -148,7 +197,7 @@ func (e *env) startServe(ctx context.Context, engine, name string) (*target, err
 		return nil, fmt.Errorf("bench: no %s: run `make build` (make bench does)", e.authgateBin)
 	}
 	cfgFile := filepath.Join(e.dir, "authgate.json")
-	if err := os.WriteFile(cfgFile, []byte(e.pluginConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, e.pluginConfig, 0o600); err != nil {
 		return nil, err
 	}
 	port, err := envoyrun.FreePort()
@@ -306,17 +355,13 @@ func tailFile(path string, n int) string {
 
 // readLoadAvg returns the 1-minute load average, or -1.
 func readLoadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return -1
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return -1
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
+	l, err := fs.LoadAvg()
 	if err != nil {
 		return -1
 	}
-	return v
+	return l.Load1
 }

@@ -64,18 +64,17 @@ var checks = []check{
 // unless o.once, waits for ctx to end. It reports whether every check
 // passed; an error means the demo could not run at all.
 func run(ctx context.Context, o options, out io.Writer) (bool, error) {
-	root, err := envoyrun.RepoRoot()
-	if err != nil && (o.wasm == "" || o.example == "") {
-		return false, fmt.Errorf("%w (make demo), or pass --wasm and --example", err)
-	}
+	root, rootErr := envoyrun.RepoRoot()
 	wasmFile := o.wasm
 	if wasmFile == "" {
-		wasmFile = os.Getenv("AUTHGATE_WASM")
+		f, err := envoyrun.FilterFile()
+		if err != nil {
+			return false, fmt.Errorf("%w (`make demo` builds it first)", err)
+		}
+		wasmFile = f
 	}
-	if wasmFile == "" {
-		wasmFile = filepath.Join(root, "build", "authgate.wasm")
-	}
-	if wasmFile, err = filepath.Abs(wasmFile); err != nil {
+	wasmFile, err := filepath.Abs(wasmFile)
+	if err != nil {
 		return false, err
 	}
 	if _, err := os.Stat(wasmFile); err != nil {
@@ -91,18 +90,34 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	examplePath := o.example
 	if examplePath == "" {
+		if rootErr != nil {
+			return false, fmt.Errorf("%w (make demo), or pass --example", rootErr)
+		}
 		name := "envoy.yaml"
 		if lambdaMode {
 			name = "envoy-lambda.yaml"
 		}
 		examplePath = filepath.Join(root, "examples", "envoy", name)
 	}
-	example, err := os.ReadFile(examplePath)
+	// The cluster the example's authorizer calls: the authorizer itself,
+	// or the Lambda endpoint.
+	authzCluster := "authorizer"
+	if lambdaMode {
+		authzCluster = "lambda"
+	}
+	boot, err := envoyrun.ReadBootstrap(examplePath)
+	if err != nil {
+		return false, err
+	}
+	envoyBin, err := envoyrun.Binary()
 	if err != nil {
 		return false, err
 	}
 	if o.concurrency <= 0 {
 		o.concurrency = 2
+	}
+	if o.readyTimeout <= 0 {
+		o.readyTimeout = envoyReadyTimeout
 	}
 	dir, err := os.MkdirTemp("", "authgate-demo-")
 	if err != nil {
@@ -110,27 +125,28 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	// The upstream and the authorizer listen before Envoy starts, so Envoy
-	// never sees a refused connection.
-	upLn, err := listen(envoyrun.ExampleUpstreamPort, o.freePorts)
+	// The example's ports are tried first, so the commands it documents
+	// work as written; the upstream and the authorizer listen before Envoy
+	// starts, so Envoy never sees a refused connection.
+	want, err := examplePorts(boot, authzCluster)
+	if err != nil {
+		return false, err
+	}
+	upLn, err := listen(want.upstream, o.freePorts)
 	if err != nil {
 		return false, err
 	}
 	defer upLn.Close()
-	authzPort := envoyrun.ExampleAuthorizerPort
-	if lambdaMode {
-		authzPort = envoyrun.ExampleLambdaPort
-	}
-	authzLn, err := listen(authzPort, o.freePorts)
+	authzLn, err := listen(want.authorizer, o.freePorts)
 	if err != nil {
 		return false, err
 	}
 	defer authzLn.Close()
 	p := ports{upstream: portOf(upLn), authorizer: portOf(authzLn)}
-	if p.listener, err = pickPort(envoyrun.ExampleListenerPort, o.freePorts); err != nil {
+	if p.listener, err = pickPort(want.listener, o.freePorts); err != nil {
 		return false, err
 	}
-	if p.admin, err = pickPort(envoyrun.ExampleAdminPort, o.freePorts); err != nil {
+	if p.admin, err = pickPort(want.admin, o.freePorts); err != nil {
 		return false, err
 	}
 
@@ -143,7 +159,6 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	secret := []byte(hex.EncodeToString(raw))
 	stopUp := envoyrun.Serve(upLn, echoHandler())
 	defer stopUp()
-	rewrite := envoyrun.ExampleOptions{ListenerPort: p.listener, UpstreamPort: p.upstream, AdminPort: p.admin, WasmFile: wasmFile}
 	var authzCalls func() int64
 	var envoyEnv []string
 	authzLine := fmt.Sprintf("http://127.0.0.1:%d (in process, HS256, random secret)", p.authorizer)
@@ -155,7 +170,6 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		defer lam.endpoint.Close()
 		authzCalls = func() int64 { return lam.endpoint.Invocations(lambdaFunction) }
 		envoyEnv = lam.envoyEnv
-		rewrite.LambdaPort = p.authorizer
 		authzLine = fmt.Sprintf("Lambda function %s (its bootstrap under aws-lambda-rie), Invoke API at %s, SigV4 checked", lambdaFunction, lam.endpoint.URL)
 	} else {
 		auth, err := jwtauth.New(jwtauth.Config{HS256Secret: secret})
@@ -174,20 +188,32 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		stopAuthz := envoyrun.Serve(authzLn, counted)
 		defer stopAuthz()
 		authzCalls = calls.Load
-		rewrite.AuthorizerPort = p.authorizer
 	}
 
-	cfg, err := envoyrun.RewriteExample(string(example), rewrite)
+	boot.SetListener("127.0.0.1", p.listener)
+	boot.SetAdmin("127.0.0.1", p.admin)
+	if err := boot.SetCluster("upstream", fmt.Sprintf("127.0.0.1:%d", p.upstream)); err != nil {
+		return false, err
+	}
+	if err := boot.SetCluster(authzCluster, fmt.Sprintf("127.0.0.1:%d", p.authorizer)); err != nil {
+		return false, err
+	}
+	codeEnv, err := boot.SetCode(wasmFile)
+	if err != nil {
+		return false, err
+	}
+	cfg, err := boot.Marshal()
 	if err != nil {
 		return false, err
 	}
 	fmt.Fprintf(out, "authgate demo\n  echo upstream    http://127.0.0.1:%d\n  JWT authorizer   %s\n", p.upstream, authzLine)
 	fmt.Fprintf(out, "  Envoy            http://127.0.0.1:%d (admin http://127.0.0.1:%d, --concurrency %d)\n", p.listener, p.admin, o.concurrency)
 	fmt.Fprintf(out, "  configuration    %s with the filter at %s\n", rel(root, examplePath), wasmFile)
+	fmt.Fprintf(out, "  envoy            %s\n", envoyBin)
 	fmt.Fprintf(out, "starting Envoy ...\n")
 	began := time.Now()
 	env, err := envoyrun.Start(ctx, envoyrun.Options{
-		ConfigYAML: []byte(cfg), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: envoyReadyTimeout, Env: envoyEnv,
+		ConfigYAML: cfg, Binary: envoyBin, Env: append(envoyEnv, codeEnv...), Concurrency: o.concurrency, Dir: dir, ReadyTimeout: o.readyTimeout,
 	})
 	if err != nil {
 		return false, fmt.Errorf("envoy: %w", err)
@@ -430,8 +456,38 @@ func pickPort(preferred int, free bool) (int, error) {
 
 func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
+// examplePorts reads the ports the example bootstrap is written with; the
+// authorizer's is that of cluster authzCluster.
+func examplePorts(b *envoyrun.Bootstrap, authzCluster string) (ports, error) {
+	var p ports
+	up, err := b.Cluster("upstream")
+	if err != nil {
+		return p, err
+	}
+	authz, err := b.Cluster(authzCluster)
+	if err != nil {
+		return p, err
+	}
+	for _, f := range []struct {
+		hostport string
+		port     *int
+	}{{b.Listener(), &p.listener}, {b.Admin(), &p.admin}, {up, &p.upstream}, {authz, &p.authorizer}} {
+		_, port, err := net.SplitHostPort(f.hostport)
+		if err == nil {
+			*f.port, err = strconv.Atoi(port)
+		}
+		if err != nil {
+			return p, fmt.Errorf("example address %q: %w", f.hostport, err)
+		}
+	}
+	return p, nil
+}
+
 // rel shows p relative to root when it lies inside it.
 func rel(root, p string) string {
+	if root == "" {
+		return p
+	}
 	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
 		return r
 	}

@@ -4,46 +4,45 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/lambdarun"
 )
 
 // needs returns the filter to run, skipping the test when Envoy or the
-// filter is missing, unless CI is set: there a skip would hide that the
-// demo never ran.
+// filter is missing, unless Envoy is required (CI, `make test`): there a
+// skip would hide that the demo never ran.
 func needs(t *testing.T) string {
 	t.Helper()
-	ci := os.Getenv("CI") != "" && os.Getenv("CI") != "false"
-	skip := func(msg string) {
-		if ci {
-			t.Fatalf("CI is set: %s", msg)
+	skip := func(err error) {
+		if envoyrun.Required() {
+			t.Fatalf("Envoy and the filter are required here (CI or %s=1): %v", envoyrun.RequireVar, err)
 		}
-		t.Skip(msg)
+		t.Skip(err)
 	}
-	if _, err := exec.LookPath("envoy"); err != nil {
-		skip("envoy is not on PATH (install it with `make envoy`)")
+	if _, err := envoyrun.Binary(); err != nil {
+		skip(err)
 	}
-	wasm := os.Getenv("AUTHGATE_WASM")
-	if wasm == "" {
-		wasm = filepath.Join("..", "..", "build", "authgate.wasm")
-	}
-	if _, err := os.Stat(wasm); err != nil {
-		skip("no compiled filter (" + wasm + "): run `make build`, or set AUTHGATE_WASM")
+	wasm, err := envoyrun.FilterFile()
+	if err != nil {
+		skip(err)
 	}
 	return wasm
 }
 
+// testReadyTimeout bounds the wait for Envoy in the tests: `make test` runs
+// packages side by side, and V8 then compiles the filter on a busy machine.
+const testReadyTimeout = 3 * time.Minute
+
 func TestDemoOnce(t *testing.T) {
 	wasm := needs(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2}, &out)
+	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, readyTimeout: testReadyTimeout}, &out)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
@@ -85,10 +84,10 @@ func TestDemoLambda(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, authorizer: "lambda"}, &out)
+	passed, err := run(ctx, options{once: true, wasm: wasm, freePorts: true, concurrency: 2, authorizer: "lambda", readyTimeout: testReadyTimeout}, &out)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -53,4 +54,7 @@ type options struct {
 	freePorts   bool
 	concurrency int
 	authorizer  string // "http" (default) or "lambda"
+	// readyTimeout bounds the wait for Envoy; zero means envoyReadyTimeout.
+	// The tests allow more: they share the machine with other packages.
+	readyTimeout time.Duration
 }

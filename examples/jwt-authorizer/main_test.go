@@ -12,29 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/examples/internal/testutil"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func mintCLI(t *testing.T, args ...string) string {
 	t.Helper()
@@ -47,12 +31,12 @@ func mintCLI(t *testing.T, args ...string) string {
 
 // startCLI runs `serve` until the test ends and checks it shuts down
 // cleanly.
-func startCLI(t *testing.T, args ...string) (addr string, logs *syncBuffer) {
+func startCLI(t *testing.T, args ...string) (addr string, logs *testutil.SyncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	logs = &syncBuffer{}
+	logs = &testutil.SyncBuffer{}
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, logs, ready)
 	}()

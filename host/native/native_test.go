@@ -1,7 +1,6 @@
 package native
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
+	"github.com/authgate/authgate/host/internal/testutil"
 )
 
 const testConfig = `{
@@ -134,24 +134,7 @@ type gateway struct {
 	mw        *Middleware
 	handler   http.Handler
 	decisions chan pipeline.Result
-	logs      *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs      *testutil.SyncBuffer
 }
 
 func newGateway(t *testing.T) *gateway {
@@ -160,7 +143,7 @@ func newGateway(t *testing.T) *gateway {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	g := &gateway{fa: newFakeAuthorizer(t), up: &upstreamSeen{}, decisions: make(chan pipeline.Result, 1000), logs: &syncBuffer{}}
+	g := &gateway{fa: newFakeAuthorizer(t), up: &upstreamSeen{}, decisions: make(chan pipeline.Result, 1000), logs: &testutil.SyncBuffer{}}
 	g.mw, err = New(plan, Options{
 		Clusters:   map[string]string{"authz": g.fa.srv.URL + "/"},
 		Logger:     slog.New(slog.NewTextHandler(g.logs, nil)),

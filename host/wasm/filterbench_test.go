@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/authgate/authgate/host/internal/testutil"
 	"github.com/authgate/authgate/host/wasm"
 )
 
@@ -28,17 +28,17 @@ const benchAnswer = `{"principalId":"alice","policyDocument":{"Version":"2012-10
 
 const benchToken = "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjE3OTU1OTczOTUsImlhdCI6MTc5NTU5Mzc5NSwic3ViIjoiYWxpY2UifQ.J0evAuA_gFcA34KIpQrIrthtubVcDo3ZTQgEGVJ0drU"
 
-// filterWasm reads $AUTHGATE_WASM, else build/authgate.wasm; the benchmark
-// is skipped when neither exists (run `make build` first).
+// filterWasm reads the compiled filter (testutil.FilterFile); the
+// benchmark is skipped without one (run `make build` first).
 func filterWasm(b *testing.B) []byte {
 	b.Helper()
-	path := os.Getenv("AUTHGATE_WASM")
-	if path == "" {
-		path = filepath.Join("..", "..", "build", "authgate.wasm")
+	path, err := testutil.FilterFile()
+	if err != nil {
+		b.Skip(err)
 	}
 	code, err := os.ReadFile(path)
 	if err != nil {
-		b.Skipf("no compiled filter (make build): %v", err)
+		b.Fatal(err)
 	}
 	return code
 }

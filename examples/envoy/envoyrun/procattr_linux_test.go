@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // helperDirEnv, when set, makes TestEnvoyDiesWithParent the helper
@@ -101,11 +103,13 @@ func runDeathHelper(dir string) {
 // alive reports whether pid is a live process: a zombie counts as dead,
 // since whoever inherits it may not reap it at once.
 func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return false
 	}
-	// The state follows the command name, which is in parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
+	st, err := p.Stat()
+	if err != nil {
+		return false
+	}
+	return st.State != "Z" && st.State != "X"
 }

@@ -1,38 +1,19 @@
 package jwtauth_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/examples/internal/testutil"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 )
 
 var api = jwtauth.API{Region: "us-east-1", AccountID: "123456789012", APIID: "a1b2c3d4e5", Stage: "prod"}
-
-// syncBuffer collects log output written by server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func newServer(t *testing.T, logs io.Writer) *httptest.Server {
 	t.Helper()
@@ -70,7 +51,7 @@ func do(t *testing.T, srv *httptest.Server, method, target, authorization, body 
 // TestMintServeRoundTrip mints tokens and sends them as authgate would: the
 // TOKEN event POSTed to the authorizer endpoint.
 func TestMintServeRoundTrip(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	srv := newServer(t, logs)
 	mint := func(sub string, groups ...string) string {
 		return mustMint(t, jwtauth.MintOptions{Subject: sub, Groups: groups, TTL: time.Hour, Now: now, HS256Secret: secret})
@@ -108,7 +89,7 @@ func TestMintServeRoundTrip(t *testing.T) {
 }
 
 func TestExtAuthz(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	srv := newServer(t, logs)
 	tok := func(sub string, groups ...string) string {
 		return "Bearer " + mustMint(t, jwtauth.MintOptions{Subject: sub, Groups: groups, TTL: time.Hour, Now: now, HS256Secret: secret})

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/host/internal/testutil"
 )
 
 // upstreamView is what the upstream of TestServeForwardsTheRequestAsAuthorized
@@ -30,7 +32,7 @@ type upstreamView struct {
 func startServe(t *testing.T, engineArgs []string, upstream, authz string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	addrc := make(chan net.Addr, 1)
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, ready: func(a net.Addr) { addrc <- a }}
 	done := make(chan int, 1)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/authgate/authgate/host/awssign/awssigntest"
+	"github.com/authgate/authgate/host/internal/testutil"
 )
 
 // Credentials the tests give serve through the environment, the first
@@ -122,7 +123,7 @@ func testServeLambda(t *testing.T, engineArgs []string, role string) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	addrc := make(chan net.Addr, 1)
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, ready: func(a net.Addr) { addrc <- a }}
 	done := make(chan int, 1)

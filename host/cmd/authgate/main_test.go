@@ -12,10 +12,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/host/internal/testutil"
 )
 
 const arnPrefix = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/"
@@ -341,24 +342,6 @@ func TestServeNoEmbeddedFilter(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServe starts serve on 127.0.0.1:0 with each engine available, sends
 // requests through it and shuts it down.
 func TestServe(t *testing.T) {
@@ -368,7 +351,7 @@ func TestServe(t *testing.T) {
 	}{
 		{"native", []string{"--engine", "native"}},
 	}
-	if f := os.Getenv("AUTHGATE_WASM"); f != "" {
+	if f, err := testutil.FilterFile(); err == nil {
 		engines = append(engines, struct {
 			name string
 			args []string
@@ -402,7 +385,7 @@ func testServe(t *testing.T, engineArgs []string) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	addrc := make(chan net.Addr, 1)
 	adminc := make(chan net.Addr, 1)
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, ready: func(a net.Addr) { addrc <- a },
@@ -459,6 +442,20 @@ func testServe(t *testing.T, engineArgs []string) {
 		t.Errorf("authorizer calls = %d, want 2 (good once, bad once)", got)
 	}
 	checkAdmin(t, "http://"+(<-adminc).String())
+
+	// The listener speaks HTTP/2 without TLS (h2c) too, as Envoy's does.
+	h2c := new(http.Protocols)
+	h2c.SetUnencryptedHTTP2(true)
+	h2client := &http.Client{Transport: &http.Transport{Protocols: h2c}}
+	resp, err := h2client.Get(base + "/health")
+	if err != nil {
+		t.Fatalf("h2c: %v", err)
+	}
+	h2body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 || string(h2body) != "upstream saw GET /health principal= tier=" {
+		t.Errorf("h2c: got %s %d %q, want HTTP/2.0 200 from the upstream", resp.Proto, resp.StatusCode, h2body)
+	}
 
 	cancel()
 	select {

@@ -160,8 +160,14 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
+	// Like Envoy's listener, serve's speaks HTTP/1.1 and, without TLS,
+	// HTTP/2 with prior knowledge (h2c).
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
 		Handler:           eng.Handler(proxy),
+		Protocols:         protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -1,0 +1,329 @@
+// Package authz is the authorizer of the end-to-end suite. It accepts every
+// event the gateway sends (TOKEN, REQUEST, HTTP API payloads 1.0 and 2.0),
+// keeps each one exactly as received, counts calls per token, and answers
+// the way the token asks, so one gateway can run a whole table without its
+// cache mixing rows up.
+//
+// A token is "<behaviour>.<id>", optionally after "Bearer ". It is read
+// from a TOKEN event's authorizationToken, or from a REQUEST event's
+// X-Token header (any case), else its Authorization header. The behaviour
+// picks the answer; the id only makes the token unique and becomes the
+// principal, "user-<id>" (or "b-user-<id>" for events POSTed under /b/, a
+// second authorizer whose answers must not be served for the first).
+// Unknown behaviours answer Unauthorized. Answers follow the Lambda
+// authorizer output formats:
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html
+// and, for events POSTed to SimplePath, the HTTP API simple response:
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html.
+package authz
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Behaviours, by token prefix.
+const (
+	Allow       = "allow"       // Allow on the whole stage (simple: isAuthorized true)
+	Deny        = "deny"        // an explicit Deny next to an Allow, which it beats (simple: false)
+	GetOnly     = "getonly"     // Allow for GET only: other verbs are denied implicitly
+	Implicit    = "implicit"    // Allow on another stage only: implicit deny here
+	Ctx         = "ctx"         // Allow with CtxContext
+	Tier        = "tier"        // Allow with TierContext
+	Nested      = "nested"      // a context value that is an object: invalid
+	CRLF        = "crlf"        // a context value with CR/LF: cannot be a header
+	NoPrincipal = "noprincipal" // no principalId: invalid
+	BadPolicy   = "badpolicy"   // a statement with an unknown Effect: invalid
+	Unauth401   = "unauth401"   // HTTP 401
+	UnauthJSON  = "unauthjson"  // 200 with the JSON string "Unauthorized"
+	UnauthPlain = "unauthplain" // 200 with the plain text Unauthorized
+	UnauthError = "unautherr"   // 200 with {"errorMessage":"Unauthorized"}
+	Fail500     = "fail500"     // HTTP 500
+	Fail403     = "fail403"     // HTTP 403 (a non-2xx that is not 401)
+	Malformed   = "malformed"   // 200 with truncated JSON
+	Slow        = "slow"        // waits SlowDelay (or until the caller gives up), then allows
+	Delay       = "delay"       // waits ShortDelay, then allows: lets concurrent requests overlap
+)
+
+// Delays of the slow behaviours.
+const (
+	SlowDelay  = 3 * time.Second
+	ShortDelay = 300 * time.Millisecond
+)
+
+// Context maps the Ctx and Tier behaviours return, as written on the wire
+// (number, float and boolean literals and key case kept).
+const (
+	CtxContext  = `{"stringKey":"hello","numberKey":42,"floatKey":2.5,"booleanKey":true,"Mixed-Case":"MiXeD"}`
+	TierContext = `{"tier":"gold","quota":7,"beta":true}`
+)
+
+// Where events are POSTed, by what the answer must be.
+const (
+	// SimplePath gets simple responses ({"isAuthorized": ..., "context":
+	// ...}); every other path gets policies.
+	SimplePath = "/simple"
+	// SecondPrefix is the second authorizer: principals "b-user-<id>".
+	SecondPrefix = "/b/"
+)
+
+// TokenHeader is the request header a REQUEST event carries the token in.
+const TokenHeader = "x-token"
+
+// Event is one event as received.
+type Event struct {
+	Path string          // where the gateway POSTed it
+	Type string          // TOKEN or REQUEST
+	ARN  string          // methodArn, or routeArn for payload 2.0
+	JSON json.RawMessage // the body, unchanged
+}
+
+// Server is the authorizer; use New. It is safe for concurrent use.
+type Server struct {
+	mu     sync.Mutex
+	events map[string][]Event // by token
+	total  int                // every POST, with or without a token
+	bad    []string           // bodies no token was found in
+}
+
+// New returns a server with nothing recorded.
+func New() *Server {
+	return &Server{events: make(map[string][]Event)}
+}
+
+// ServeHTTP records a POSTed event and answers it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST an authorizer event", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "reading event: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	ev := Event{Path: r.URL.Path, JSON: body}
+	token := read(&ev)
+	s.mu.Lock()
+	s.total++
+	if token == "" {
+		// Counted in Total only: a row's "no other calls" check shows it,
+		// and Unreadable says what came.
+		s.bad = append(s.bad, string(body))
+		s.mu.Unlock()
+		http.Error(w, "no token in the event", http.StatusBadRequest)
+		return
+	}
+	s.events[token] = append(s.events[token], ev)
+	s.mu.Unlock()
+	s.answer(w, r, &ev, token)
+}
+
+// read fills ev's type and ARN from its JSON and returns its token.
+func read(ev *Event) string {
+	var e struct {
+		Type               string            `json:"type"`
+		AuthorizationToken string            `json:"authorizationToken"`
+		MethodArn          string            `json:"methodArn"`
+		RouteArn           string            `json:"routeArn"`
+		Headers            map[string]string `json:"headers"`
+	}
+	if json.Unmarshal(ev.JSON, &e) != nil {
+		return ""
+	}
+	ev.Type, ev.ARN = e.Type, e.MethodArn
+	if ev.ARN == "" {
+		ev.ARN = e.RouteArn
+	}
+	if e.Type == "TOKEN" {
+		return e.AuthorizationToken
+	}
+	var auth string
+	for k, v := range e.Headers {
+		switch {
+		case strings.EqualFold(k, TokenHeader):
+			return v
+		case strings.EqualFold(k, "authorization"):
+			auth = v
+		}
+	}
+	return auth
+}
+
+// Parse splits a token into behaviour and id.
+func Parse(token string) (behaviour, id string) {
+	token = strings.TrimPrefix(token, "Bearer ")
+	behaviour, id, _ = strings.Cut(token, ".")
+	return behaviour, id
+}
+
+// Calls reports how many events carried token.
+func (s *Server) Calls(token string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events[token])
+}
+
+// Events returns the events received for token, in arrival order.
+func (s *Server) Events(token string) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events[token])
+}
+
+// Total reports how many events were POSTed, unreadable ones included.
+func (s *Server) Total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// Tokens returns the tokens seen, sorted, for failure messages.
+func (s *Server) Tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.events))
+	for k := range s.events {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Unreadable returns the bodies in which no token was found.
+func (s *Server) Unreadable() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.bad)
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token string) {
+	behaviour, id := Parse(token)
+	principal := "user-" + id
+	if strings.HasPrefix(ev.Path, SecondPrefix) {
+		principal = "b-" + principal
+	}
+	stage := stageARN(ev.ARN)
+	if ev.Path == SimplePath {
+		switch behaviour {
+		case Allow:
+			writeRaw(w, 200, "application/json", `{"isAuthorized":true}`)
+			return
+		case Ctx:
+			writeRaw(w, 200, "application/json", `{"isAuthorized":true,"context":`+CtxContext+`}`)
+			return
+		case Tier:
+			writeRaw(w, 200, "application/json", `{"isAuthorized":true,"context":`+TierContext+`}`)
+			return
+		case Deny, Implicit, GetOnly:
+			writeRaw(w, 200, "application/json", `{"isAuthorized":false}`)
+			return
+		}
+	}
+	switch behaviour {
+	case Allow:
+		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, "")
+	case Deny:
+		writePolicy(w, principal, []statement{{"Allow", "*"}, {"Deny", stage + "/*"}}, "")
+	case GetOnly:
+		writePolicy(w, principal, []statement{{"Allow", stage + "/GET/*"}}, "")
+	case Implicit:
+		writePolicy(w, principal, []statement{{"Allow", otherStage(stage) + "/*"}}, "")
+	case Ctx:
+		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, CtxContext)
+	case Tier:
+		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, TierContext)
+	case Nested:
+		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, `{"obj":{"a":1}}`)
+	case CRLF:
+		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, `{"bad":"a\r\nx-injected: yes"}`)
+	case NoPrincipal:
+		writeRaw(w, 200, "application/json", `{"policyDocument":`+policy([]statement{{"Allow", stage + "/*"}})+`}`)
+	case BadPolicy:
+		writePolicy(w, principal, []statement{{"Maybe", stage + "/*"}}, "")
+	case Unauth401:
+		writeRaw(w, 401, "text/plain", "Unauthorized")
+	case UnauthJSON:
+		writeRaw(w, 200, "application/json", `"Unauthorized"`)
+	case UnauthPlain:
+		writeRaw(w, 200, "text/plain", "Unauthorized")
+	case UnauthError:
+		writeRaw(w, 200, "application/json", `{"errorMessage":"Unauthorized"}`)
+	case Fail500:
+		writeRaw(w, 500, "application/json", `{"errorMessage":"boom","errorType":"Error"}`)
+	case Fail403:
+		writeRaw(w, 403, "application/json", `{"message":"Forbidden"}`)
+	case Malformed:
+		writeRaw(w, 200, "application/json", `{"principalId":"`+principal+`","policyDocument":{"Version"`)
+	case Slow, Delay:
+		d := SlowDelay
+		if behaviour == Delay {
+			d = ShortDelay
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return // the gateway gave up: nobody reads the answer
+		}
+		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, "")
+	default:
+		writeRaw(w, 401, "text/plain", "Unauthorized")
+	}
+}
+
+// stageARN cuts "arn:...:api/stage/VERB/path" to "arn:...:api/stage".
+func stageARN(arn string) string {
+	parts := strings.SplitN(arn, "/", 3)
+	if len(parts) < 2 {
+		return arn
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// otherStage names a stage of the same API that is not this one.
+func otherStage(stage string) string {
+	if i := strings.LastIndexByte(stage, '/'); i >= 0 {
+		return stage[:i] + "/not-" + stage[i+1:]
+	}
+	return stage + "-other"
+}
+
+type statement struct{ effect, resource string }
+
+// policy writes an IAM policy document; its JSON is built by hand so that
+// the context literals next to it keep their spelling.
+func policy(stmts []statement) string {
+	var b strings.Builder
+	b.WriteString(`{"Version":"2012-10-17","Statement":[`)
+	for i, s := range stmts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		r, _ := json.Marshal(s.resource) // a string always marshals
+		b.WriteString(`{"Action":"execute-api:Invoke","Effect":"` + s.effect + `","Resource":` + string(r) + `}`)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+func writePolicy(w http.ResponseWriter, principal string, stmts []statement, context string) {
+	p, _ := json.Marshal(principal) // a string always marshals
+	body := `{"principalId":` + string(p) + `,"policyDocument":` + policy(stmts)
+	if context != "" {
+		body += `,"context":` + context
+	}
+	writeRaw(w, 200, "application/json", body+`}`)
+}
+
+func writeRaw(w http.ResponseWriter, status int, contentType, body string) {
+	w.Header().Set("content-type", contentType)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}

@@ -1,0 +1,478 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/authgate/authgate/e2e/internal/echo"
+)
+
+// TestTable runs the table against every host over every protocol. Each
+// (host, protocol) run gets its own authorizer and upstream and one gateway
+// per configuration, so call counts and caches never mix; within a run the
+// rows go in order. Beyond each row's own expectations, every run must agree
+// with the reference run (hosts_agree) on what the client saw, what the
+// upstream received, how often the authorizer was called and, field by
+// field once per-host fields are normalised, the events it was sent.
+func TestTable(t *testing.T) {
+	began := time.Now()
+	res := &results{byRun: make(map[string]map[string]*outcome)}
+	kd := &knownDiffs{seen: make(map[string]map[string]bool)}
+	for _, gw := range gateways() {
+		t.Run(gw.name(), func(t *testing.T) {
+			needHost(t, gw)
+			envs, bases := startTable(t, gw)
+			for _, p := range protocols {
+				t.Run(p.name, func(t *testing.T) {
+					r := &runner{
+						run: gw.name() + "/" + p.name, proto: p, gw: gw, env: envs[p.name], bases: bases[p.name], kd: kd,
+						keepAlive: newClient(t, p, true), fresh: newClient(t, p, false),
+					}
+					for _, rw := range table {
+						t.Run(rw.name, func(t *testing.T) {
+							res.put(r.run, rw.name, r.row(t, &rw))
+						})
+					}
+					if bad := r.env.authz.Unreadable(); len(bad) > 0 {
+						t.Errorf("the authorizer got events without a token: %q", bad)
+					}
+				})
+			}
+		})
+	}
+	t.Run("hosts_agree", func(t *testing.T) { res.compare(t, kd) })
+	if res.ran(referenceHost) && !t.Failed() {
+		kd.stale(t, res)
+	}
+	t.Logf("table of %d rows ran in %v", len(table), time.Since(began).Round(time.Millisecond))
+}
+
+// startTable starts, for each protocol, an authorizer, an upstream and
+// gateways of kind gw for every configuration. The protocols' gateways
+// start at the same time: an Envoy spends its start compiling the filter,
+// and one after another they would take most of the run's time on a
+// loaded machine.
+func startTable(t *testing.T, gw gateway) (map[string]*env, map[string]map[string]string) {
+	t.Helper()
+	cfgs := make([][]byte, len(configs))
+	for i, c := range configs {
+		cfgs[i] = []byte(c.json)
+	}
+	envs := make(map[string]*env, len(protocols))
+	insts := make([]*instance, len(protocols))
+	errs := make([]error, len(protocols))
+	began := time.Now()
+	var wg sync.WaitGroup
+	for i, p := range protocols {
+		envs[p.name] = newEnv(t)
+		names := make([]string, len(configs))
+		for j, c := range configs {
+			names[j] = c.name + " over " + p.name
+		}
+		s := spec{cfgs: cfgs, names: names, env: envs[p.name], together: len(protocols)}
+		wg.Go(func() { insts[i], errs[i] = gw.start(t, s) })
+	}
+	wg.Wait()
+	bases := make(map[string]map[string]string, len(protocols))
+	for i, p := range protocols {
+		if errs[i] != nil {
+			t.Fatalf("%s gateways for %s did not start: %v", gw.name(), p.name, errs[i])
+		}
+		bases[p.name] = make(map[string]string, len(configs))
+		for j, c := range configs {
+			bases[p.name][c.name] = insts[i].bases[j]
+		}
+	}
+	t.Logf("%s gateways for %d configurations over %d protocols ready after %v",
+		gw.name(), len(configs), len(protocols), time.Since(began).Round(time.Millisecond))
+	return envs, bases
+}
+
+// runner runs rows for one host over one protocol.
+type runner struct {
+	run              string // "host/protocol"
+	proto            protocol
+	gw               gateway
+	env              *env
+	bases            map[string]string // configuration name -> base URL
+	keepAlive, fresh *http.Client
+	kd               *knownDiffs
+}
+
+// outcome is what one row gave in one run, for comparing runs.
+type outcome struct {
+	answers string   // what the client saw and the upstream received
+	calls   int      // authorizer calls for the row's token
+	events  []string // the events for the token, normalised
+	perVM   bool
+}
+
+// row runs every step of rw and checks the authorizer's calls and events.
+func (r *runner) row(t *testing.T, rw *row) *outcome {
+	base := r.bases[rw.configName()]
+	if base == "" {
+		t.Fatalf("no gateway for configuration %q", rw.configName())
+	}
+	authz := r.env.authz
+	before := authz.Total()
+	var summary []string
+	for i, st := range rw.steps {
+		client := r.keepAlive
+		if st.fresh {
+			client = r.fresh
+		}
+		n := max(st.repeat, st.parallel, 1)
+		replies := make([]*reply, n)
+		errs := make([]error, n)
+		if st.parallel > 0 {
+			var wg sync.WaitGroup
+			for j := range n {
+				wg.Go(func() { replies[j], errs[j] = send(client, base, st.req) })
+			}
+			wg.Wait()
+		} else {
+			for j := range n {
+				replies[j], errs[j] = send(client, base, st.req)
+			}
+		}
+		for j := range n {
+			where := fmt.Sprintf("step %d (%s %s) request %d", i, st.req.method, st.req.target, j)
+			if errs[j] != nil {
+				t.Errorf("%s: %v", where, errs[j])
+				continue
+			}
+			s := r.check(t, where, &st, replies[j])
+			if j == 0 {
+				summary = append(summary, s)
+			}
+		}
+	}
+
+	out := &outcome{answers: strings.Join(summary, " ; "), perVM: rw.perVM}
+	if rw.token != "" {
+		out.calls = authz.Calls(rw.token)
+		switch vms := r.gw.vms(); {
+		case rw.perVM:
+			// Each VM coalesces its own concurrent misses; VMs do not
+			// wait for each other, so each may make the call once.
+			if out.calls < 1 || out.calls > vms {
+				r.kd.differs(t, r.run, "calls:"+rw.name,
+					fmt.Sprintf("authorizer calls for %q = %d, want 1..%d (one per VM at most)", rw.token, out.calls, vms))
+			}
+		case out.calls != rw.calls:
+			hint := ""
+			if out.calls > rw.calls && vms > 1 {
+				hint = fmt.Sprintf(" (%d VMs: is the cache shared between them?)", vms)
+			}
+			r.kd.differs(t, r.run, "calls:"+rw.name,
+				fmt.Sprintf("authorizer calls for %q = %d, want %d%s", rw.token, out.calls, rw.calls, hint))
+		}
+		events := authz.Events(rw.token)
+		if rw.arns != nil {
+			var got []string
+			for _, ev := range events {
+				got = append(got, ev.ARN)
+			}
+			if !slices.Equal(got, rw.arns) {
+				t.Errorf("methodArn of the events = %q, want %q", got, rw.arns)
+			}
+		}
+		if rw.event != nil {
+			if len(events) == 0 {
+				t.Errorf("no event received for %q", rw.token)
+			} else {
+				r.checkEvent(t, events[0].JSON, rw.event)
+			}
+		}
+		for _, ev := range events {
+			out.events = append(out.events, normaliseEvent(t, ev.JSON, r.proto.version))
+		}
+	}
+	if other := authz.Total() - before - out.calls; other != 0 {
+		t.Errorf("authorizer received %d calls for other tokens (seen: %q)", other, authz.Tokens())
+	}
+	return out
+}
+
+// checkEvent asserts the listed members of one event.
+func (r *runner) checkEvent(t *testing.T, ev []byte, want map[string]string) {
+	t.Helper()
+	if !gjson.ValidBytes(ev) {
+		t.Errorf("event is not valid JSON: %s", ev)
+		return
+	}
+	paths := make([]string, 0, len(want))
+	for p := range want {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		got := gjson.GetBytes(ev, gjsonPath(p))
+		w := want[p]
+		switch {
+		case w == "-" && got.Exists():
+			t.Errorf("event %s = %s, want it absent", p, got.Raw)
+		case w == "-":
+		case !got.Exists():
+			t.Errorf("event %s missing, want %s", p, w)
+		case got.Raw != w:
+			r.kd.differs(t, r.run, p, fmt.Sprintf("event %s = %s, want %s", p, got.Raw, w))
+		}
+	}
+	if t.Failed() {
+		t.Logf("event: %s", ev)
+	}
+}
+
+// gjsonPath escapes the characters gjson treats specially in a key
+// ("$" is fine; "-" too) so table paths can be written plainly.
+func gjsonPath(p string) string {
+	return strings.NewReplacer("*", `\*`, "?", `\?`).Replace(p)
+}
+
+// transportHeaders are response headers a host may add or omit on its own
+// (framing, dates, proxy bookkeeping); they are neither checked nor compared.
+var transportHeaders = []string{"connection", "content-length", "date", "server", "transfer-encoding", "x-envoy-upstream-service-time"}
+
+// proxyHeaders are request headers a gateway adds on its way to the
+// upstream (Envoy's connection manager, Go's reverse proxy), or sets per
+// connection: not compared between hosts. Names starting with x-envoy- are
+// Envoy's too.
+var proxyHeaders = []string{"host", "connection", "content-length", "transfer-encoding",
+	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-request-id"}
+
+// check asserts one reply against st.want and returns its summary.
+func (r *runner) check(t *testing.T, where string, st *step, rp *reply) string {
+	t.Helper()
+	if a := st.want.reject; a != nil {
+		return r.checkAnswer(t, where, a, rp)
+	}
+	return r.checkUpstream(t, where, st, rp)
+}
+
+// checkAnswer asserts one of the gateway's own answers.
+func (r *runner) checkAnswer(t *testing.T, where string, a *answer, rp *reply) string {
+	t.Helper()
+	if rp.status != a.status {
+		t.Errorf("%s: status %d, want %d (body %q)", where, rp.status, a.status, rp.body)
+	}
+	body := string(rp.body)
+	if a.bodyPattern != "" {
+		if !regexp.MustCompile(a.bodyPattern).MatchString(body) {
+			msg := fmt.Sprintf("%s: body %q does not match %s", where, body, a.bodyPattern)
+			if a.patternKey != "" {
+				r.kd.differs(t, r.run, a.patternKey, msg)
+			} else {
+				t.Error(msg)
+			}
+		}
+		// Hosts may fill the pattern differently; the summary keeps the
+		// pattern so hosts still agree on everything else.
+		body = "~" + a.bodyPattern
+	} else if body != a.body {
+		t.Errorf("%s: body %q, want %q", where, body, a.body)
+	}
+	if cl := rp.header.Get("Content-Length"); cl != "" && cl != fmt.Sprint(len(rp.body)) {
+		t.Errorf("%s: content-length %s for a body of %d bytes", where, cl, len(rp.body))
+	}
+	if rp.header.Get(echo.Marker) != "" {
+		t.Errorf("%s: the request reached the upstream", where)
+	}
+	got := responseHeaders(rp.header)
+	for name, val := range a.headers {
+		if vals := got[name]; !slices.Equal(vals, []string{val}) {
+			t.Errorf("%s: response header %s = %q, want exactly [%q]", where, name, vals, val)
+		}
+	}
+	for name, vals := range got {
+		if _, ok := a.headers[name]; !ok {
+			t.Errorf("%s: unexpected response header %s = %q", where, name, vals)
+		}
+	}
+	return fmt.Sprintf("%d %v %s", rp.status, headerList(got), body)
+}
+
+// checkUpstream asserts an answer of the upstream, and what it received
+// as each kind of upstream reads it.
+func (r *runner) checkUpstream(t *testing.T, where string, st *step, rp *reply) string {
+	t.Helper()
+	w := st.want
+	if rp.status != http.StatusOK || rp.header.Get(echo.Marker) == "" {
+		t.Errorf("%s: status %d (upstream marker %q), want 200 from the upstream; body %q",
+			where, rp.status, rp.header.Get(echo.Marker), rp.body)
+		return fmt.Sprintf("%d %s", rp.status, rp.body)
+	}
+	if et := rp.header.Values("X-Amzn-Errortype"); len(et) != 0 {
+		t.Errorf("%s: x-amzn-errortype %q on an upstream answer", where, et)
+	}
+	got, err := echo.Decode(rp.body)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return ""
+	}
+	if !got.Wire {
+		t.Errorf("%s: the upstream could not read the request's header fields off the wire", where)
+	}
+	wantTarget, wantMethod := cmpOr(w.target, st.req.target), cmpOr(w.method, st.req.method)
+	if got.Target != wantTarget || got.Method != wantMethod {
+		t.Errorf("%s: upstream received %s %s, want %s %s", where, got.Method, got.Target, wantMethod, wantTarget)
+	}
+	plain, cgi, servlet := got.Plain(), got.CGI(), got.Servlet()
+	wantServlet := cmpOr(w.servlet, plain.Method+" "+plain.Path)
+	if s := servlet.Method + " " + servlet.Path; s != wantServlet {
+		t.Errorf("%s: a servlet container reads %s where %s was asked for (it drops ;params, resolves dot segments and upper-cases the method)",
+			where, s, wantServlet)
+	}
+	for _, v := range []echo.View{plain, cgi} {
+		for name, val := range w.upstream {
+			if vals, _ := v.Get(name); !slices.Equal(vals, []string{val}) {
+				t.Errorf("%s: upstream header %s = %q as a %s upstream reads it, want exactly [%q]", where, name, vals, v.Reader, val)
+			}
+		}
+		for _, name := range w.absent {
+			if vals, ok := v.Get(name); ok {
+				t.Errorf("%s: upstream header %s = %q as a %s upstream reads it, want it absent", where, name, vals, v.Reader)
+			}
+		}
+		for name, vals := range v.Header {
+			if _, ok := w.upstream[name]; !ok && strings.HasPrefix(name, "x-authorizer-") {
+				t.Errorf("%s: upstream header %s = %q as a %s upstream reads it, not expected", where, name, vals, v.Reader)
+			}
+		}
+	}
+	// The summary carries every header the upstream saw but the ones
+	// proxies add, so hosts that disagree on one the row does not list
+	// still differ.
+	seen := make(map[string][]string, len(plain.Header))
+	for name, vals := range plain.Header {
+		if !slices.Contains(proxyHeaders, name) && !strings.HasPrefix(name, "x-envoy-") {
+			seen[name] = vals
+		}
+	}
+	return fmt.Sprintf("200 %v upstream %s %s %v", headerList(responseHeaders(rp.header)), got.Method, got.Target, headerList(seen))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// responseHeaders lower-cases the reply's header names and drops the
+// transport headers.
+func responseHeaders(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		if !slices.Contains(transportHeaders, lower) {
+			out[lower] = append(out[lower], vals...)
+		}
+	}
+	return out
+}
+
+func headerList(h map[string][]string) []string {
+	out := make([]string, 0, len(h))
+	for name, vals := range h {
+		out = append(out, name+"="+strings.Join(vals, ","))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// results collects every run's outcomes. Runs of one host go one after
+// another, but hosts_agree reads what all of them wrote.
+type results struct {
+	mu    sync.Mutex
+	byRun map[string]map[string]*outcome // run -> row -> outcome
+}
+
+func (r *results) put(run, row string, o *outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byRun[run] == nil {
+		r.byRun[run] = make(map[string]*outcome)
+	}
+	r.byRun[run][row] = o
+}
+
+// ran reports whether any run of host ran the whole table.
+func (r *results) ran(host string) bool {
+	for run, rows := range r.byRun {
+		if strings.HasPrefix(run, host+"/") && len(rows) == len(table) {
+			return true
+		}
+	}
+	return false
+}
+
+// referenceHost is the host the others are compared with: Envoy, the
+// proxy the others imitate.
+const referenceHost = "envoy"
+
+// runs returns the runs, the reference (Envoy over HTTP/1.1 when it ran)
+// first.
+func (r *results) runs() []string {
+	runs := make([]string, 0, len(r.byRun))
+	for run := range r.byRun {
+		runs = append(runs, run)
+	}
+	ref := referenceHost + "/" + protocols[0].name
+	slices.SortFunc(runs, func(a, b string) int {
+		if (a == ref) != (b == ref) {
+			if a == ref {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return runs
+}
+
+// compare checks every run against the reference run, row by row: the
+// answers, and (unless call counts may legitimately differ) the call
+// counts and the events.
+func (r *results) compare(t *testing.T, kd *knownDiffs) {
+	runs := r.runs()
+	if len(runs) < 2 {
+		t.Skipf("only %v ran the table; nothing to compare", runs)
+	}
+	ref := runs[0]
+	for _, run := range runs[1:] {
+		for _, rw := range table {
+			a, b := r.byRun[ref][rw.name], r.byRun[run][rw.name]
+			if a == nil || b == nil {
+				continue // a row that did not run (-run) or a run cut short
+			}
+			if a.answers != b.answers {
+				t.Errorf("%s: %s answered\n  %s\nbut %s answered\n  %s", rw.name, ref, a.answers, run, b.answers)
+			}
+			if rw.perVM {
+				continue
+			}
+			if a.calls != b.calls {
+				t.Errorf("%s: %s made %d authorizer calls, %s made %d", rw.name, ref, a.calls, run, b.calls)
+			}
+			if len(a.events) != len(b.events) {
+				t.Errorf("%s: %s sent %d events, %s sent %d", rw.name, ref, len(a.events), run, len(b.events))
+				continue
+			}
+			for i := range a.events {
+				if d := kd.filter(t, ref, run, diffLines(a.events[i], b.events[i])); d != "" {
+					t.Errorf("%s: event %d differs between %s (-) and %s (+):\n%s", rw.name, i, ref, run, d)
+				}
+			}
+		}
+	}
+}
