@@ -148,6 +148,13 @@ type Result struct {
 	// Pipeline.Claim). It carries the identity's digest, never the
 	// identity.
 	Share []byte
+	// TTL, set by Resume, is how long it cached the answer that decided
+	// this Result: the authorizer's TTL for a result, its
+	// UnauthorizedTTL for an Unauthorized answer (Decision says which),
+	// and 0 when it cached nothing (a failure, a setting of 0, a result
+	// that cannot be cached). An embedding that shares answers between
+	// caches (core/crossvm) shares exactly what was cached, for as long.
+	TTL time.Duration
 }
 
 // Call is an authorizer request to perform. Requests whose Calls have the
@@ -227,15 +234,35 @@ type Pipeline struct {
 	plan  *config.Plan
 	cache *cache.Cache[*entry]
 	ans   answers
+	// unshared: built WithoutSharing, the pipeline adopts no answer.
+	unshared bool
 }
 
+// Option configures a Pipeline.
+type Option func(*Pipeline)
+
+// WithoutSharing builds a pipeline whose cache only its own calls fill:
+// Adopt and AdoptUnauthorized refuse every answer. An embedding whose
+// threads share one pipeline (the native middleware, the Envoy dynamic
+// module) has no other cache to take answers from and passes it. The
+// default adopts: the one embedding with several caches, the wasm filter
+// (one per VM, see core/crossvm), must not lose its sharing to a
+// forgotten option. Neither choice costs a request anything, as the
+// sharing's digests and values are computed by core/crossvm, for the
+// filter only.
+func WithoutSharing() Option { return func(p *Pipeline) { p.unshared = true } }
+
 // New builds a pipeline for a validated plan.
-func New(plan *config.Plan) *Pipeline {
-	return &Pipeline{
+func New(plan *config.Plan, opts ...Option) *Pipeline {
+	p := &Pipeline{
 		plan:  plan,
 		cache: cache.New[*entry](plan.CacheEntries, plan.CacheBytes),
 		ans:   answersFor(plan),
 	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Plan returns the configuration the pipeline runs.
@@ -402,7 +429,7 @@ func (p *Pipeline) early(r *Request, path, resource string, params []route.Param
 // and caches a valid result (when TTL > 0) and an Unauthorized answer (when
 // UnauthorizedTTL > 0). Errors are never cached. Every result of Resume has
 // CacheState CacheMiss, except a stale result served for a failed call
-// (CacheStale, see staleIfErrorSeconds).
+// (CacheStale, see staleIfErrorSeconds); Result.TTL says what was cached.
 //
 // An answer, unlike an error, replaces whatever the cache held for the
 // identity: after an Unauthorized answer that is not cached, or a result
@@ -426,16 +453,18 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 			share = p.share(c, sharedReleased, now, nil)
 		}
 		r := p.reject(p.ans.unauthorized, st.vars, st.route, st.auth.Name, "authorizer answered unauthorized")
-		r.CacheState, r.Share = CacheMiss, share
+		r.CacheState, r.Share, r.TTL = CacheMiss, share, st.auth.UnauthorizedTTL
 		return r
 	case err != nil:
 		return p.failed(c, reason+err.Error(), now)
 	}
 	e := newEntry(res)
 	share := p.share(c, sharedReleased, now, nil)
+	var ttl time.Duration
 	switch {
 	case st.auth.TTL > 0 && e.badHeader == "":
 		p.cache.PutStale(c.Key, e, e.size(), st.auth.TTL, st.auth.StaleIfError, now)
+		ttl = st.auth.TTL
 		if len(resp.Body) <= p.plan.SharedMaxEntryBytes {
 			share = p.share(c, sharedResult, now.Add(st.auth.TTL), resp.Body)
 		}
@@ -443,7 +472,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 		p.cache.Delete(c.Key)
 	}
 	r := p.decide(e, st, CacheMiss)
-	r.Share = share
+	r.Share, r.TTL = share, ttl
 	return r
 }
 
@@ -507,8 +536,8 @@ func (p *Pipeline) ParseAnswer(c *Call, resp Response) (*authorizer.Result, erro
 	return res, err
 }
 
-// parser is the response parser for auth's answers: Resume and FromShared
-// must read an answer the same way.
+// parser is the response parser for auth's answers: Resume, FromShared
+// and Adopt must read an answer the same way.
 func (p *Pipeline) parser(auth *config.Authorizer) func(int, []byte) (*authorizer.Result, error) {
 	switch {
 	case auth.EnableSimpleResponses:
