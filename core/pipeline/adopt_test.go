@@ -6,6 +6,16 @@ import (
 	"time"
 )
 
+// call evaluates a bearer-token request that must need an authorizer call.
+func call(t testing.TB, p *Pipeline, target, token string, now time.Time) *Call {
+	t.Helper()
+	r := p.Evaluate(&Request{Method: "GET", Target: target, Headers: bearer(token)}, now)
+	if r.Kind != KindCall {
+		t.Fatalf("Evaluate(%s, %s) = %s, want a call", target, token, summary(r))
+	}
+	return r.Call
+}
+
 func TestResumeTTL(t *testing.T) {
 	big := policyResponse("alice", "Allow", []string{"*"}, map[string]any{"pad": strings.Repeat("x", 1024)})
 	tests := []struct {
