@@ -93,7 +93,8 @@ func TestLambdaAnswers(t *testing.T) {
 }
 
 // TestLambdaSharedResult checks that another VM's shared answer of a Lambda
-// authorizer (the function's return value) decides like a fresh one.
+// authorizer (the function's return value) decides like a fresh one, and
+// that a function error is never cached, so never shared.
 func TestLambdaSharedResult(t *testing.T) {
 	plan, err := config.Parse([]byte(lambdaConfig))
 	if err != nil {
@@ -102,20 +103,19 @@ func TestLambdaSharedResult(t *testing.T) {
 	a, b := New(plan), New(plan)
 	req := &Request{Method: "GET", Target: "/pets", Headers: bearer("shared")}
 	ra := a.Evaluate(req, t0)
-	res := a.Resume(ra.Call, policyResponse("alice", "Allow", []string{"*"}, nil), t0)
-	if res.Kind != KindAllow || res.Share == nil {
-		t.Fatalf("first VM: kind %v, share %d bytes", res.Kind, len(res.Share))
+	answer := policyResponse("alice", "Allow", []string{"*"}, nil)
+	res := a.Resume(ra.Call, answer, t0)
+	if res.Kind != KindAllow || res.TTL <= 0 {
+		t.Fatalf("first VM: kind %v, cached for %v", res.Kind, res.TTL)
 	}
 	rb := b.Evaluate(req, t0)
-	got, st := b.FromShared(rb.Call, res.Share, t0)
-	if st != SharedHit || got.Kind != KindAllow {
-		t.Fatalf("second VM: state %v kind %v", st, got.Kind)
+	if got, ok := b.Adopt(rb.Call, answer.Body, res.TTL, t0); !ok || got.Kind != KindAllow {
+		t.Fatalf("second VM: adopted %v, kind %v", ok, got.Kind)
 	}
-	// A function error is released, never shared.
 	rc := a.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("err")}, t0)
 	fail := a.Resume(rc.Call, Response{Status: 200, Headers: []Header{{Name: authorizer.FunctionErrorHeader, Value: "Unhandled"}},
 		Body: []byte(`{"errorMessage":"x"}`)}, t0)
-	if _, st := b.FromShared(b.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("err")}, t0).Call, fail.Share, t0); st != SharedMiss {
-		t.Fatalf("a function error was shared: %v", st)
+	if fail.TTL != 0 {
+		t.Fatalf("a function error was cached for %v", fail.TTL)
 	}
 }

@@ -77,7 +77,7 @@ const numDecisionCounters = len(decisionCounters)
 // requests; authorizer failures are error + stale_served.
 //
 // A pending Call, and anything but a final Result, counts nothing (nil):
-// only the Result of Evaluate, Resume or FromShared that answers the
+// only the Result of Evaluate, Resume or Adopt that answers the
 // request is counted, once. The returned slice is shared: do not modify it.
 func Counters(r Result) []string {
 	if r.Kind != KindAllow && r.Kind != KindReject {

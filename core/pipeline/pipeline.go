@@ -80,8 +80,8 @@ const (
 	CacheNone Cache = iota // no authorizer on the route, or no lookup made
 	CacheHit               // decided from this pipeline's cache
 	CacheMiss              // the authorizer was (or is to be) called
-	// CacheShared: decided from a result another VM published in the
-	// shared store (FromShared).
+	// CacheShared: decided from an answer adopted from another cache
+	// (Adopt, AdoptUnauthorized): the wasm filter's other VMs.
 	CacheShared
 	// CacheStale: the authorizer call failed and an expired result, still
 	// within the authorizer's staleIfErrorSeconds, decided instead.
@@ -142,12 +142,13 @@ type Result struct {
 	Decision   string
 	Statement  int    // deciding policy statement, -1 when none
 	Reason     string // why a request was rejected
-	// Share, set by Resume when SharedKey of the Call is not "", is the
-	// value the embedding stores under that key for the other VMs: the
-	// result, the Unauthorized answer, or a release of its claim (see
-	// Pipeline.Claim). It carries the identity's digest, never the
-	// identity.
-	Share []byte
+	// TTL, set by Resume, is how long it cached the answer that decided
+	// this Result: the authorizer's TTL for a result, its
+	// UnauthorizedTTL for an Unauthorized answer (Decision says which),
+	// and 0 when it cached nothing (a failure, a setting of 0, a result
+	// that cannot be cached). An embedding that shares answers between
+	// caches (core/crossvm) shares exactly what was cached, for as long.
+	TTL time.Duration
 }
 
 // Call is an authorizer request to perform. Requests whose Calls have the
@@ -177,10 +178,6 @@ type callState struct {
 	// vars is a copy of what customised gateway responses may substitute;
 	// nil when the plan customises none.
 	vars *vars
-	// digest is sharedDigest of Key, set when the Call may use the shared store
-	// (hashed is then true), so a slot and its check cost one hash.
-	digest [32]byte
-	hashed bool
 }
 
 // Response is the authorizer's HTTP answer. Status 0 means the call failed
@@ -227,15 +224,35 @@ type Pipeline struct {
 	plan  *config.Plan
 	cache *cache.Cache[*entry]
 	ans   answers
+	// unshared: built WithoutSharing, the pipeline adopts no answer.
+	unshared bool
 }
 
+// Option configures a Pipeline.
+type Option func(*Pipeline)
+
+// WithoutSharing builds a pipeline whose cache only its own calls fill:
+// Adopt and AdoptUnauthorized refuse every answer. An embedding whose
+// threads share one pipeline (the native middleware, the Envoy dynamic
+// module) has no other cache to take answers from and passes it. The
+// default adopts: the one embedding with several caches, the wasm filter
+// (one per VM, see core/crossvm), must not lose its sharing to a
+// forgotten option. Neither choice costs a request anything, as the
+// sharing's digests and values are computed by core/crossvm, for the
+// filter only.
+func WithoutSharing() Option { return func(p *Pipeline) { p.unshared = true } }
+
 // New builds a pipeline for a validated plan.
-func New(plan *config.Plan) *Pipeline {
-	return &Pipeline{
+func New(plan *config.Plan, opts ...Option) *Pipeline {
+	p := &Pipeline{
 		plan:  plan,
 		cache: cache.New[*entry](plan.CacheEntries, plan.CacheBytes),
 		ans:   answersFor(plan),
 	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Plan returns the configuration the pipeline runs.
@@ -331,9 +348,6 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	// A call's answer is judged later, when the request is no longer at
 	// hand, so its source address is settled now.
 	state.eval.SourceIP = parseIP(r.sourceIP())
-	if p.plan.SharedSlots > 0 && auth.TTL > 0 {
-		state.digest, state.hashed = sharedDigest(p.plan, auth, key), true
-	}
 	var event []byte
 	switch {
 	case p.plan.IsHTTP():
@@ -402,7 +416,7 @@ func (p *Pipeline) early(r *Request, path, resource string, params []route.Param
 // and caches a valid result (when TTL > 0) and an Unauthorized answer (when
 // UnauthorizedTTL > 0). Errors are never cached. Every result of Resume has
 // CacheState CacheMiss, except a stale result served for a failed call
-// (CacheStale, see staleIfErrorSeconds).
+// (CacheStale, see staleIfErrorSeconds); Result.TTL says what was cached.
 //
 // An answer, unlike an error, replaces whatever the cache held for the
 // identity: after an Unauthorized answer that is not cached, or a result
@@ -417,33 +431,28 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	res, reason, err := p.read(st.auth, resp)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
-		var share []byte
 		if st.auth.UnauthorizedTTL > 0 {
 			p.cache.Put(c.Key, unauthorizedEntry, unauthorizedSize, st.auth.UnauthorizedTTL, now)
-			share = p.share(c, sharedUnauthorized, now.Add(st.auth.UnauthorizedTTL), nil)
 		} else {
 			p.cache.Delete(c.Key)
-			share = p.share(c, sharedReleased, now, nil)
 		}
 		r := p.reject(p.ans.unauthorized, st.vars, st.route, st.auth.Name, "authorizer answered unauthorized")
-		r.CacheState, r.Share = CacheMiss, share
+		r.CacheState, r.TTL = CacheMiss, st.auth.UnauthorizedTTL
 		return r
 	case err != nil:
 		return p.failed(c, reason+err.Error(), now)
 	}
 	e := newEntry(res)
-	share := p.share(c, sharedReleased, now, nil)
+	var ttl time.Duration
 	switch {
 	case st.auth.TTL > 0 && e.badHeader == "":
 		p.cache.PutStale(c.Key, e, e.size(), st.auth.TTL, st.auth.StaleIfError, now)
-		if len(resp.Body) <= p.plan.SharedMaxEntryBytes {
-			share = p.share(c, sharedResult, now.Add(st.auth.TTL), resp.Body)
-		}
+		ttl = st.auth.TTL
 	case st.auth.TTL > 0 || st.auth.UnauthorizedTTL > 0:
 		p.cache.Delete(c.Key)
 	}
 	r := p.decide(e, st, CacheMiss)
-	r.Share = share
+	r.TTL = ttl
 	return r
 }
 
@@ -454,7 +463,6 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 // not cached before can turn a failure into an allow.
 func (p *Pipeline) failed(c *Call, reason string, now time.Time) Result {
 	st := &c.state
-	share := p.share(c, sharedReleased, now, nil)
 	if st.auth.StaleIfError > 0 {
 		// A fresh entry means another request of this pipeline got an
 		// answer meanwhile: it decides as a hit.
@@ -465,12 +473,11 @@ func (p *Pipeline) failed(c *Call, reason string, now time.Time) Result {
 			}
 			r := p.decide(e, st, cs)
 			r.Reason = joinReason(r.Reason, "authorizer failed, cached result served: "+reason)
-			r.Share = share
 			return r
 		}
 	}
 	r := p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, reason)
-	r.CacheState, r.Share = CacheMiss, share
+	r.CacheState = CacheMiss
 	return r
 }
 
@@ -507,8 +514,8 @@ func (p *Pipeline) ParseAnswer(c *Call, resp Response) (*authorizer.Result, erro
 	return res, err
 }
 
-// parser is the response parser for auth's answers: Resume and FromShared
-// must read an answer the same way.
+// parser is the response parser for auth's answers: Resume and Adopt must
+// read an answer the same way.
 func (p *Pipeline) parser(auth *config.Authorizer) func(int, []byte) (*authorizer.Result, error) {
 	switch {
 	case auth.EnableSimpleResponses:

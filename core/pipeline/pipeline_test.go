@@ -412,3 +412,26 @@ func BenchmarkHitPath(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMissPath runs one request that misses the cache through
+// Evaluate and Resume, as an in-process embedding does: its cost is the
+// event, the parse of the answer and the cache entry, and nothing for the
+// shared cache of the wasm filter.
+func BenchmarkMissPath(b *testing.B) {
+	p := newPipeline(b)
+	resp := policyResponse("alice", "Allow", []string{arnPrefix + "GET/*", arnPrefix + "POST/users/alice"}, map[string]any{"tier": "gold"})
+	req := &Request{Method: "GET", Target: "/pets/42", Headers: bearer("bench"), SourceIP: "127.0.0.1"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := p.Evaluate(req, t0)
+		if r.Kind != KindCall {
+			b.Fatalf("kind = %v", r.Kind)
+		}
+		c := r.Call
+		if r = p.Resume(c, resp, t0); r.Kind != KindAllow {
+			b.Fatalf("kind = %v", r.Kind)
+		}
+		p.cache.Delete(c.Key)
+	}
+}

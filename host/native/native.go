@@ -185,7 +185,9 @@ func New(plan *config.Plan, opts Options) (*Middleware, error) {
 		}
 	}
 	m := &Middleware{
-		pipe:       pipeline.New(plan),
+		// One pipeline serves every goroutine: there is no other cache
+		// to share answers with.
+		pipe:       pipeline.New(plan, pipeline.WithoutSharing()),
 		clusters:   clusters,
 		client:     opts.Client,
 		log:        opts.Logger,

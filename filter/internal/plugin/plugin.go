@@ -1,6 +1,8 @@
 // Package plugin is the authgate filter logic: it maps the proxy-wasm
-// callbacks of one VM onto core/pipeline. It talks to the proxy only through
-// proxywasm.Host, so it runs natively in tests against proxywasmtest.
+// callbacks of one VM onto core/pipeline, and onto core/crossvm, whose
+// steps it performs. It decides nothing of the sharing between requests
+// and VMs. It talks to the proxy only through proxywasm.Host, so it runs
+// natively in tests against proxywasmtest.
 //
 // A Plugin is not safe for concurrent use; a proxy-wasm host calls one VM
 // from one thread at a time (Envoy runs one VM per worker).
@@ -8,11 +10,13 @@ package plugin
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/crossvm"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/filter/internal/proxywasm"
@@ -26,23 +30,27 @@ const Details = "authgate"
 const grpcNone int32 = -1
 
 // Plugin is the state of the filter in one VM: its root contexts (one per
-// configured plugin), its HTTP streams, the authorizer questions in flight
-// and what it needs to share answers with the proxy's other VMs.
+// configured plugin), its HTTP streams and the cross-VM protocol's state.
 type Plugin struct {
 	host    proxywasm.Host
 	roots   map[uint32]*root
 	streams map[uint32]*stream
-	// flights are the authorizer questions in flight, by question: a
-	// callout of this VM, or a wait for another VM's callout.
-	flights map[flightKey]*flight
-	// callouts are the flights whose callout is in flight, by callout.
-	// A callout stays here until it is answered, even when all its
-	// requests went away: its answer is still published to the other
-	// VMs. Hosts answer every callout (with an error on timeout or
-	// reset), so the map drains by itself.
-	callouts map[calloutRef]*flight
-	vm       peers
-	metrics  map[string]uint32 // metric ids by name
+	// vm decides how requests and VMs share authorizer answers; the
+	// plugin performs its steps (shared.go).
+	vm *crossvm.VM
+	// resolve caches the queue ids of other VMs, by name.
+	resolve map[string]uint32
+	// current is the stream whose request-headers callback runs (0 in
+	// other callbacks) and action its answer, once a Settle step gave it.
+	current uint32
+	action  abi.Action
+	// effective is the context host calls act on while steps run.
+	effective uint32
+	// ticked: the last Configure asked for ticks.
+	ticked bool
+	// answering is the callout whose answer the steps are settling.
+	answering *calloutAnswer
+	metrics   map[string]uint32 // metric ids by name
 	// counters caches the ids of the counters by authorizer and suffix,
 	// so that counting a request builds no metric name.
 	counters map[counterKey]uint32
@@ -64,41 +72,24 @@ type stream struct {
 	id   uint32
 	root *root // nil when created under an unknown root
 
-	// While waiting for an authorizer answer: the pipeline that issued the
-	// Call (a reconfiguration must not change how the answer is read),
-	// the Call and the flight it waits on.
-	pipe   *pipeline.Pipeline
-	call   *pipeline.Call
-	flight *flight
-	// coalesced: the stream waited for another request's callout, in
-	// this VM or another, instead of causing one.
+	// coalesced: the stream's answer came from another request's
+	// callout, in this VM or another, instead of one it caused.
 	coalesced bool
-	done      bool
 
 	// For log lines only.
 	method, path, requestID string
 }
 
-// calloutRef names a callout. Envoy issues callouts on the root context
-// (whatever context asked) and numbers them per root, so the root is part
-// of the name.
-type calloutRef struct{ root, token uint32 }
-
-// flightKey identifies the authorizer question a flight answers: requests
-// of one plugin configuration with the same cache key share one answer.
-type flightKey struct {
-	root uint32
-	key  string
-}
-
-// New returns the filter for a VM whose host is h.
+// New returns the filter for a VM whose host is h. The VM's queue name
+// is random: VMs of one vm_id cannot learn each other's ids, and the name
+// only has to differ from theirs.
 func New(h proxywasm.Host) *Plugin {
 	return &Plugin{
 		host:     h,
 		roots:    map[uint32]*root{},
 		streams:  map[uint32]*stream{},
-		flights:  map[flightKey]*flight{},
-		callouts: map[calloutRef]*flight{},
+		vm:       crossvm.New(crossvm.QueuePrefix + strconv.FormatUint(rand.Uint64(), 36)),
+		resolve:  map[string]uint32{},
 		metrics:  map[string]uint32{},
 		counters: map[counterKey]uint32{},
 	}
@@ -154,11 +145,15 @@ func (p *Plugin) OnConfigure(rootID, size uint32) (ok bool) {
 	}
 	r.pipe = pipeline.New(plan)
 	p.defineMetrics(plan)
-	if plan.SharedSlots > 0 {
-		p.joinPeers(rootID)
-	} else if st := p.host.SetTickPeriod(levelTickMs); st != abi.StatusOK {
-		// Without ticks the log level is only read at configuration.
-		p.logf(abi.LogWarn, "setting the tick period: %v", st)
+	p.ticked = false
+	p.run(rootID, p.vm.Configure(rootID, r.pipe))
+	if !p.ticked {
+		// A plugin that shares nothing is ticked only to read the log
+		// level again, so that a level changed at run time (Envoy's
+		// /logging) takes effect; without ticks it is only read here.
+		if st := p.host.SetTickPeriod(levelTickMs); st != abi.StatusOK {
+			p.logf(abi.LogWarn, "setting the tick period: %v", st)
+		}
 	}
 	p.logf(abi.LogInfo, "configured: %d routes, %d authorizers", len(plan.Routes), len(plan.Authorizers))
 	for _, c := range plan.LambdaClusters {
@@ -368,24 +363,22 @@ func (p *Plugin) sendFailure() {
 // OnDone marks a stream finished: an authorizer answer no longer touches it.
 func (p *Plugin) OnDone(id uint32) bool {
 	defer p.recoverLog("proxy_on_done")
-	if s := p.streams[id]; s != nil {
-		s.done = true
-	}
+	p.vm.Leave(id)
 	return true
 }
 
-// OnDelete forgets a context. A stream leaves its flight; a root takes its
-// flights with it.
+// OnDelete forgets a context. A stream leaves the question it waited
+// for; a root takes its questions with it.
 func (p *Plugin) OnDelete(id uint32) {
 	defer p.recoverLog("proxy_on_delete")
 	if s := p.streams[id]; s != nil {
 		delete(p.streams, id)
-		p.leave(s)
+		p.vm.Leave(id)
 		return
 	}
 	if _, ok := p.roots[id]; ok {
 		delete(p.roots, id)
-		p.dropRoot(id)
+		p.run(id, p.vm.DropRoot(id))
 	}
 }
 

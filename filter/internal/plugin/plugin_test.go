@@ -93,9 +93,8 @@ func (e *env) end(id uint32) {
 // assertEmpty checks that no per-request state survives.
 func (e *env) assertEmpty() {
 	e.t.Helper()
-	if n := len(e.p.streams) + len(e.p.callouts) + len(e.p.flights); n != 0 {
-		e.t.Errorf("state left: streams=%d callouts=%d flights=%d",
-			len(e.p.streams), len(e.p.callouts), len(e.p.flights))
+	if len(e.p.streams) != 0 || !e.p.vm.Idle() {
+		e.t.Errorf("state left: streams=%d, protocol idle %v", len(e.p.streams), e.p.vm.Idle())
 	}
 }
 
@@ -343,7 +342,7 @@ func TestDispatchFailure(t *testing.T) {
 	if et, _ := header(s.Local[0].Headers, "x-amzn-ErrorType"); et != "AuthorizerConfigurationException" {
 		t.Errorf("error type %q", et)
 	}
-	if len(e.p.callouts)+len(e.p.flights) != 0 {
+	if !e.p.vm.Idle() {
 		t.Errorf("callout state left after a failed dispatch")
 	}
 	if logs := e.h.LogsAt(abi.LogError); len(logs) != 1 || !strings.Contains(logs[0], `cluster "authz"`) {

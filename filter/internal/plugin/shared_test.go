@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/core/crossvm"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/filter/internal/proxywasm/proxywasmtest"
@@ -43,6 +44,21 @@ func newCluster(t *testing.T, n int, config string) *cluster {
 		c.vms = append(c.vms, &vmEnv{h, p})
 	}
 	return c
+}
+
+// reconfigure replaces VM vm's plugin with a new one, configured after
+// prepare changed its host.
+func (c *cluster) reconfigure(vm int, prepare func(h *proxywasmtest.Host)) {
+	c.t.Helper()
+	h := c.vms[vm].h
+	prepare(h)
+	p := New(h)
+	h.Current = rootID
+	p.OnContextCreate(rootID, 0)
+	if !p.OnConfigure(rootID, uint32(len(h.PluginConfig))) {
+		c.t.Fatalf("configure failed: %v", h.Logs)
+	}
+	c.vms[vm].p = p
 }
 
 // withConfig returns testConfig with extra settings for authorizer tok
@@ -164,8 +180,8 @@ func (c *cluster) end(vm int, id uint32) {
 func (c *cluster) empty() {
 	c.t.Helper()
 	for i, v := range c.vms {
-		if n := len(v.p.streams) + len(v.p.callouts) + len(v.p.flights); n != 0 {
-			c.t.Errorf("vm %d: state left: streams=%d callouts=%d flights=%d", i, len(v.p.streams), len(v.p.callouts), len(v.p.flights))
+		if len(v.p.streams) != 0 || !v.p.vm.Idle() {
+			c.t.Errorf("vm %d: state left: streams=%d, protocol idle %v", i, len(v.p.streams), v.p.vm.Idle())
 		}
 	}
 }
@@ -192,7 +208,7 @@ func (c *cluster) counters(want map[string]int64) {
 func (c *cluster) slotKeys() []string {
 	var out []string
 	for _, k := range c.store.Keys() {
-		if k != registryKey && k != creatingKey {
+		if k != crossvm.RegistryKey {
 			out = append(out, k)
 		}
 	}
@@ -265,7 +281,7 @@ func TestSharedOneCallPerTTL(t *testing.T) {
 	}
 	c.end(0, 40)
 	c.empty()
-	if keys := c.slotKeys(); len(keys) != 1 || !strings.HasPrefix(keys[0], pipeline.SharedKeyPrefix) {
+	if keys := c.slotKeys(); len(keys) != 1 || !strings.HasPrefix(keys[0], crossvm.KeyPrefix) {
 		t.Errorf("slot keys %q, want one", keys)
 	}
 }
@@ -361,13 +377,13 @@ func TestSharedUnauthorized(t *testing.T) {
 
 func TestSharedClaimerNeverAnswers(t *testing.T) {
 	c := newCluster(t, 2, testConfig)
-	if p := c.vms[1].h.TickPeriods[rootID]; p != tickPeriodMs {
-		t.Errorf("tick period %d, want %d", p, tickPeriodMs)
+	if p := c.vms[1].h.TickPeriods[rootID]; p != uint32(crossvm.TickPeriod.Milliseconds()) {
+		t.Errorf("tick period %d, want %v", p, crossvm.TickPeriod)
 	}
 	c.request(0, 10, "abc")
 	c.request(1, 10, "abc")
 	c.request(1, 11, "abc")
-	bound := 500*time.Millisecond + pipeline.SharedClaimSlack
+	bound := 500*time.Millisecond + crossvm.ClaimSlack
 	c.advance(bound - 50*time.Millisecond)
 	c.tick(1)
 	if got := c.callouts(); !slices.Equal(got, []int{1, 0}) {
@@ -423,72 +439,83 @@ func TestSharedWaiterGoesAway(t *testing.T) {
 	c.empty()
 }
 
+// TestSharedCreation: two VMs find an identity's slot missing, and the
+// second writes its claim after the first created the slot. The store
+// writes a missing key whatever cas is given, so the claim is made with
+// the registry's cas, which no slot value can have: the second write
+// fails, the VM reads the first's claim and waits. One call, and the
+// protocol keeps no key besides the slots and the registry.
 func TestSharedCreation(t *testing.T) {
-	c := newCluster(t, 2, testConfig)
-	c.request(0, 10, "abc")
-	keys := c.slotKeys()
-	if len(keys) != 1 {
-		t.Fatalf("slot keys %q", keys)
-	}
-	slot := keys[0]
-	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
-	c.end(0, 10)
-
 	tests := []struct {
-		name     string
-		hold     time.Duration // the other VM's hold, from now
-		wantWait bool
+		name       string
+		registered bool // VM 1 is in the registry, so it can wait
+		want       []int
 	}{
-		{name: "another VM is creating the slot", hold: time.Second, wantWait: true},
-		{name: "a lapsed creation is ignored", hold: -time.Millisecond},
+		{name: "the second claim fails and waits", registered: true, want: []int{1, 0}},
+		// A VM that cannot be woken never waits: it calls, as it does
+		// on any live claim.
+		{name: "a VM that cannot be woken calls", want: []int{1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCluster(t, 1, testConfig)
-			entry := itoa(int(c.now.Add(tt.hold).UnixNano())) + " " + slot
-			c.store.Put(creatingKey, []byte("1 authgate.v1.x\n"+entry))
-			c.request(0, 10, "abc")
-			if waiting := len(c.vms[0].h.Callouts) == 0; waiting != tt.wantWait {
-				t.Fatalf("waiting %v, want %v", waiting, tt.wantWait)
+			c := newCluster(t, 2, testConfig)
+			if !tt.registered {
+				c.reconfigure(1, func(h *proxywasmtest.Host) { h.RegisterQueueError = abi.StatusInternalFailure })
 			}
-			if tt.wantWait {
-				// The creator claims the slot, then publishes.
-				c.store.Put(slot, nil)
-				c.advance(500*time.Millisecond + pipeline.SharedClaimSlack)
-				c.tick(0)
-				if len(c.vms[0].h.Callouts) != 1 {
-					t.Fatalf("no call after the bound")
+			h := c.vms[1].h
+			h.BeforeSharedWrite = func(key string) {
+				if !isSlot(key) {
+					return
 				}
-			} else if v, _ := c.store.Get(creatingKey); len(v.Value) != 0 {
-				// Lapsed entries are dropped, this VM's own removed again.
-				t.Errorf("creating %q", v.Value)
+				h.BeforeSharedWrite = nil
+				if _, ok := c.store.Get(key); ok {
+					t.Errorf("slot %s exists before VM 1 claims it", key)
+				}
+				c.request(0, 10, "abc")
 			}
+			c.request(1, 10, "abc")
+			if got := c.callouts(); !slices.Equal(got, tt.want) {
+				t.Fatalf("callouts per VM %v, want %v", got, tt.want)
+			}
+			c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+			if tt.want[1] == 1 {
+				c.answer(1, c.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+			}
+			c.deliver()
+			c.allowed(0, 10)
+			c.allowed(1, 10)
+			if keys := c.store.Keys(); len(keys) != 2 {
+				t.Errorf("store keys %q, want one slot and the registry", keys)
+			}
+			c.end(0, 10)
+			c.end(1, 10)
+			c.empty()
 		})
 	}
 }
 
 func TestSharedRegistry(t *testing.T) {
 	c := newCluster(t, 3, testConfig)
-	v, ok := c.store.Get(registryKey)
+	v, ok := c.store.Get(crossvm.RegistryKey)
 	if !ok {
 		t.Fatal("no registry")
 	}
-	names := lines(v.Value)
+	names := strings.Split(string(v.Value), "\n")
 	if len(names) != 3 {
 		t.Fatalf("registry %q, want 3 names", names)
 	}
 	for i, vm := range c.vms {
-		q, ok := c.store.QueueByName(vm.p.vm.name)
-		if !ok || q.Owner != vm.h || q.Root != rootID || names[i] != vm.p.vm.name {
+		q, ok := c.store.QueueByName(vm.p.vm.Name())
+		if !ok || q.Owner != vm.h || q.Root != rootID || names[i] != vm.p.vm.Name() {
 			t.Errorf("vm %d: queue %+v registry %q", i, q, names)
 		}
 	}
 	// A VM dropped from the registry re-adds itself before it waits.
-	c.store.Put(registryKey, []byte(names[0]))
+	c.store.Put(crossvm.RegistryKey, []byte(names[0]))
 	c.request(0, 10, "abc")
 	c.request(1, 10, "abc")
-	v, _ = c.store.Get(registryKey)
-	if got := lines(v.Value); !slices.Equal(got, names[:2]) {
+	v, _ = c.store.Get(crossvm.RegistryKey)
+	if got := strings.Split(string(v.Value), "\n"); !slices.Equal(got, names[:2]) {
 		t.Errorf("registry %q, want %q", got, names[:2])
 	}
 	c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
@@ -548,7 +575,7 @@ func TestTimedOut(t *testing.T) {
 
 // isSlot tells a slot key from the filter's other shared keys.
 func isSlot(key string) bool {
-	return strings.HasPrefix(key, pipeline.SharedKeyPrefix) && key != registryKey && key != creatingKey
+	return strings.HasPrefix(key, crossvm.KeyPrefix) && key != crossvm.RegistryKey
 }
 
 // interleave makes the next slot read of VM vm happen after run: the
@@ -572,7 +599,7 @@ func (c *cluster) interleave(vm int, run func()) {
 // did. Such a claim is live, not one further ahead than the call's bound:
 // the reader waits, and exactly one VM calls.
 func TestSharedClaimReadLate(t *testing.T) {
-	bound := 500*time.Millisecond + pipeline.SharedClaimSlack
+	bound := 500*time.Millisecond + crossvm.ClaimSlack
 	tests := []struct {
 		name string
 		vms  int
@@ -666,7 +693,7 @@ func (c *cluster) candidates(tok string) (a, b string) {
 	if r.Kind != pipeline.KindCall {
 		c.t.Fatalf("token %q does not call", tok)
 	}
-	return p.SharedKeys(r.Call)
+	return crossvm.Slots(p, r.Call)
 }
 
 // collidingTokens finds a token whose first candidate is first's, and
@@ -731,21 +758,18 @@ func TestSharedTwoChoicesRace(t *testing.T) {
 	// VM 1 reads alice's result with 0.5 ms left; VM 2 runs 1 ms later.
 	c.advance(300*time.Second - time.Millisecond/2)
 	h := c.vms[1].h
-	reads := 0
-	h.BeforeSharedRead = func(key string) {
+	h.BeforeSharedWrite = func(key string) {
 		if !isSlot(key) {
 			return
 		}
-		// The third slot read is VM 1 creating bob's second candidate,
-		// after it chose that slot.
-		if reads++; reads == 3 {
-			h.BeforeSharedRead = nil
-			if key != bobB {
-				t.Errorf("third slot read %q, want %q", key, bobB)
-			}
-			c.advance(time.Millisecond)
-			c.request(2, 10, bob)
+		// VM 1's first slot write is its claim of bob's second
+		// candidate, after it chose that slot.
+		h.BeforeSharedWrite = nil
+		if key != bobB {
+			t.Errorf("first slot write %q, want %q", key, bobB)
 		}
+		c.advance(time.Millisecond)
+		c.request(2, 10, bob)
 	}
 	c.request(1, 10, bob)
 	if got := c.callouts(); !slices.Equal(got, []int{1, 0, 1}) {
@@ -761,4 +785,74 @@ func TestSharedTwoChoicesRace(t *testing.T) {
 	c.end(1, 10)
 	c.end(2, 10)
 	c.empty()
+}
+
+// TestSharedHostCalls pins the host calls of the cross-VM paths: inside
+// the wasm VM each one crosses the runtime boundary (and those returning
+// data call back into the guest to allocate), so a change to the protocol
+// must not add any. The figures are per callback, for the VM named.
+func TestSharedHostCalls(t *testing.T) {
+	type count struct{ total, gets, sets int }
+	measure := func(c *cluster, vm int, f func()) count {
+		h := c.vms[vm].h
+		before := len(h.Calls)
+		f()
+		var n count
+		for _, call := range h.Calls[before:] {
+			n.total++
+			switch call.Name {
+			case abi.FnGetSharedData:
+				n.gets++
+			case abi.FnSetSharedData:
+				n.sets++
+			}
+		}
+		return n
+	}
+	c := newCluster(t, 2, testConfig)
+	c2 := newCluster(t, 3, withConfig("", `"authorizerCache": {"sharedSlots": 16}`))
+	bob := c2.collidingTokens("alice")
+	steps := []struct {
+		name string
+		c    *cluster
+		vm   int
+		do   func()
+		want count
+	}{
+		// registry, slot (missing), claim: the registry's cas makes the
+		// claim a creation.
+		{"miss, slot created", c, 0, func() { c.request(0, 10, "abc") }, count{11, 2, 1}},
+		{"wait for another VM's claim", c, 1, func() { c.request(1, 10, "abc") }, count{7, 2, 0}},
+		{"join a wait in this VM", c, 1, func() { c.request(1, 11, "abc") }, count{4, 0, 0}},
+		// publish, registry, resolve + enqueue.
+		{"answer and publish", c, 0, func() { c.answer(0, c.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil)) }, count{13, 1, 1}},
+		{"woken: two streams served", c, 1, func() { c.deliver() }, count{17, 2, 0}},
+		{"miss, expired answer replaced", c, 1, func() {
+			for vm, id := range map[int][]uint32{0: {10}, 1: {10, 11}} {
+				for _, s := range id {
+					c.end(vm, s)
+				}
+			}
+			c.advance(301 * time.Second)
+			c.request(1, 20, "abc")
+		}, count{11, 2, 1}},
+		{"tick: no waits", c, 0, func() { c.tick(0) }, count{1, 0, 0}},
+		{"fill alice's slot", c2, 0, func() {
+			c2.request(0, 10, "alice")
+			c2.answer(0, c2.vms[0].h.Callouts[0].ID, 200, policy("Allow", nil))
+		}, count{26, 3, 2}},
+		// registry, first (alice's), second (missing), claim, first
+		// again, first written back.
+		{"miss, second candidate claimed", c2, 1, func() { c2.request(1, 10, bob) }, count{14, 4, 2}},
+		{"served from the second candidate", c2, 2, func() {
+			c2.answer(1, c2.vms[1].h.Callouts[0].ID, 200, policy("Allow", nil))
+			c2.request(2, 10, bob)
+		}, count{11, 3, 0}},
+	}
+	for _, s := range steps {
+		if got := measure(s.c, s.vm, s.do); got != s.want {
+			t.Errorf("%s: %d host calls (%d shared reads, %d writes), want %d (%d, %d)",
+				s.name, got.total, got.gets, got.sets, s.want.total, s.want.gets, s.want.sets)
+		}
+	}
 }

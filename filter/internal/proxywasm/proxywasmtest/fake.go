@@ -67,7 +67,10 @@ type Host struct {
 	Streams       map[uint32]*Stream
 	Current       uint32     // the context whose callback runs
 	HTTPCallError abi.Status // when set, proxy_http_call fails with it
-	PanicOn       string     // when set, the named host call panics
+	// RegisterQueueError, when set, makes proxy_register_shared_queue
+	// fail with it.
+	RegisterQueueError abi.Status
+	PanicOn            string // when set, the named host call panics
 	// Level is what proxy_get_log_level reports; the zero value, trace,
 	// has the filter log everything.
 	Level abi.LogLevel
@@ -82,6 +85,10 @@ type Host struct {
 	// VM's callbacks there, as another worker thread of a proxy can run
 	// between two host calls of this VM.
 	BeforeSharedRead func(key string)
+	// BeforeSharedWrite, when set, runs before every
+	// proxy_set_shared_data with the key about to be written, for the
+	// same purpose.
+	BeforeSharedWrite func(key string)
 
 	// The callout answer being delivered, readable from its root context.
 	respHeaders []abi.Header

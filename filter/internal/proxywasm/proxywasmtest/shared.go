@@ -160,15 +160,23 @@ func (h *Host) GetSharedData(key string) ([]byte, uint32, abi.Status) {
 
 // SetSharedData implements proxywasm.Host with Envoy's rules: cas 0 writes
 // unconditionally, a key that does not exist is always written, otherwise
-// a cas other than the current one fails with abi.StatusCasMismatch.
+// a cas other than the current one fails with abi.StatusCasMismatch. As in
+// Envoy, every write takes the next value of one counter as its cas,
+// whatever its key, so no two values ever have the same cas.
 func (h *Host) SetSharedData(key string, value []byte, cas uint32) abi.Status {
 	h.record(abi.FnSetSharedData)
+	if h.BeforeSharedWrite != nil {
+		h.BeforeSharedWrite(key)
+	}
 	return h.Store.set(key, value, cas)
 }
 
 // RegisterSharedQueue implements proxywasm.Host.
 func (h *Host) RegisterSharedQueue(name string) (uint32, abi.Status) {
 	h.record(abi.FnRegisterSharedQueue)
+	if h.RegisterQueueError != abi.StatusOK {
+		return 0, h.RegisterQueueError
+	}
 	s := h.Store
 	id, ok := s.queueIDs[name]
 	if !ok {

@@ -78,10 +78,12 @@ func newConfig(h Host, m Metrics, name string, raw []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One pipeline serves every worker thread: there is no other cache
+	// to share answers with.
 	c := &Config{
 		host:       h,
 		metrics:    m,
-		pipe:       pipeline.New(plan),
+		pipe:       pipeline.New(plan, pipeline.WithoutSharing()),
 		counters:   map[counterKey]uint64{},
 		histograms: map[string]uint64{},
 		now:        time.Now,

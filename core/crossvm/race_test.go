@@ -1,0 +1,5 @@
+//go:build race
+
+package crossvm
+
+const raceEnabled = true
