@@ -28,7 +28,7 @@ type stream struct {
 	id     uint32
 	v      *vm
 	source string
-	wake   chan struct{} // a callback changed the outcome; buffered 1
+	wake   chan struct{} // a callback changed the disposition; buffered 1
 
 	req, resp           []abi.Header
 	reqDirty, respDirty bool
@@ -53,20 +53,20 @@ func (s *stream) header(name string) (string, bool) {
 	return "", false
 }
 
-// outcome is what the handler does with a request after a callback.
-type outcome int
+// disposition is what the handler does with a request after a callback.
+type disposition int
 
 const (
-	outWait outcome = iota
+	outWait disposition = iota
 	outForward
 	outLocal
 	outFail
 	outClose
 )
 
-// outcomeLocked decides with v.mu held. A failure beats a reset, a reset
-// beats a local response, and a local response beats continuing.
-func (s *stream) outcomeLocked(headersContinue bool) outcome {
+// dispositionLocked decides with v.mu held. A failure beats a reset, a
+// reset beats a local response, and a local response beats continuing.
+func (s *stream) dispositionLocked(headersContinue bool) disposition {
 	switch {
 	case s.failed != nil:
 		return outFail
@@ -131,7 +131,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		action, err := v.call(v.fnReqHeaders, abi.ExportOnRequestHeaders, st.id, uint64(st.id), uint64(len(st.req)), eos)
 		headersContinue = err == nil && abi.Action(action) == abi.ActionContinue
 	}
-	out := st.outcomeLocked(headersContinue)
+	out := st.dispositionLocked(headersContinue)
 	v.mu.Unlock()
 
 	for out == outWait {
@@ -142,7 +142,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 			return
 		}
 		v.mu.Lock()
-		out = st.outcomeLocked(false)
+		out = st.dispositionLocked(false)
 		v.mu.Unlock()
 	}
 
