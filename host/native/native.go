@@ -19,8 +19,8 @@ import (
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
+	"github.com/authgate/authgate/core/stats"
 	"github.com/authgate/authgate/host/internal/envoyheaders"
-	"github.com/authgate/authgate/host/internal/envoystats"
 )
 
 // MaxAuthorizerBody is the largest authorizer response body accepted; a
@@ -63,15 +63,15 @@ type Middleware struct {
 	mu      sync.Mutex
 	flights map[string]*flight
 
-	stats *stats
+	stats *meters
 }
 
-// stats are the middleware's metrics, named as the filter names them in
+// meters are the middleware's metrics, named as the filter names them in
 // Envoy (pipeline.MetricName).
-type stats struct {
+type meters struct {
 	mu       sync.Mutex
 	counters map[string]uint64
-	hists    map[string]*envoystats.Histogram
+	hists    map[string]*stats.Histogram
 }
 
 // authorizerCounters and noAuthorizerCounters are the counters the filter
@@ -89,13 +89,13 @@ var (
 	}
 )
 
-func newStats(authorizers []string) *stats {
-	s := &stats{counters: map[string]uint64{}, hists: map[string]*envoystats.Histogram{}}
+func newStats(authorizers []string) *meters {
+	s := &meters{counters: map[string]uint64{}, hists: map[string]*stats.Histogram{}}
 	for _, a := range authorizers {
 		for _, suffix := range authorizerCounters {
 			s.counters[pipeline.MetricName(a, suffix)] = 0
 		}
-		s.hists[pipeline.MetricName(a, pipeline.MetricAuthorizerLatency)] = &envoystats.Histogram{}
+		s.hists[pipeline.MetricName(a, pipeline.MetricAuthorizerLatency)] = &stats.Histogram{}
 	}
 	for _, suffix := range noAuthorizerCounters {
 		s.counters[pipeline.MetricName("", suffix)] = 0
@@ -103,17 +103,17 @@ func newStats(authorizers []string) *stats {
 	return s
 }
 
-func (s *stats) add(name string) {
+func (s *meters) add(name string) {
 	s.mu.Lock()
 	s.counters[name]++
 	s.mu.Unlock()
 }
 
-func (s *stats) record(name string, v uint64) {
+func (s *meters) record(name string, v uint64) {
 	s.mu.Lock()
 	h := s.hists[name]
 	if h == nil {
-		h = &envoystats.Histogram{}
+		h = &stats.Histogram{}
 		s.hists[name] = h
 	}
 	h.Record(v)
@@ -126,7 +126,7 @@ func (s *stats) record(name string, v uint64) {
 // authorizer call latencies in milliseconds.
 type Metrics struct {
 	Counters   map[string]uint64
-	Histograms map[string]envoystats.Histogram
+	Histograms map[string]stats.Histogram
 }
 
 // Metrics returns a snapshot of the metrics. The filter's counters and
@@ -136,7 +136,7 @@ func (m *Middleware) Metrics() Metrics {
 	s := m.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Metrics{Counters: make(map[string]uint64, len(s.counters)), Histograms: make(map[string]envoystats.Histogram, len(s.hists))}
+	out := Metrics{Counters: make(map[string]uint64, len(s.counters)), Histograms: make(map[string]stats.Histogram, len(s.hists))}
 	for k, v := range s.counters {
 		out.Counters[k] = v
 	}
