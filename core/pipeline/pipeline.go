@@ -756,10 +756,19 @@ func SourceAddress(addr string) string {
 		}
 		return ap.Addr().Unmap().String()
 	}
-	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")); err == nil {
-		return a.Unmap().String()
+	s := addr
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		// Brackets only as a pair: "[::1" is not an address.
+		s = s[1 : len(s)-1]
 	}
-	return ""
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return ""
+	case a.Is4() && len(s) == len(addr):
+		return addr // canonical, as above
+	}
+	return a.Unmap().String()
 }
 
 func parseIP(s string) netip.Addr {

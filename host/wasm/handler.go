@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/host/internal/envoyheaders"
@@ -103,7 +101,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	st := &stream{
 		source: r.RemoteAddr,
 		wake:   make(chan struct{}, 1),
-		req:    requestHeaders(r),
+		req:    envoyheaders.Pairs[abi.Header](r),
 	}
 	var v *vm
 	for {
@@ -191,38 +189,6 @@ func (h *Host) finish(st *stream) {
 		}
 	}
 	delete(v.streams, st.id)
-}
-
-// requestHeaders builds the request header map as Envoy presents it:
-// pseudo headers first, then the real headers lower-cased, with the
-// repeated values of Envoy's inline headers (Authorization among them)
-// joined by commas into one, as Envoy's header map joins them.
-func requestHeaders(r *http.Request) []abi.Header {
-	path := r.RequestURI
-	if path == "" {
-		path = r.URL.RequestURI()
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	hs := make([]abi.Header, 4, 4+len(r.Header))
-	hs[0] = abi.Header{Name: ":authority", Value: r.Host}
-	hs[1] = abi.Header{Name: ":path", Value: path}
-	hs[2] = abi.Header{Name: ":method", Value: r.Method}
-	hs[3] = abi.Header{Name: ":scheme", Value: scheme}
-	names := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		lk := strings.ToLower(k)
-		for _, val := range envoyheaders.Values(lk, r.Header[k]) {
-			hs = append(hs, abi.Header{Name: lk, Value: val})
-		}
-	}
-	return hs
 }
 
 // applyRequest returns a copy of r carrying the header map the guest left:
