@@ -194,7 +194,9 @@ func Pairs[H ~struct{ Name, Value string }](r *http.Request) []H {
 		name, key string
 		vals      []string
 	}
-	entries := make([]entry, 0, len(r.Header))
+	// Most requests carry few headers: sort them on the stack.
+	var buf [24]entry
+	entries := buf[:0]
 	for k, vs := range r.Header {
 		entries = append(entries, entry{strings.ToLower(k), k, vs})
 	}
