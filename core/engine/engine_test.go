@@ -77,6 +77,11 @@ func summary(r pipeline.Result) string {
 	return r.Kind.String()
 }
 
+// neverWoken is the continuation of a request that must not wait.
+func neverWoken(t *testing.T) func(pipeline.Result) {
+	return func(pipeline.Result) { t.Error("a request that did not wait was woken") }
+}
+
 // op is one thing that happens to the engine in a scenario.
 type op struct {
 	do   string        // "eval", "finish" or "cancel"
@@ -284,7 +289,7 @@ func TestRecheck(t *testing.T) {
 					first = false
 					// Another request leads and finishes before this
 					// one takes the lock.
-					s := e.Evaluate(request("GET", tt.path, "a"), now, nil)
+					s := e.Evaluate(request("GET", tt.path, "a"), now, neverWoken(t))
 					if s.Lead == nil {
 						t.Fatalf("other request: no lead")
 					}
@@ -292,7 +297,7 @@ func TestRecheck(t *testing.T) {
 				}
 				return res
 			}
-			s := e.Evaluate(request("GET", tt.path, "a"), t0, func(pipeline.Result) { t.Error("woken") })
+			s := e.Evaluate(request("GET", tt.path, "a"), t0, neverWoken(t))
 			got := summary(s.Result)
 			if s.Lead != nil {
 				got = "lead"
@@ -311,7 +316,7 @@ func TestRecheckCallsNoEmbeddingCode(t *testing.T) {
 	calls := 0
 	r := request("GET", "/pos", "a")
 	r.SourceIP, r.SourceIPFunc = "", func() string { calls++; return "192.0.2.1" }
-	if s := e.Evaluate(r, t0, nil); s.Lead == nil {
+	if s := e.Evaluate(r, t0, neverWoken(t)); s.Lead == nil {
 		t.Fatalf("no lead: %s", summary(s.Result))
 	}
 	if calls != 1 {
@@ -350,7 +355,7 @@ func TestPanics(t *testing.T) {
 				}
 				return e.pipe.Resume(c, resp, now)
 			}
-			s := e.Evaluate(request("GET", "/pos", "a"), t0, nil)
+			s := e.Evaluate(request("GET", "/pos", "a"), t0, neverWoken(t))
 			got := summary(s.Result)
 			if s.Lead != nil {
 				got = "lead"
@@ -387,7 +392,7 @@ func TestPanics(t *testing.T) {
 // other waiter from its result, and that Finish then panics with it.
 func TestContinuationPanic(t *testing.T) {
 	e := newEngine(t)
-	s := e.Evaluate(request("GET", "/pos", "a"), t0, nil)
+	s := e.Evaluate(request("GET", "/pos", "a"), t0, neverWoken(t))
 	e.Evaluate(request("GET", "/pos", "a"), t0, func(pipeline.Result) { panic("bad continuation") })
 	var second string
 	e.Evaluate(request("GET", "/pos", "a"), t0, func(r pipeline.Result) { second = summary(r) })
