@@ -218,7 +218,7 @@ func TestHTTPSimpleResponseCached(t *testing.T) {
 		target string
 		resp   *Response
 		kind   Kind
-		cache  Cache
+		cache  CacheState
 	}{
 		{"first allow calls", "/simple?key=a", ptr(simpleResponse(true, map[string]any{"u": "x"})), KindAllow, CacheMiss},
 		{"same key hits", "/simple?key=a", nil, KindAllow, CacheHit},

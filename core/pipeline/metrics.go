@@ -1,6 +1,10 @@
 package pipeline
 
-import "github.com/authgate/authgate/core/config"
+import (
+	"slices"
+
+	"github.com/authgate/authgate/core/config"
+)
 
 // MetricPrefix starts every metric name, so that all embeddings (Envoy's
 // proxy_define_metric, the native middleware's counters) name their
@@ -102,4 +106,52 @@ func Counters(r Result) []string {
 		return nil
 	}
 	return counterSets[d][r.CacheState]
+}
+
+// authorizerCounters are the counters every authorizer has.
+var authorizerCounters = [...]string{
+	MetricAllow, MetricDeny, MetricUnauthorized, MetricError,
+	MetricTimeout, MetricCacheHit, MetricCacheMiss, MetricSharedHit,
+	MetricCoalesced, MetricStaleServed,
+}
+
+// noAuthorizerCounters are the counters of requests decided without an
+// authorizer (counted under config.NoAuthorizer).
+var noAuthorizerCounters = [...]string{MetricAllow, MetricError, MetricNoRoute, MetricBadRequest}
+
+// Metric is one metric an embedding defines for a plan before the first
+// request, so that it shows at zero until it counts something.
+type Metric struct {
+	Authorizer string // "" for requests decided without an authorizer
+	Suffix     string
+	// Histogram marks the authorizer latency histogram (in milliseconds);
+	// every other metric is a counter.
+	Histogram bool
+}
+
+// Name is the metric's name, MetricName(Authorizer, Suffix).
+func (m Metric) Name() string { return MetricName(m.Authorizer, m.Suffix) }
+
+// PlanMetrics lists the metrics every embedding defines for plan, in the
+// order they are defined: for each authorizer in name order its counters
+// and then its latency histogram, then the counters of requests decided
+// without an authorizer. Every embedding defines the same list, so the
+// filter's /stats and a Go host's /metrics show the same series.
+func PlanMetrics(plan *config.Plan) []Metric {
+	names := make([]string, 0, len(plan.Authorizers))
+	for name := range plan.Authorizers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	out := make([]Metric, 0, len(names)*(len(authorizerCounters)+1)+len(noAuthorizerCounters))
+	for _, name := range names {
+		for _, suffix := range authorizerCounters {
+			out = append(out, Metric{Authorizer: name, Suffix: suffix})
+		}
+		out = append(out, Metric{Authorizer: name, Suffix: MetricAuthorizerLatency, Histogram: true})
+	}
+	for _, suffix := range noAuthorizerCounters {
+		out = append(out, Metric{Suffix: suffix})
+	}
+	return out
 }

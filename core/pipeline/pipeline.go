@@ -72,14 +72,14 @@ func (k Kind) String() string {
 	return "invalid"
 }
 
-// Cache says how the authorizer result was obtained, for logs and stats.
-type Cache uint8
+// CacheState says how the authorizer result was obtained, for logs and stats.
+type CacheState uint8
 
-// Cache values.
+// CacheState values.
 const (
-	CacheNone Cache = iota // no authorizer on the route, or no lookup made
-	CacheHit               // decided from this pipeline's cache
-	CacheMiss              // the authorizer was (or is to be) called
+	CacheNone CacheState = iota // no authorizer on the route, or no lookup made
+	CacheHit                    // decided from this pipeline's cache
+	CacheMiss                   // the authorizer was (or is to be) called
 	// CacheShared: decided from an answer adopted from another cache
 	// (Adopt, AdoptUnauthorized): the wasm filter's other VMs.
 	CacheShared
@@ -89,7 +89,7 @@ const (
 )
 
 // String names the cache state for logs.
-func (c Cache) String() string {
+func (c CacheState) String() string {
 	switch c {
 	case CacheHit:
 		return "hit"
@@ -138,7 +138,7 @@ type Result struct {
 	// For logs, stats and explain output. None of them carries the identity.
 	Route      string // matched route template, "" when none matched
 	Authorizer string // authorizer name, "" when the route has none
-	CacheState Cache
+	CacheState CacheState
 	Decision   string
 	Statement  int    // deciding policy statement, -1 when none
 	Reason     string // why a request was rejected
@@ -529,7 +529,7 @@ func (p *Pipeline) parser(auth *config.Authorizer) func(int, []byte) (*authorize
 // decide evaluates a (possibly cached) authorizer result for this request.
 // A simple response decides alone; a policy is evaluated against the
 // request's ARN.
-func (p *Pipeline) decide(e *entry, st *callState, cs Cache) Result {
+func (p *Pipeline) decide(e *entry, st *callState, cs CacheState) Result {
 	d, stmt := policy.ImplicitDeny, -1
 	switch {
 	case e.result.Simple && e.result.Authorized:
@@ -567,7 +567,7 @@ func (p *Pipeline) decide(e *entry, st *callState, cs Cache) Result {
 }
 
 // PrincipalHeader carries the authorizer's principalId to the upstream;
-// context values travel as ContextHeaderPrefix + key.
+// context values travel as HeaderPrefix + the lower-cased key.
 const (
 	HeaderPrefix    = "x-authorizer-"
 	PrincipalHeader = HeaderPrefix + "principal-id"
@@ -763,10 +763,19 @@ func SourceAddress(addr string) string {
 		}
 		return ap.Addr().Unmap().String()
 	}
-	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")); err == nil {
-		return a.Unmap().String()
+	s := addr
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		// Brackets only as a pair: "[::1" is not an address.
+		s = s[1 : len(s)-1]
 	}
-	return ""
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return ""
+	case a.Is4() && len(s) == len(addr):
+		return addr // canonical, as above
+	}
+	return a.Unmap().String()
 }
 
 func parseIP(s string) netip.Addr {

@@ -291,7 +291,7 @@ func TestCachedPolicyIsEvaluatedPerRequest(t *testing.T) {
 	steps := []struct {
 		method, target string
 		status         int
-		cache          Cache
+		cache          CacheState
 	}{
 		{"GET", "/pets", 0, CacheMiss},
 		{"GET", "/pets/1", 0, CacheHit},

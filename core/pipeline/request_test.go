@@ -97,7 +97,7 @@ func TestRequestCacheKeyPerSourceValue(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(r *Request)
-		want Cache
+		want CacheState
 	}{
 		{"same values hit", func(r *Request) {}, CacheHit},
 		{"same values, other path hit", func(r *Request) { r.Target = "/orgs/o2/items/b?org=o1" }, CacheHit},

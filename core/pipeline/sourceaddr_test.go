@@ -22,6 +22,14 @@ func TestSourceAddress(t *testing.T) {
 		{"empty", "", ""},
 		{"name", "localhost:80", ""},
 		{"unix socket", "@", ""},
+		{"bracketed ipv4", "[192.0.2.1]", "192.0.2.1"},
+		{"bracketed ipv4 with port", "[192.0.2.1]:80", ""},
+		{"bad port", "192.0.2.1:http", ""},
+		{"port out of range", "192.0.2.1:70000", ""},
+		{"port only", ":80", ""},
+		{"unclosed bracket", "[::1:80", ""},
+		{"unopened bracket", "::1]", ""},
+		{"garbage", "not an address", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

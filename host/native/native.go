@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/engine"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/host/internal/envoyheaders"
-	"github.com/authgate/authgate/host/internal/envoystats"
 )
 
 // MaxAuthorizerBody is the largest authorizer response body accepted; a
@@ -52,107 +52,26 @@ type Options struct {
 // safe for concurrent use; its cache and in-flight calls are shared by all
 // handlers it returns.
 type Middleware struct {
-	pipe       *pipeline.Pipeline
+	eng        *engine.Engine
 	clusters   map[string]string // cluster name -> base URL without trailing slash
 	client     *http.Client
 	log        *slog.Logger
 	now        func() time.Time
 	onDecision func(pipeline.Result)
 	onCall     func(string)
-
-	mu      sync.Mutex
-	flights map[string]*flight
-
-	stats *stats
-}
-
-// stats are the middleware's metrics, named as the filter names them in
-// Envoy (pipeline.MetricName).
-type stats struct {
-	mu       sync.Mutex
-	counters map[string]uint64
-	hists    map[string]*envoystats.Histogram
-}
-
-// authorizerCounters and noAuthorizerCounters are the counters the filter
-// defines up front for each authorizer and for requests decided without
-// one; the middleware shows the same ones at zero before the first request,
-// so /metrics looks alike on both engines.
-var (
-	authorizerCounters = []string{
-		pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
-		pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
-		pipeline.MetricCoalesced, pipeline.MetricStaleServed,
-	}
-	noAuthorizerCounters = []string{
-		pipeline.MetricAllow, pipeline.MetricError, pipeline.MetricNoRoute, pipeline.MetricBadRequest,
-	}
-)
-
-func newStats(authorizers []string) *stats {
-	s := &stats{counters: map[string]uint64{}, hists: map[string]*envoystats.Histogram{}}
-	for _, a := range authorizers {
-		for _, suffix := range authorizerCounters {
-			s.counters[pipeline.MetricName(a, suffix)] = 0
-		}
-		s.hists[pipeline.MetricName(a, pipeline.MetricAuthorizerLatency)] = &envoystats.Histogram{}
-	}
-	for _, suffix := range noAuthorizerCounters {
-		s.counters[pipeline.MetricName("", suffix)] = 0
-	}
-	return s
-}
-
-func (s *stats) add(name string) {
-	s.mu.Lock()
-	s.counters[name]++
-	s.mu.Unlock()
-}
-
-func (s *stats) record(name string, v uint64) {
-	s.mu.Lock()
-	h := s.hists[name]
-	if h == nil {
-		h = &envoystats.Histogram{}
-		s.hists[name] = h
-	}
-	h.Record(v)
-	s.mu.Unlock()
 }
 
 // Metrics is a snapshot of the middleware's metrics by name
 // (pipeline.MetricName): the counters of pipeline.Counters for every
 // answered request, plus timeout and coalesced, and the histogram of
-// authorizer call latencies in milliseconds.
-type Metrics struct {
-	Counters   map[string]uint64
-	Histograms map[string]envoystats.Histogram
-}
+// authorizer call latencies in milliseconds. They are the filter's
+// metrics, under the filter's names.
+type Metrics = engine.Metrics
 
 // Metrics returns a snapshot of the metrics. The filter's counters and
 // histograms are there from the start, at zero; others appear once they
 // count something.
-func (m *Middleware) Metrics() Metrics {
-	s := m.stats
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := Metrics{Counters: make(map[string]uint64, len(s.counters)), Histograms: make(map[string]envoystats.Histogram, len(s.hists))}
-	for k, v := range s.counters {
-		out.Counters[k] = v
-	}
-	for k, h := range s.hists {
-		out.Histograms[k] = h.Clone()
-	}
-	return out
-}
-
-// flight is one authorizer call shared by every request that missed the
-// cache for the same key while it was under way.
-type flight struct {
-	done    chan struct{}
-	resp    pipeline.Response // written before done is closed
-	waiters int               // requests sharing the call; guarded by Middleware.mu
-}
+func (m *Middleware) Metrics() Metrics { return m.eng.Metrics() }
 
 // New builds the middleware for a validated plan. It fails when an
 // authorizer names a cluster missing from Options.Clusters.
@@ -185,17 +104,15 @@ func New(plan *config.Plan, opts Options) (*Middleware, error) {
 		}
 	}
 	m := &Middleware{
-		// One pipeline serves every goroutine: there is no other cache
-		// to share answers with.
-		pipe:       pipeline.New(plan, pipeline.WithoutSharing()),
+		// One engine serves every goroutine: there is no other cache to
+		// share answers with.
+		eng:        engine.New(pipeline.New(plan, pipeline.WithoutSharing())),
 		clusters:   clusters,
 		client:     opts.Client,
 		log:        opts.Logger,
 		now:        opts.Clock,
 		onDecision: opts.OnDecision,
 		onCall:     opts.OnCall,
-		flights:    make(map[string]*flight),
-		stats:      newStats(names),
 	}
 	if m.client == nil {
 		m.client = &http.Client{
@@ -215,7 +132,7 @@ func New(plan *config.Plan, opts Options) (*Middleware, error) {
 
 // Pipeline returns the pipeline the middleware runs, for stats such as
 // CacheLen.
-func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.pipe }
+func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.eng.Pipeline() }
 
 // Handler wraps next: allowed requests reach it with the authorizer headers
 // set and client-sent x-authorizer-* headers removed; others are answered here.
@@ -224,18 +141,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		start := time.Now()
 		envoyheaders.OriginForm(r)
 		envoyheaders.Prepare(r.Header)
-		res := m.authorize(r)
-		for _, suffix := range pipeline.Counters(res) {
-			m.stats.add(pipeline.MetricName(res.Authorizer, suffix))
-		}
+		req, res := m.authorize(r)
+		m.eng.Count(res)
 		if m.onDecision != nil {
 			m.onDecision(res)
 		}
-		status := res.Status
-		if res.Kind == pipeline.KindAllow {
-			status = http.StatusOK // logged as "forwarded"; the upstream's status is its own
-		}
-		m.logRequest(r, &res, status, time.Since(start))
+		m.logRequest(req, &res, time.Since(start))
 		if res.Kind != pipeline.KindAllow {
 			writeReject(w, &res)
 			return
@@ -247,89 +158,72 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// authorize runs the pipeline for r and applies an Allow to r's headers. Any
-// panic becomes the failure result, so a fault never reaches next.
-func (m *Middleware) authorize(r *http.Request) (res pipeline.Result) {
+// authorize runs r through the engine and applies an Allow to r's headers.
+// Any panic becomes the failure result, so a fault never reaches next. req
+// is the pipeline's view of r, for the log line.
+func (m *Middleware) authorize(r *http.Request) (req *pipeline.Request, res pipeline.Result) {
+	req = &pipeline.Request{Method: r.Method, Target: r.RequestURI}
 	defer func() {
 		if v := recover(); v != nil {
-			res = m.pipe.Failure(fmt.Sprintf("panic: %v", v))
+			res = m.eng.Pipeline().Failure(fmt.Sprintf("panic: %v", v))
 		}
 	}()
-	req := NewRequest(r)
-	res = m.pipe.Evaluate(req, m.now())
-	if res.Kind == pipeline.KindCall {
-		res = m.call(r.Context(), req, res.Call)
-		if res.CacheState == pipeline.CacheNone {
-			// Resume's rejections (401, 500) do not say how the result
-			// was obtained; the log should still show the miss.
-			res.CacheState = pipeline.CacheMiss
-		}
-	}
-	switch res.Kind {
-	case pipeline.KindAllow:
-		applyAllow(r.Header, &res)
-	case pipeline.KindReject:
-	default:
-		res = m.pipe.Failure("pipeline returned " + res.Kind.String())
-	}
-	return res
-}
-
-// call performs c, or waits for the identical call another request already
-// has under way, and resumes the pipeline with the authorizer's answer.
-func (m *Middleware) call(ctx context.Context, req *pipeline.Request, c *pipeline.Call) pipeline.Result {
-	f, lead, early := m.join(req, c)
+	req = NewRequest(r)
+	now := m.now()
+	w := waiterPool.Get().(*waiter)
+	s := m.eng.Evaluate(req, now, w.wake)
 	switch {
-	case early != nil:
-		return *early
-	case lead == nil:
-		m.stats.add(pipeline.MetricName(c.Authorizer, pipeline.MetricCoalesced))
-		<-f.done
-		return m.pipe.Resume(c, f.resp, m.now())
+	case s.Lead != nil:
+		res = m.lead(r.Context(), s.Lead, now)
+	case s.Wait != nil:
+		res = <-w.done
+	default:
+		res = s.Result
 	}
-	defer func() {
-		// Followers must never wait forever, even if this goroutine panics:
-		// they then see the zero Response, a failed call.
-		m.mu.Lock()
-		delete(m.flights, lead.Key)
-		m.mu.Unlock()
-		close(f.done)
-	}()
-	f.resp = m.post(ctx, lead)
-	return m.pipe.Resume(lead, f.resp, m.now())
+	// The continuation has run (it fed w.done) or was never kept.
+	waiterPool.Put(w)
+	if res.Kind == pipeline.KindAllow {
+		applyAllow(r.Header, &res)
+	}
+	return req, res
 }
 
-// join finds the flight under way for c.Key, or starts one led by this
-// request and returns the call to perform as lead. early is set instead when
-// the request no longer needs a call. The lock is released by defer so that
-// a panic in Evaluate cannot leave it held.
-func (m *Middleware) join(req *pipeline.Request, c *pipeline.Call) (f *flight, lead *pipeline.Call, early *pipeline.Result) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if f, ok := m.flights[c.Key]; ok {
-		f.waiters++
-		return f, nil, nil
-	}
-	// Between our cache miss and taking the lock, a flight for this key may
-	// have completed and cached its result: look again before calling, so
-	// a burst of first requests costs exactly one call. A leader resumes
-	// (and so caches) before it retires its flight, which makes this check
-	// sufficient. With TTL 0 nothing is cached and the check is skipped.
-	if a := m.pipe.Plan().Authorizers[c.Authorizer]; a != nil && a.TTL > 0 {
-		again := m.pipe.Evaluate(req, m.now())
-		if again.Kind != pipeline.KindCall {
-			return nil, nil, &again
+// waiter is how a request's goroutine waits for another request's call:
+// the engine's continuation feeds done, from the leader's goroutine. A
+// goroutine per request may block. Waiters are pooled, so that requests
+// that do not wait (nearly all) allocate neither the channel nor the
+// continuation.
+type waiter struct {
+	done chan pipeline.Result
+	wake func(pipeline.Result)
+}
+
+var waiterPool = sync.Pool{New: func() any {
+	w := &waiter{done: make(chan pipeline.Result, 1)}
+	w.wake = func(res pipeline.Result) { w.done <- res }
+	return w
+}}
+
+// lead performs the authorizer call of l for every request waiting on it,
+// and finishes it on every path: should this goroutine panic, the waiters
+// still get the answer (a failed call if there was none yet).
+func (m *Middleware) lead(ctx context.Context, l *engine.Lead, began time.Time) pipeline.Result {
+	var ans engine.Answer
+	finished := false
+	defer func() {
+		if !finished {
+			m.eng.Finish(l, ans, began)
 		}
-		c = again.Call
-	}
-	f = &flight{done: make(chan struct{})}
-	m.flights[c.Key] = f
-	return f, c, nil
+	}()
+	ans = m.post(ctx, l.Call)
+	res := m.eng.Finish(l, ans, m.now())
+	finished = true
+	return res
 }
 
 // post sends the event of c to its authorizer. Every failure to obtain a
 // complete answer (transport error, timeout, oversized body) is Status 0.
-func (m *Middleware) post(parent context.Context, c *pipeline.Call) (res pipeline.Response) {
+func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.Answer) {
 	if m.onCall != nil {
 		m.onCall(c.Authorizer)
 	}
@@ -344,7 +238,7 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (res pipelin
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.clusters[c.Cluster]+c.Path, bytes.NewReader(c.Event))
 	if err != nil {
 		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", err)
-		return pipeline.Response{}
+		return ans
 	}
 	if c.Authority != "" {
 		req.Host = c.Authority
@@ -355,27 +249,26 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (res pipelin
 	}
 	began := time.Now()
 	defer func() {
-		m.stats.record(pipeline.MetricName(c.Authorizer, pipeline.MetricAuthorizerLatency), uint64(time.Since(began).Milliseconds()))
-		if res.Status == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			m.stats.add(pipeline.MetricName(c.Authorizer, pipeline.MetricTimeout))
-		}
+		ans.Sent, ans.Latency = true, time.Since(began)
+		ans.TimedOut = ans.Response.Status == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	}()
 	resp, err := m.client.Do(req)
 	if err != nil {
 		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", redactURLError(err))
-		return pipeline.Response{}
+		return ans
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAuthorizerBody+1))
 	if err != nil {
 		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", fmt.Errorf("read body: %w", err))
-		return pipeline.Response{}
+		return ans
 	}
 	if len(body) > MaxAuthorizerBody {
 		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", "response body larger than 1 MiB")
-		return pipeline.Response{}
+		return ans
 	}
-	return pipeline.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: body}
+	ans.Response = pipeline.Response{Status: resp.StatusCode, Headers: responseHeaders(resp.Header), Body: body}
+	return ans
 }
 
 // redactURLError keeps the cause of a failed call and drops the URL, which
@@ -389,83 +282,29 @@ func redactURLError(err error) error {
 }
 
 // NewRequest gives the pipeline's view of r, the way Envoy presents a
-// request to the filter: header names lower case, names sorted so the
-// REQUEST event does not depend on map order, one entry per value except
-// for Envoy's inline headers (Authorization among them), whose repeated
-// values Envoy joins into one with commas (see host/internal/envoyheaders).
+// request to the filter (see pipeline.NewRequest): header names lower
+// case, sorted so the REQUEST event does not depend on map order, one
+// entry per value except for Envoy's inline headers (Authorization among
+// them), whose repeated values Envoy joins into one with commas (see
+// host/internal/envoyheaders), and Host as :authority.
 func NewRequest(r *http.Request) *pipeline.Request {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	target := r.RequestURI
-	if target == "" {
-		// A request built by hand (not served by net/http) has no RequestURI.
-		target = r.URL.RequestURI()
-	}
-	headers := lowerHeaders(r.Header)
-	if r.Host != "" && r.Header.Get("Host") == "" {
-		// net/http keeps Host out of r.Header; Envoy shows it to the filter
-		// (as :authority, which the filter passes on as host).
-		headers = append(headers, pipeline.Header{Name: "host", Value: r.Host})
-		slices.SortStableFunc(headers, func(a, b pipeline.Header) int { return strings.Compare(a.Name, b.Name) })
-	}
-	headers = joinInline(headers)
-	return &pipeline.Request{
-		Method:    r.Method,
-		Target:    target,
-		Scheme:    scheme,
-		Authority: r.Host,
-		Headers:   headers,
-		SourceIP:  pipeline.SourceAddress(r.RemoteAddr),
-		RequestID: r.Header.Get("X-Request-Id"),
-	}
+	req := pipeline.NewRequest(envoyheaders.Pairs[pipeline.Header](r))
+	req.SourceIP = pipeline.SourceAddress(r.RemoteAddr)
+	return req
 }
 
-// lowerHeaders flattens h into lower-case name/value pairs sorted by name,
-// keeping the order of values within a name.
-func lowerHeaders(h http.Header) []pipeline.Header {
-	type kv struct {
-		name string
-		vals []string
-	}
-	names := make([]kv, 0, len(h))
-	n := 0
+// responseHeaders flattens an authorizer's response headers into lower-case
+// name/value pairs sorted by name, keeping the order of values within a
+// name.
+func responseHeaders(h http.Header) []pipeline.Header {
+	out := make([]pipeline.Header, 0, len(h))
 	for k, vs := range h {
-		names = append(names, kv{strings.ToLower(k), vs})
-		n += len(vs)
-	}
-	slices.SortStableFunc(names, func(a, b kv) int { return strings.Compare(a.name, b.name) })
-	out := make([]pipeline.Header, 0, n)
-	for _, e := range names {
-		for _, v := range e.vals {
-			out = append(out, pipeline.Header{Name: e.name, Value: v})
+		name := strings.ToLower(k)
+		for _, v := range vs {
+			out = append(out, pipeline.Header{Name: name, Value: v})
 		}
 	}
-	return out
-}
-
-// joinInline folds runs of one name in sorted pairs the way Envoy's
-// header map does; it reuses hs.
-func joinInline(hs []pipeline.Header) []pipeline.Header {
-	out := hs[:0]
-	for i := 0; i < len(hs); {
-		j := i + 1
-		for j < len(hs) && hs[j].Name == hs[i].Name {
-			j++
-		}
-		name := hs[i].Name
-		if j-i < 2 || !envoyheaders.Joined(name) {
-			out = append(out, hs[i:j]...)
-		} else {
-			vals := make([]string, 0, j-i)
-			for _, h := range hs[i:j] {
-				vals = append(vals, h.Value)
-			}
-			out = append(out, pipeline.Header{Name: name, Value: envoyheaders.Values(name, vals)[0]})
-		}
-		i = j
-	}
+	slices.SortStableFunc(out, func(a, b pipeline.Header) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -496,36 +335,25 @@ func writeReject(w http.ResponseWriter, res *pipeline.Result) {
 	_, _ = w.Write(res.Body)
 }
 
-// logRequest writes the one line per request. It never logs the identity,
-// the cache key, the principal or context values, nor the query string
-// (which may carry an identity source).
-func (m *Middleware) logRequest(r *http.Request, res *pipeline.Result, status int, latency time.Duration) {
-	path := r.RequestURI
-	if path == "" {
-		path = r.URL.EscapedPath()
+// logRequest writes the one line per request: the decision record
+// (pipeline.Record), then the latency. It never logs the identity, the
+// cache key, the principal or context values, nor the query string (which
+// may carry an identity source).
+func (m *Middleware) logRequest(req *pipeline.Request, res *pipeline.Result, latency time.Duration) {
+	if !m.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
 	}
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
+	rec := pipeline.NewRecord(req.Method, req.Target, req.RequestID, res)
+	var buf [10]pipeline.Field
+	fields := rec.Fields(buf[:0])
+	attrs := make([]slog.Attr, 0, len(fields)+1)
+	for _, f := range fields {
+		if f.IsNumber {
+			attrs = append(attrs, slog.Int(f.Key, f.Number))
+		} else {
+			attrs = append(attrs, slog.String(f.Key, f.Text))
+		}
 	}
-	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", path),
-		slog.String("route", orDash(res.Route)),
-		slog.String("authorizer", orDash(res.Authorizer)),
-		slog.String("cache", res.CacheState.String()),
-		slog.String("decision", res.Decision),
-		slog.Int("status", status),
-		slog.Duration("latency", latency),
-	}
-	if res.Reason != "" {
-		attrs = append(attrs, slog.String("reason", res.Reason))
-	}
+	attrs = append(attrs, slog.Duration("latency", latency))
 	m.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

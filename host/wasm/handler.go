@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/host/internal/envoyheaders"
@@ -28,7 +26,7 @@ type stream struct {
 	id     uint32
 	v      *vm
 	source string
-	wake   chan struct{} // a callback changed the outcome; buffered 1
+	wake   chan struct{} // a callback changed the disposition; buffered 1
 
 	req, resp           []abi.Header
 	reqDirty, respDirty bool
@@ -53,20 +51,20 @@ func (s *stream) header(name string) (string, bool) {
 	return "", false
 }
 
-// outcome is what the handler does with a request after a callback.
-type outcome int
+// disposition is what the handler does with a request after a callback.
+type disposition int
 
 const (
-	outWait outcome = iota
+	outWait disposition = iota
 	outForward
 	outLocal
 	outFail
 	outClose
 )
 
-// outcomeLocked decides with v.mu held. A failure beats a reset, a reset
-// beats a local response, and a local response beats continuing.
-func (s *stream) outcomeLocked(headersContinue bool) outcome {
+// dispositionLocked decides with v.mu held. A failure beats a reset, a
+// reset beats a local response, and a local response beats continuing.
+func (s *stream) dispositionLocked(headersContinue bool) disposition {
 	switch {
 	case s.failed != nil:
 		return outFail
@@ -103,7 +101,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	st := &stream{
 		source: r.RemoteAddr,
 		wake:   make(chan struct{}, 1),
-		req:    requestHeaders(r),
+		req:    envoyheaders.Pairs[abi.Header](r),
 	}
 	var v *vm
 	for {
@@ -131,7 +129,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		action, err := v.call(v.fnReqHeaders, abi.ExportOnRequestHeaders, st.id, uint64(st.id), uint64(len(st.req)), eos)
 		headersContinue = err == nil && abi.Action(action) == abi.ActionContinue
 	}
-	out := st.outcomeLocked(headersContinue)
+	out := st.dispositionLocked(headersContinue)
 	v.mu.Unlock()
 
 	for out == outWait {
@@ -142,7 +140,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 			return
 		}
 		v.mu.Lock()
-		out = st.outcomeLocked(false)
+		out = st.dispositionLocked(false)
 		v.mu.Unlock()
 	}
 
@@ -191,38 +189,6 @@ func (h *Host) finish(st *stream) {
 		}
 	}
 	delete(v.streams, st.id)
-}
-
-// requestHeaders builds the request header map as Envoy presents it:
-// pseudo headers first, then the real headers lower-cased, with the
-// repeated values of Envoy's inline headers (Authorization among them)
-// joined by commas into one, as Envoy's header map joins them.
-func requestHeaders(r *http.Request) []abi.Header {
-	path := r.RequestURI
-	if path == "" {
-		path = r.URL.RequestURI()
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	hs := make([]abi.Header, 4, 4+len(r.Header))
-	hs[0] = abi.Header{Name: ":authority", Value: r.Host}
-	hs[1] = abi.Header{Name: ":path", Value: path}
-	hs[2] = abi.Header{Name: ":method", Value: r.Method}
-	hs[3] = abi.Header{Name: ":scheme", Value: scheme}
-	names := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		lk := strings.ToLower(k)
-		for _, val := range envoyheaders.Values(lk, r.Header[k]) {
-			hs = append(hs, abi.Header{Name: lk, Value: val})
-		}
-	}
-	return hs
 }
 
 // applyRequest returns a copy of r carrying the header map the guest left:

@@ -3,7 +3,7 @@ package wasm
 import (
 	"sync"
 
-	"github.com/authgate/authgate/host/internal/envoystats"
+	"github.com/authgate/authgate/core/stats"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -202,13 +202,13 @@ func (h *Host) post(v *vm, fn func(*vm)) {
 
 // Metric is a snapshot of one metric the guest defined. Counters and gauges
 // have a Value; histograms have the Count and Sum of recorded values and
-// their counts in Envoy's default buckets (envoystats.Bounds).
+// their counts in Envoy's default buckets (stats.Bounds).
 type Metric struct {
 	Kind  MetricKind
 	Value int64
 	Count uint64
 	Sum   uint64
-	// Buckets counts histogram samples per bucket of envoystats.Bounds (not
+	// Buckets counts histogram samples per bucket of stats.Bounds (not
 	// cumulative); nil until a sample is recorded.
 	Buckets []uint64
 }
@@ -252,7 +252,7 @@ type metric struct {
 	name  string
 	typ   abi.MetricType
 	value int64
-	hist  envoystats.Histogram
+	hist  stats.Histogram
 }
 
 // metrics holds the guest's metrics. They are host-wide: every VM that

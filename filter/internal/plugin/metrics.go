@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"slices"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
@@ -14,35 +13,15 @@ import (
 // them in its admin /stats as wasmcustom.<name> (Prometheus: the name
 // with dots as underscores, no prefix).
 
-// authorizerCounters are the counters of every authorizer.
-var authorizerCounters = []string{
-	pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
-	pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
-	pipeline.MetricCoalesced, pipeline.MetricStaleServed,
-}
-
-// noAuthorizerCounters are the counters of requests decided without an
-// authorizer (config.NoAuthorizer).
-var noAuthorizerCounters = []string{
-	pipeline.MetricAllow, pipeline.MetricError, pipeline.MetricNoRoute, pipeline.MetricBadRequest,
-}
-
 // defineMetrics defines the metrics of a configuration up front, so that
 // they show (at zero) before the first request.
 func (p *Plugin) defineMetrics(plan *config.Plan) {
-	names := make([]string, 0, len(plan.Authorizers))
-	for name := range plan.Authorizers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		for _, suffix := range authorizerCounters {
-			p.metric(abi.MetricCounter, pipeline.MetricName(name, suffix))
+	for _, m := range pipeline.PlanMetrics(plan) {
+		t := abi.MetricCounter
+		if m.Histogram {
+			t = abi.MetricHistogram
 		}
-		p.metric(abi.MetricHistogram, pipeline.MetricName(name, pipeline.MetricAuthorizerLatency))
-	}
-	for _, suffix := range noAuthorizerCounters {
-		p.metric(abi.MetricCounter, pipeline.MetricName("", suffix))
+		p.metric(t, m.Name())
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
@@ -76,8 +75,8 @@ type stream struct {
 	// callout, in this VM or another, instead of one it caused.
 	coalesced bool
 
-	// For log lines only.
-	method, path, requestID string
+	// For log lines only (pipeline.NewRecord).
+	method, target, requestID string
 }
 
 // New returns the filter for a VM whose host is h. The VM's queue name
@@ -200,12 +199,7 @@ func (p *Plugin) OnRequestHeaders(id, headers uint32, endOfStream bool) (act abi
 		p.logf(abi.LogError, "reading request headers: %v", err)
 		return p.apply(s, p.failure(s, "request headers unavailable"), false, now)
 	}
-	s.method, s.path, s.requestID = req.Method, req.Target, req.RequestID
-	if i := strings.IndexByte(s.path, '?'); i >= 0 {
-		// The query may carry identity (REQUEST authorizers); keep it out
-		// of the logs.
-		s.path = s.path[:i]
-	}
+	s.method, s.target, s.requestID = req.Method, req.Target, req.RequestID
 	return p.apply(s, s.root.pipe.Evaluate(req, now), false, now)
 }
 
@@ -215,47 +209,16 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 	if st != abi.StatusOK {
 		return nil, st
 	}
-	req := &pipeline.Request{Headers: make([]pipeline.Header, 0, len(hs)+1)}
-	var authority string
-	hasHost := false
-	for _, h := range hs {
-		switch {
-		case len(h.Name) == len("host") && strings.EqualFold(h.Name, "host"):
-			hasHost = true
-		case len(h.Name) == len("x-request-id") && strings.EqualFold(h.Name, "x-request-id"):
-			if req.RequestID == "" {
-				req.RequestID = h.Value
-			}
-		}
-		if strings.HasPrefix(h.Name, ":") {
-			switch h.Name {
-			case ":method":
-				req.Method = h.Value
-			case ":path":
-				req.Target = h.Value
-			case ":scheme":
-				req.Scheme = h.Value
-			case ":authority":
-				authority = h.Value
-			}
-			continue
-		}
-		req.Headers = append(req.Headers, pipeline.Header(h))
-	}
-	if authority != "" && !hasHost {
-		// Envoy keeps HTTP/1 Host as :authority; the REQUEST event and
-		// identity sources expect it as the Host header, as API Gateway
-		// shows it.
-		req.Headers = append(req.Headers, pipeline.Header{Name: "host", Value: authority})
-	}
+	req := pipeline.NewRequest(hs)
 	// source.address costs a host call that re-enters the guest; the
 	// pipeline asks for it only when a policy condition or an event needs
 	// it, while this stream is still the current context.
 	req.SourceIPFunc = p.sourceAddress
-	// Envoy's request.id property is the x-request-id header (read
-	// above), which its connection manager sets before any filter runs:
-	// reading the header saves a host call, and the allocation callback
-	// it makes, per request. The property is asked for only without it.
+	// Envoy's request.id property is the x-request-id header (read by
+	// NewRequest), which its connection manager sets before any filter
+	// runs: reading the header saves a host call, and the allocation
+	// callback it makes, per request. The property is asked for only
+	// without it.
 	if req.RequestID == "" {
 		if v, st := p.host.GetProperty("request", "id"); st == abi.StatusOK {
 			req.RequestID = string(v)
@@ -382,10 +345,9 @@ func (p *Plugin) OnDelete(id uint32) {
 	}
 }
 
-// logDecision writes the debug line of a decision. It never includes the
-// identity, the cache key or the query string. The line is built by hand:
-// fmt costs tens of microseconds per line inside the wasm VM. The layout
-// is fmt's: strings quoted as %q quotes them.
+// logDecision writes the debug line of a decision: the stream's context
+// id, the decision record (pipeline.Record's text layout) and extra
+// key/value pairs. It is formatted only when the proxy writes the line.
 func (p *Plugin) logDecision(s *stream, res *pipeline.Result, extra ...string) {
 	level := abi.LogDebug
 	if res.Decision == pipeline.DecisionError {
@@ -395,33 +357,12 @@ func (p *Plugin) logDecision(s *stream, res *pipeline.Result, extra ...string) {
 	if !p.logs(level) {
 		return
 	}
+	rec := pipeline.NewRecord(s.method, s.target, s.requestID, res)
 	b := make([]byte, 0, 256)
 	b = append(b, "ctx="...)
 	b = strconv.AppendUint(b, uint64(s.id), 10)
-	b = append(b, " method="...)
-	b = append(b, s.method...)
-	b = append(b, " path="...)
-	b = strconv.AppendQuote(b, s.path)
-	b = append(b, " route="...)
-	b = strconv.AppendQuote(b, res.Route)
-	b = append(b, " authorizer="...)
-	b = strconv.AppendQuote(b, res.Authorizer)
-	b = append(b, " cache="...)
-	b = append(b, res.CacheState.String()...)
-	b = append(b, " decision="...)
-	b = append(b, res.Decision...)
-	if res.Kind == pipeline.KindReject {
-		b = append(b, " status="...)
-		b = strconv.AppendInt(b, int64(res.Status), 10)
-	}
-	if res.Reason != "" {
-		b = append(b, " reason="...)
-		b = strconv.AppendQuote(b, res.Reason)
-	}
-	if s.requestID != "" {
-		b = append(b, " request_id="...)
-		b = strconv.AppendQuote(b, s.requestID)
-	}
+	b = append(b, ' ')
+	b = rec.AppendText(b)
 	for i := 0; i+1 < len(extra); i += 2 {
 		b = append(b, ' ')
 		b = append(b, extra[i]...)

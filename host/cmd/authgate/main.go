@@ -45,11 +45,13 @@ usage:
       print this text
 `
 
-// Exit codes.
+// Exit codes. Deny and failure share 1, as eval's "not allowed" and
+// serve's "could not run" never meet in one command.
 const (
-	exitOK    = 0
-	exitDeny  = 1
-	exitUsage = 2 // usage errors and invalid input
+	exitOK      = 0
+	exitDeny    = 1 // eval: deny or implicit deny
+	exitFailure = 1 // serve: could not listen, or stopped serving
+	exitUsage   = 2 // usage errors and invalid input
 )
 
 // cli carries the process's streams, so tests run subcommands in-process.

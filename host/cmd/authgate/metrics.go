@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authgate/authgate/core/pipeline"
-	"github.com/authgate/authgate/host/internal/envoystats"
+	"github.com/authgate/authgate/core/stats"
 	"github.com/authgate/authgate/host/wasm"
 )
 
@@ -19,7 +19,7 @@ import (
 type snapshot struct {
 	counters map[string]float64
 	gauges   map[string]float64
-	hists    map[string]envoystats.Histogram
+	hists    map[string]stats.Histogram
 }
 
 // metricsSource is what an engine offers /metrics.
@@ -28,7 +28,7 @@ type metricsSource interface {
 }
 
 func (e *wasmEngine) snapshot() snapshot {
-	s := snapshot{counters: map[string]float64{}, gauges: map[string]float64{}, hists: map[string]envoystats.Histogram{}}
+	s := snapshot{counters: map[string]float64{}, gauges: map[string]float64{}, hists: map[string]stats.Histogram{}}
 	for name, m := range e.host.Metrics() {
 		switch m.Kind {
 		case wasm.Counter:
@@ -36,7 +36,7 @@ func (e *wasmEngine) snapshot() snapshot {
 		case wasm.Gauge:
 			s.gauges[name] = float64(m.Value)
 		case wasm.Histogram:
-			s.hists[name] = envoystats.Histogram{Count: m.Count, Sum: m.Sum, Buckets: m.Buckets}
+			s.hists[name] = stats.Histogram{Count: m.Count, Sum: m.Sum, Buckets: m.Buckets}
 		}
 	}
 	return s
@@ -104,9 +104,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		h := s.hists[name]
 		family, authz := promName(name)
 		d, labels := desc(family, authz)
-		buckets := make(map[float64]uint64, len(envoystats.Bounds))
+		buckets := make(map[float64]uint64, len(stats.Bounds))
 		for i, n := range h.Cumulative() {
-			buckets[envoystats.Bounds[i]] = n
+			buckets[stats.Bounds[i]] = n
 		}
 		ch <- prometheus.MustNewConstHistogram(d, h.Count, float64(h.Sum), buckets, labels...)
 	}

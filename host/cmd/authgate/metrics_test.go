@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/authgate/authgate/host/internal/envoystats"
+	"github.com/authgate/authgate/core/stats"
 )
 
 func TestPromName(t *testing.T) {
@@ -38,13 +38,13 @@ type fakeSource snapshot
 func (f fakeSource) snapshot() snapshot { return snapshot(f) }
 
 func TestAdminHandler(t *testing.T) {
-	var h envoystats.Histogram
+	var h stats.Histogram
 	h.Record(3)
 	h.Record(40)
 	src := fakeSource{
 		counters: map[string]float64{"authgate.jwt.allow": 5, "authgate.keys.allow": 1, "other": 2},
 		gauges:   map[string]float64{"authgate.jwt.inflight": -1},
-		hists:    map[string]envoystats.Histogram{"authgate.jwt.authorizer_latency_ms": h},
+		hists:    map[string]stats.Histogram{"authgate.jwt.authorizer_latency_ms": h},
 	}
 	var ready atomic.Bool
 	ready.Store(true)

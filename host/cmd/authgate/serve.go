@@ -179,7 +179,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
-		return exitDeny
+		return exitFailure
 	}
 	var ready atomic.Bool
 	var admin *http.Server
@@ -189,7 +189,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		if err != nil {
 			_ = ln.Close()
 			fmt.Fprintf(c.stderr, "authgate serve: --admin: %v\n", err)
-			return exitDeny
+			return exitFailure
 		}
 		admin = &http.Server{Handler: adminHandler(eng, &ready), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
@@ -219,7 +219,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	select {
 	case err := <-served:
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
-		return exitDeny
+		return exitFailure
 	case <-ctx.Done():
 	}
 	ready.Store(false)

@@ -168,7 +168,7 @@ func (c *cli) testAuthorizer(ctx context.Context, args []string) int {
 
 	var out testOutput
 	out.Request.Method, out.Request.Path, out.Request.Authorizer, out.Request.Type = *method, *path, *name, auth.Type
-	pipe := pipeline.New(plan)
+	pipe := pipeline.New(plan, pipeline.WithoutSharing())
 	res := pipe.Evaluate(req, time.Now())
 	out.Request.Route = res.Route
 	if res.Kind == pipeline.KindCall && res.Call.Authorizer != *name {

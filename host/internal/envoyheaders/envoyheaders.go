@@ -13,9 +13,11 @@
 package envoyheaders
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -164,4 +166,59 @@ func newUUID() string {
 	s[23] = '-'
 	hex.Encode(s[24:], b[10:])
 	return string(s[:])
+}
+
+// Pairs returns r's request as Envoy's header map hands it to a filter:
+// the pseudo headers :authority, :path, :method and :scheme, then every
+// header with its name in lower case, sorted by name (so nothing depends
+// on map order), one pair per value except for the names Envoy joins (see
+// Values). Like Envoy, it shows the Host header only as :authority
+// (net/http keeps it out of r.Header). H is the caller's header type.
+func Pairs[H ~struct{ Name, Value string }](r *http.Request) []H {
+	path := r.RequestURI
+	if path == "" {
+		// A request built by hand (not served by net/http) has no
+		// RequestURI.
+		path = r.URL.RequestURI()
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	hs := make([]H, 4, 4+len(r.Header))
+	hs[0] = H{Name: ":authority", Value: r.Host}
+	hs[1] = H{Name: ":path", Value: path}
+	hs[2] = H{Name: ":method", Value: r.Method}
+	hs[3] = H{Name: ":scheme", Value: scheme}
+	type entry struct {
+		name, key string
+		vals      []string
+	}
+	// Most requests carry few headers: sort them on the stack.
+	var buf [24]entry
+	entries := buf[:0]
+	for k, vs := range r.Header {
+		entries = append(entries, entry{strings.ToLower(k), k, vs})
+	}
+	// A header map set by hand may hold one name in two spellings: they
+	// are one header to Envoy, ordered here by spelling so the order of
+	// their values does not depend on map order either.
+	slices.SortFunc(entries, func(a, b entry) int {
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.key, b.key))
+	})
+	for i := 0; i < len(entries); {
+		j, vals := i+1, entries[i].vals
+		for ; j < len(entries) && entries[j].name == entries[i].name; j++ {
+			if j == i+1 {
+				vals = slices.Clone(vals)
+			}
+			vals = append(vals, entries[j].vals...)
+		}
+		name := entries[i].name
+		for _, v := range Values(name, vals) {
+			hs = append(hs, H{Name: name, Value: v})
+		}
+		i = j
+	}
+	return hs
 }

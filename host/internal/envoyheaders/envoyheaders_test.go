@@ -1,6 +1,9 @@
 package envoyheaders
 
 import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 )
@@ -38,5 +41,52 @@ func TestNamesSortedLowerCase(t *testing.T) {
 		if !Joined(n) {
 			t.Fatalf("Joined(%q) = false", n)
 		}
+	}
+}
+
+func TestPairs(t *testing.T) {
+	type pair struct{ Name, Value string }
+	tests := []struct {
+		name   string
+		target string
+		tls    bool
+		host   string
+		header http.Header
+		want   []pair
+	}{
+		{
+			name: "pseudo headers first, names lower case and sorted", target: "/pets?a=1", host: "api.example.com",
+			header: http.Header{"X-Request-Id": {"rid"}, "Authorization": {"Bearer a"}, "Accept": {"*/*"}},
+			want: []pair{{":authority", "api.example.com"}, {":path", "/pets?a=1"}, {":method", "GET"}, {":scheme", "http"},
+				{"accept", "*/*"}, {"authorization", "Bearer a"}, {"x-request-id", "rid"}},
+		},
+		{
+			name: "inline headers joined, others repeated", target: "/", tls: true,
+			header: http.Header{"Authorization": {"Bearer a", "", "Bearer b"}, "X-Multi": {"1", "2"}},
+			want: []pair{{":authority", "example.com"}, {":path", "/"}, {":method", "GET"}, {":scheme", "https"},
+				{"authorization", "Bearer a,Bearer b"}, {"x-multi", "1"}, {"x-multi", "2"}},
+		},
+		{
+			name: "one name in two spellings is one header", target: "/",
+			header: http.Header{"authorization": {"Bearer b"}, "Authorization": {"Bearer a"}, "x-multi": {"2"}, "X-Multi": {"1"}},
+			want: []pair{{":authority", "example.com"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"},
+				{"authorization", "Bearer a,Bearer b"}, {"x-multi", "1"}, {"x-multi", "2"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tt.target, nil)
+			if tt.host != "" {
+				r.Host = tt.host
+			}
+			r.Header = tt.header
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			r.RequestURI = "" // as a request built by hand: the URL gives the target
+			if got := Pairs[pair](r); !slices.Equal(got, tt.want) {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
 	}
 }

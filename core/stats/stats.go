@@ -1,8 +1,9 @@
-// Package envoystats holds what authgate's Go hosts need to keep metrics
-// the way Envoy keeps a proxy-wasm filter's: histograms with Envoy's
-// default bucket bounds, so that a host's /metrics and Envoy's
-// /stats/prometheus bucket the same samples alike.
-package envoystats
+// Package stats keeps metrics the way Envoy keeps a filter's: histograms
+// with Envoy's default bucket bounds, so that an in-process engine's
+// /metrics, the wasm host's and Envoy's /stats/prometheus bucket the same
+// samples alike. Envoy's defaults:
+// https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/metrics/v3/stats.proto
+package stats
 
 import "slices"
 

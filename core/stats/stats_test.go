@@ -1,4 +1,4 @@
-package envoystats
+package stats
 
 import (
 	"slices"

@@ -1,0 +1,39 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/authgate/authgate/core/config"
+)
+
+func TestPlanMetrics(t *testing.T) {
+	plan, err := config.Parse([]byte(`{"region":"us-east-1","accountId":"123456789012","restApiId":"a1b2c3d4e5","stage":"prod",
+	 "authorizers":{"zeta":{"type":"TOKEN","cluster":"c"},"alpha":{"type":"TOKEN","cluster":"c"}},
+	 "routes":[{"method":"ANY","path":"/a","authorizer":"alpha"},{"method":"ANY","path":"/z","authorizer":"zeta"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counters := "allow,deny,unauthorized,error,timeout,cache_hit,cache_miss,shared_hit,coalesced,stale_served"
+	var want []string
+	for _, a := range []string{"alpha", "zeta"} {
+		for _, c := range strings.Split(counters, ",") {
+			want = append(want, "counter authgate."+a+"."+c)
+		}
+		want = append(want, "histogram authgate."+a+".authorizer_latency_ms")
+	}
+	for _, c := range []string{"allow", "error", "no_route", "bad_request"} {
+		want = append(want, "counter authgate.NONE."+c)
+	}
+	var got []string
+	for _, m := range PlanMetrics(plan) {
+		kind := "counter"
+		if m.Histogram {
+			kind = "histogram"
+		}
+		got = append(got, kind+" "+m.Name())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("metrics\n got %q\nwant %q", got, want)
+	}
+}

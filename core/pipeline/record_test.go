@@ -1,0 +1,140 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestRecord(t *testing.T) {
+	tests := []struct {
+		name     string
+		method   string
+		target   string
+		rid      string
+		res      Result
+		wantText string
+		wantJSON string
+	}{
+		{
+			name: "forwarded hit", method: "GET", target: "/pets/7?token=secret", rid: "rid-1",
+			res:      Result{Kind: KindAllow, Route: "/pets/{id}", Authorizer: "jwt", CacheState: CacheHit, Decision: DecisionAllow},
+			wantText: `method=GET path=/pets/7 route=/pets/{id} authorizer=jwt cache=hit decision=ALLOW status=200 request_id=rid-1`,
+			wantJSON: `{"method":"GET","path":"/pets/7","route":"/pets/{id}","authorizer":"jwt","cache":"hit","decision":"ALLOW","status":200,"request_id":"rid-1"}`,
+		},
+		{
+			name: "rejected with a reason to quote", method: "DELETE", target: "/pets/7",
+			res: Result{Kind: KindReject, Status: 403, Route: "/pets/{id}", Authorizer: "jwt", CacheState: CacheMiss,
+				Decision: DecisionImplicitDeny, Reason: "no statement allows"},
+			wantText: `method=DELETE path=/pets/7 route=/pets/{id} authorizer=jwt cache=miss decision=IMPLICIT_DENY status=403 reason="no statement allows"`,
+			wantJSON: `{"method":"DELETE","path":"/pets/7","route":"/pets/{id}","authorizer":"jwt","cache":"miss","decision":"IMPLICIT_DENY","status":403,"reason":"no statement allows"}`,
+		},
+		{
+			name: "no route: dashes, no cache", method: "GET", target: "/nowhere?",
+			res:      Result{Kind: KindReject, Status: 403, Decision: DecisionNoRoute, Reason: "no route"},
+			wantText: `method=GET path=/nowhere route=- authorizer=- cache=- decision=NO_ROUTE status=403 reason="no route"`,
+			wantJSON: `{"method":"GET","path":"/nowhere","route":"-","authorizer":"-","cache":"-","decision":"NO_ROUTE","status":403,"reason":"no route"}`,
+		},
+		{
+			name: "pending call: no status", method: "GET", target: "/pets",
+			res:      Result{Kind: KindCall, Route: "/pets", Authorizer: "jwt", CacheState: CacheMiss, Decision: DecisionPending},
+			wantText: `method=GET path=/pets route=/pets authorizer=jwt cache=miss decision=PENDING`,
+			wantJSON: `{"method":"GET","path":"/pets","route":"/pets","authorizer":"jwt","cache":"miss","decision":"PENDING"}`,
+		},
+		{
+			name: "values that could break the line", method: "", target: "/a b=\"c\"\n\xff?q",
+			res:      Result{Kind: KindReject, Status: 400, Decision: DecisionBadRequest, Reason: "path: bad\x00"},
+			wantText: `method="" path="/a b=\"c\"\n\xff" route=- authorizer=- cache=- decision=BAD_REQUEST status=400 reason="path: bad\x00"`,
+			wantJSON: `{"method":"","path":"/a b=\"c\"\n\ufffd","route":"-","authorizer":"-","cache":"-","decision":"BAD_REQUEST","status":400,"reason":"path: bad\u0000"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := NewRecord(tt.method, tt.target, tt.rid, &tt.res)
+			if got := string(rec.AppendText(nil)); got != tt.wantText {
+				t.Errorf("text\n got %s\nwant %s", got, tt.wantText)
+			}
+			if got := string(rec.AppendJSON(nil)); got != tt.wantJSON {
+				t.Errorf("json\n got %s\nwant %s", got, tt.wantJSON)
+			}
+		})
+	}
+}
+
+// FuzzRecord checks that both layouts carry every field back unchanged:
+// the JSON decodes to the fields (invalid UTF-8 as U+FFFD), and the text
+// splits into exactly the fields' pairs.
+func FuzzRecord(f *testing.F) {
+	f.Add("GET", "/pets/7?x", "/pets/{id}", "jwt", "no statement allows", "rid", 403)
+	f.Add("", "", "", "", "", "", 0)
+	f.Add("G T", "/a=b", "\"", "a\\b", "x\ny", "\xff", 200)
+	f.Fuzz(func(t *testing.T, method, target, route, auth, reason, rid string, status int) {
+		res := Result{Kind: KindReject, Status: status, Route: route, Authorizer: auth, Reason: reason, Decision: DecisionDeny, CacheState: CacheMiss}
+		rec := NewRecord(method, target, rid, &res)
+		fields := rec.Fields(nil)
+
+		var obj map[string]any
+		dec := json.NewDecoder(bytes.NewReader(rec.AppendJSON(nil)))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			t.Fatalf("json: %v", err)
+		}
+		if len(obj) != len(fields) {
+			t.Fatalf("json has %d members, want %d", len(obj), len(fields))
+		}
+		for _, fd := range fields {
+			if fd.IsNumber {
+				if obj[fd.Key] != json.Number(strconv.Itoa(fd.Number)) {
+					t.Fatalf("json %s = %v, want %d", fd.Key, obj[fd.Key], fd.Number)
+				}
+				continue
+			}
+			// Each byte outside valid UTF-8 becomes U+FFFD, as []rune does.
+			if want := string([]rune(fd.Text)); obj[fd.Key] != want {
+				t.Fatalf("json %s = %q, want %q", fd.Key, obj[fd.Key], want)
+			}
+		}
+
+		text := string(rec.AppendText(nil))
+		for i, fd := range fields {
+			prefix := fd.Key + "="
+			if !strings.HasPrefix(text, prefix) {
+				t.Fatalf("field %d: %q does not start with %q", i, text, prefix)
+			}
+			text = text[len(prefix):]
+			var val string
+			if strings.HasPrefix(text, `"`) {
+				q, err := strconv.QuotedPrefix(text)
+				if err != nil {
+					t.Fatalf("field %s: %v in %q", fd.Key, err, text)
+				}
+				val, _ = strconv.Unquote(q)
+				text = text[len(q):]
+			} else {
+				end := strings.IndexByte(text, ' ')
+				if end < 0 {
+					end = len(text)
+				}
+				val, text = text[:end], text[end:]
+			}
+			want := fd.Text
+			if fd.IsNumber {
+				want = strconv.Itoa(fd.Number)
+			}
+			if val != want {
+				t.Fatalf("field %s = %q, want %q", fd.Key, val, want)
+			}
+			if i < len(fields)-1 {
+				if !strings.HasPrefix(text, " ") {
+					t.Fatalf("field %s not followed by a space: %q", fd.Key, text)
+				}
+				text = text[1:]
+			}
+		}
+		if text != "" {
+			t.Fatalf("trailing text %q", text)
+		}
+	})
+}
