@@ -34,9 +34,9 @@
 //     beyond a short critical section on the engine's lock. Time is passed
 //     in.
 //   - The engine calls the embedding in two ways only, never while it holds
-//     its lock: Request.SourceIPFunc, from Evaluate on the caller's thread
-//     (as the pipeline does), and wake continuations, from Finish on the
-//     thread that calls it, before Finish returns. A continuation may call
+//     its lock: Request.SourceIPFunc and ProtocolFunc, from Evaluate on the
+//     caller's thread (as the pipeline does), and wake continuations, from
+//     Finish on the thread that calls it, before Finish returns. A continuation may call
 //     the engine; it should hand the result to its request's own thread
 //     and return, for the leader's answer waits on it.
 //   - A continuation runs at most once, and exactly once unless Cancel
@@ -194,11 +194,11 @@ func (e *Engine) join(r *pipeline.Request, res pipeline.Result, now time.Time, w
 		// finished and filled the cache: look again, so that a burst of
 		// first requests costs one call. A leader resumes (and so
 		// caches) before it retires its call, which makes this look
-		// sufficient. The request's own source address function is not
-		// called under the lock: the first evaluation settled the
-		// address (every Call has it).
+		// sufficient. The request's own source address and protocol
+		// functions are not called under the lock: the first evaluation
+		// settled whatever the call needs.
 		again := *r
-		again.SourceIPFunc = nil
+		again.SourceIPFunc, again.ProtocolFunc = nil, nil
 		res = e.evaluate(&again, now)
 		if res.Kind != pipeline.KindCall || res.Call == nil {
 			return Step{Result: res}

@@ -55,7 +55,7 @@ func TestHTTPEventV2FromPipeline(t *testing.T) {
 		`"cookies":["a=1","b=2"],"headers":{"authorization":"Bearer t","user-agent":"curl/8.0"},` +
 		`"queryStringParameters":{"tag":"x,y"},` +
 		`"requestContext":{"accountId":"123456789012","apiId":"h1t2t3p4","domainName":"api.example.com","domainPrefix":"api",` +
-		`"http":{"method":"GET","path":"/pets/42","protocol":"HTTP/2","sourceIp":"203.0.113.9","userAgent":"curl/8.0"},` +
+		`"http":{"method":"GET","path":"/pets/42","protocol":"HTTP/2.0","sourceIp":"203.0.113.9","userAgent":"curl/8.0"},` +
 		`"requestId":"req-1","routeKey":"GET /pets/{id}","stage":"$default","time":"25/Nov/2026:12:00:00 +0000","timeEpoch":1795608000000},` +
 		`"pathParameters":{"id":"42"},"stageVariables":{"env":"prod"}}`
 	if got := string(r.Call.Event); got != want {
@@ -74,7 +74,7 @@ func TestHTTPEventV2FromPipeline(t *testing.T) {
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey: "GET /pets/{id}", AccountID: "123456789012", Stage: "$default", RequestID: "req-1", APIID: "h1t2t3p4",
 			DomainName: "api.example.com", DomainPrefix: "api", Time: "25/Nov/2026:12:00:00 +0000", TimeEpoch: 1795608000000,
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/pets/42", Protocol: "HTTP/2", SourceIP: "203.0.113.9", UserAgent: "curl/8.0"},
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/pets/42", Protocol: "HTTP/2.0", SourceIP: "203.0.113.9", UserAgent: "curl/8.0"},
 		},
 		PathParameters: map[string]string{"id": "42"},
 		StageVariables: map[string]string{"env": "prod"},

@@ -41,12 +41,15 @@ type Request struct {
 	RequestID    string // the proxy's request id; may be empty
 
 	// Authority is ":authority" (the host header when empty): an HTTP API
-	// event's requestContext.domainName. Protocol is the HTTP version as
-	// an HTTP API event's requestContext.http.protocol writes it
-	// ("HTTP/1.1", "HTTP/2"); it is sent as given, empty when unknown.
-	// Both are read for HTTP APIs only.
-	Authority string
-	Protocol  string
+	// event's requestContext.domainName. Protocol is the HTTP version the
+	// request used, as the proxy names it ("HTTP/1.1", "HTTP/2" in Envoy,
+	// "HTTP/2.0" in Go); the pipeline writes it as API Gateway does (see
+	// ProtocolName). ProtocolFunc, when set and Protocol is empty, supplies
+	// it on demand, at most once, like SourceIPFunc. Both are read for HTTP
+	// APIs only: identity sources and events.
+	Authority    string
+	Protocol     string
+	ProtocolFunc func() string
 }
 
 // Kind is the kind of a Result.
@@ -736,6 +739,30 @@ func lookup(hs []Header, name string) string {
 		}
 	}
 	return ""
+}
+
+// protocol returns the request's protocol as API Gateway names it,
+// asking ProtocolFunc at most once.
+func (r *Request) protocol() string {
+	if r.Protocol == "" && r.ProtocolFunc != nil {
+		r.Protocol, r.ProtocolFunc = r.ProtocolFunc(), nil
+	}
+	return ProtocolName(r.Protocol)
+}
+
+// ProtocolName writes an HTTP version as API Gateway writes
+// $context.protocol and requestContext.http.protocol: "HTTP/1.0",
+// "HTTP/1.1", "HTTP/2.0", "HTTP/3.0". Envoy's request.protocol says
+// "HTTP/2" and "HTTP/3"; Go's Request.Proto says "HTTP/2.0". Anything
+// else is kept as given ("" when the proxy did not say).
+func ProtocolName(p string) string {
+	switch p {
+	case "HTTP/2", "HTTP/2.0":
+		return "HTTP/2.0"
+	case "HTTP/3", "HTTP/3.0":
+		return "HTTP/3.0"
+	}
+	return p
 }
 
 // sourceIP returns the request's source address, asking SourceIPFunc at

@@ -114,7 +114,7 @@ func (v *requestView) contextVariable(name string) string {
 	case "domainPrefix":
 		return domainPrefix(v.domainName())
 	case "protocol":
-		return v.r.Protocol
+		return v.r.protocol()
 	}
 	return ""
 }
@@ -296,7 +296,7 @@ func (v *requestView) httpInput(identity []string, now time.Time) (*authorizer.H
 		UserAgent:      lookup(v.r.Headers, "user-agent"),
 		DomainName:     domain,
 		DomainPrefix:   domainPrefix(domain),
-		Protocol:       v.r.Protocol,
+		Protocol:       v.r.protocol(),
 		Time:           now.UTC().Format(clfTime),
 		TimeEpoch:      now.UnixMilli(),
 	}, nil

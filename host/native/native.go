@@ -290,6 +290,7 @@ func redactURLError(err error) error {
 func NewRequest(r *http.Request) *pipeline.Request {
 	req := pipeline.NewRequest(envoyheaders.Pairs[pipeline.Header](r))
 	req.SourceIP = pipeline.SourceAddress(r.RemoteAddr)
+	req.Protocol = r.Proto
 	return req
 }
 

@@ -540,7 +540,7 @@ func TestNewRequest(t *testing.T) {
 			name: "ipv4, sorted lower-case headers, request id", remote: "10.1.2.3:5555",
 			hdr: [][2]string{{"X-Request-Id", "rid-1"}, {"Accept", "a"}, {"Accept", "b"}, {"Authorization", "t"}},
 			want: pipeline.Request{
-				Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "10.1.2.3", RequestID: "rid-1", Authority: "example.com",
+				Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "10.1.2.3", RequestID: "rid-1", Authority: "example.com", Protocol: "HTTP/1.1",
 				Headers: []pipeline.Header{{Name: "accept", Value: "a,b"}, {Name: "authorization", Value: "t"}, {Name: "x-request-id", Value: "rid-1"}, {Name: "host", Value: "example.com"}},
 			},
 		},
@@ -550,14 +550,14 @@ func TestNewRequest(t *testing.T) {
 			name: "repeated headers as Envoy presents them", remote: "10.1.2.3:5555",
 			hdr: [][2]string{{"Authorization", "Bearer a"}, {"X-Multi", "one"}, {"Authorization", ""}, {"authorization", "Bearer b"}, {"X-Multi", "two"}, {"Cookie", "a=1"}, {"Cookie", "b=2"}},
 			want: pipeline.Request{
-				Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "10.1.2.3", Authority: "example.com",
+				Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "10.1.2.3", Authority: "example.com", Protocol: "HTTP/1.1",
 				Headers: []pipeline.Header{{Name: "authorization", Value: "Bearer a,Bearer b"}, {Name: "cookie", Value: "a=1"},
 					{Name: "cookie", Value: "b=2"}, {Name: "x-multi", Value: "one"}, {Name: "x-multi", Value: "two"}, {Name: "host", Value: "example.com"}},
 			},
 		},
 		{
 			name: "ipv6 without request id", remote: "[::1]:80",
-			want: pipeline.Request{Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "::1", Authority: "example.com",
+			want: pipeline.Request{Method: "GET", Target: "/pets/1?q=a%20b", Scheme: "http", SourceIP: "::1", Authority: "example.com", Protocol: "HTTP/1.1",
 				Headers: []pipeline.Header{{Name: "host", Value: "example.com"}}},
 		},
 	}

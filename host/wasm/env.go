@@ -424,6 +424,8 @@ func (v *vm) property(path string) (string, bool) {
 		return st.header(":authority")
 	case "request.scheme":
 		return st.header(":scheme")
+	case "request.protocol":
+		return st.proto, st.proto != ""
 	}
 	return "", false
 }

@@ -26,6 +26,7 @@ type stream struct {
 	id     uint32
 	v      *vm
 	source string
+	proto  string        // request.protocol as Envoy names it
 	wake   chan struct{} // a callback changed the disposition; buffered 1
 
 	req, resp           []abi.Header
@@ -100,6 +101,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	envoyheaders.Prepare(r.Header)
 	st := &stream{
 		source: r.RemoteAddr,
+		proto:  envoyProtocol(r.Proto),
 		wake:   make(chan struct{}, 1),
 		req:    envoyheaders.Pairs[abi.Header](r),
 	}
@@ -334,3 +336,15 @@ func (h *Host) responseHeaders(st *stream, code int, hdr http.Header) (status in
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// envoyProtocol names a request's HTTP version as Envoy's request.protocol
+// attribute does: "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3".
+func envoyProtocol(proto string) string {
+	switch proto {
+	case "HTTP/2.0":
+		return "HTTP/2"
+	case "HTTP/3.0":
+		return "HTTP/3"
+	}
+	return proto
+}

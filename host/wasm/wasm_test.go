@@ -324,9 +324,29 @@ func TestProperties(t *testing.T) {
 	h, _ := newHost(t, Config{PluginName: "authz", RootID: "root-1", VMID: "vm-a"})
 	got := do(h, "DELETE", "/p?x=1", map[string]string{"x-test": "props", "X-Request-Id": "rid-7"})
 	want := "source.address=ok:192.0.2.1:1234\nrequest.id=ok:rid-7\nplugin_name=ok:authz\nplugin_root_id=ok:root-1\n" +
-		"plugin_vm_id=ok:vm-a\nrequest.path=ok:/p?x=1\nrequest.method=ok:DELETE\nno.such=not found:\n"
+		"plugin_vm_id=ok:vm-a\nrequest.path=ok:/p?x=1\nrequest.method=ok:DELETE\nrequest.protocol=ok:HTTP/1.1\nno.such=not found:\n"
 	if got.body != want {
 		t.Fatalf("got %q\nwant %q", got.body, want)
+	}
+}
+
+// TestRequestProtocol: the request.protocol property names the version as
+// Envoy's attribute does, whatever Go calls it.
+func TestRequestProtocol(t *testing.T) {
+	h, _ := newHost(t, Config{})
+	for _, tt := range []struct{ proto, want string }{
+		{"HTTP/1.0", "HTTP/1.0"}, {"HTTP/1.1", "HTTP/1.1"}, {"HTTP/2.0", "HTTP/2"},
+	} {
+		t.Run(tt.proto, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Proto = tt.proto
+			req.Header.Set("x-test", "props")
+			rec := httptest.NewRecorder()
+			h.Handler(echo).ServeHTTP(rec, req)
+			if want := "request.protocol=ok:" + tt.want + "\n"; !strings.Contains(rec.Body.String(), want) {
+				t.Errorf("got %q, want a line %q", rec.Body.String(), want)
+			}
+		})
 	}
 }
 

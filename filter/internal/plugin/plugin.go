@@ -214,6 +214,9 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 	// pipeline asks for it only when a policy condition or an event needs
 	// it, while this stream is still the current context.
 	req.SourceIPFunc = p.sourceAddress
+	// request.protocol likewise, read only for HTTP APIs' events and
+	// $context.protocol identity sources.
+	req.ProtocolFunc = p.requestProtocol
 	// Envoy's request.id property is the x-request-id header (read by
 	// NewRequest), which its connection manager sets before any filter
 	// runs: reading the header saves a host call, and the allocation
@@ -240,6 +243,16 @@ func (p *Plugin) sourceAddress() string {
 		return ""
 	}
 	return pipeline.SourceAddress(string(v))
+}
+
+// requestProtocol reads the current stream's HTTP version as Envoy names
+// it ("HTTP/1.1", "HTTP/2"); "" when the proxy does not say.
+func (p *Plugin) requestProtocol() string {
+	v, st := p.host.GetProperty("request", "protocol")
+	if st != abi.StatusOK {
+		return ""
+	}
+	return string(v)
 }
 
 // apply carries out a pipeline result on stream s, which must be the

@@ -684,3 +684,33 @@ func TestForgedHeadersRemoved(t *testing.T) {
 		t.Errorf("allowed route: headers\n got %v\nwant %v", names, want)
 	}
 }
+
+// TestRequestProtocol: an HTTP API event carries the protocol Envoy's
+// request.protocol names, written as API Gateway writes it (the pipeline's
+// tests check that a REST request never asks for it).
+func TestRequestProtocol(t *testing.T) {
+	const httpCfg = `{"apiType":"HTTP","region":"us-east-1","accountId":"123456789012","apiId":"h1t2t3p4","stage":"$default",
+	 "authorizers":{"p":{"type":"REQUEST","cluster":"authz","authorizerPayloadFormatVersion":"2.0","identitySource":"$request.header.X-Key, $context.protocol"}},
+	 "routes":[{"method":"ANY","path":"$default","authorizer":"p"}]}`
+	tests := []struct{ property, want string }{
+		{"HTTP/1.1", `"protocol":"HTTP/1.1"`},
+		{"HTTP/2", `"protocol":"HTTP/2.0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.property, func(t *testing.T) {
+			e := newEnvWith(t, httpCfg)
+			hs := []abi.Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/x"}, {Name: "x-key", Value: "k"}}
+			s := e.h.AddStream(2, rootID, "10.0.0.1:1", hs...)
+			s.Properties["request\x00protocol"] = tt.property
+			e.h.Current = 2
+			e.p.OnContextCreate(2, rootID)
+			e.p.OnRequestHeaders(2, uint32(len(hs)), true)
+			if len(e.h.Callouts) != 1 {
+				t.Fatalf("callouts %d (logs %v)", len(e.h.Callouts), e.h.Logs)
+			}
+			if body := e.h.Callouts[0].Body; !strings.Contains(body, tt.want) {
+				t.Errorf("event %s lacks %s", body, tt.want)
+			}
+		})
+	}
+}

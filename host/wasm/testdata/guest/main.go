@@ -127,7 +127,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	case "props":
 		var out strings.Builder
 		for _, p := range []string{"source\x00address", "request\x00id", "plugin_name", "plugin_root_id",
-			"plugin_vm_id", "request.path", "request\x00method", "no\x00such"} {
+			"plugin_vm_id", "request.path", "request\x00method", "request\x00protocol", "no\x00such"} {
 			v, st := getProperty(p)
 			out.WriteString(strings.ReplaceAll(p, "\x00", ".") + "=" + st.String() + ":" + v + "\n")
 		}
