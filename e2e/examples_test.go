@@ -262,9 +262,10 @@ func TestExampleConnectionManagers(t *testing.T) {
 			for _, l := range listeners {
 				hcm := connectionManager(t, l.(map[string]any))
 				opts, _ := hcm["common_http_protocol_options"].(map[string]any)
-				if hcm["use_remote_address"] != true || hcm["xff_num_trusted_hops"] != 0 || opts["headers_with_underscores_action"] != "DROP_HEADER" {
-					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v; want true, 0, DROP_HEADER",
-						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"])
+				if hcm["use_remote_address"] != true || hcm["xff_num_trusted_hops"] != 0 || opts["headers_with_underscores_action"] != "DROP_HEADER" ||
+					hcm["append_x_forwarded_port"] != true {
+					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v, append_x_forwarded_port %v; want true, 0, DROP_HEADER, true",
+						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"], hcm["append_x_forwarded_port"])
 				}
 			}
 		})
@@ -327,7 +328,7 @@ func TestIstioConnectionManager(t *testing.T) {
 		must(obj(p, "match"))["context"] != "GATEWAY" || must(obj(p, "patch"))["operation"] != "MERGE" {
 		t.Errorf("patch does not merge into the gateway's connection manager: %s", jsonText(p))
 	}
-	if tc["use_remote_address"] != true || must(obj(tc, "common_http_protocol_options"))["headers_with_underscores_action"] != "DROP_HEADER" {
+	if tc["use_remote_address"] != true || tc["append_x_forwarded_port"] != true || must(obj(tc, "common_http_protocol_options"))["headers_with_underscores_action"] != "DROP_HEADER" {
 		t.Errorf("patch value %s, want use_remote_address true and headers_with_underscores_action DROP_HEADER", jsonText(tc))
 	}
 }

@@ -140,7 +140,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		envoyheaders.OriginForm(r)
-		envoyheaders.Prepare(r.Header)
+		envoyheaders.Prepare(r)
 		req, res := m.authorize(r)
 		m.eng.Count(res)
 		if m.onDecision != nil {

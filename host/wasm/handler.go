@@ -98,7 +98,7 @@ func (h *Host) Handler(next http.Handler) http.Handler {
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ctx := r.Context()
 	envoyheaders.OriginForm(r)
-	envoyheaders.Prepare(r.Header)
+	envoyheaders.Prepare(r)
 	st := &stream{
 		source: r.RemoteAddr,
 		proto:  envoyProtocol(r.Proto),

@@ -16,9 +16,15 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/authgate/authgate/core/pipeline"
 )
 
 // Names are the request headers Envoy 1.40 joins, lower case and sorted.
@@ -87,10 +93,11 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfe
 // Connection header names, and TE unless it is just "trailers"), every
 // header whose name has an underscore goes (headers_with_underscores_action
 // DROP_HEADER: CGI-style upstreams would read X_Forwarded_For as
-// X-Forwarded-For), and a request without an x-request-id gets a fresh
-// random (version 4) UUID, as Envoy generates one. It returns the request
-// id.
-func Prepare(h http.Header) string {
+// X-Forwarded-For), the forwarding headers are set (see Forwarded), and a
+// request without an x-request-id gets a fresh random (version 4) UUID, as
+// Envoy generates one. It returns the request id.
+func Prepare(r *http.Request) string {
+	h := r.Header
 	for name := range h {
 		if strings.IndexByte(name, '_') >= 0 {
 			delete(h, name)
@@ -109,6 +116,7 @@ func Prepare(h http.Header) string {
 	if te := h.Values("Te"); len(te) > 0 && !(len(te) == 1 && strings.EqualFold(strings.TrimSpace(te[0]), "trailers")) {
 		h.Del("Te")
 	}
+	Forwarded(r)
 	id := h.Get("X-Request-Id")
 	if id == "" {
 		id = newUUID()
@@ -116,6 +124,72 @@ func Prepare(h http.Header) string {
 	}
 	return id
 }
+
+// Forwarded sets the forwarding headers as Envoy's connection manager does
+// with use_remote_address: true, xff_num_trusted_hops: 0 and
+// append_x_forwarded_port: true, the settings of the example
+// configurations, and as API Gateway sends them to an authorizer:
+//
+//   - X-Forwarded-For: the client's own entries, joined, then the address
+//     of the connection's peer; for a loopback peer Envoy appends its own
+//     address instead (the node's first non-loopback IPv4 address), and so
+//     does this.
+//   - X-Forwarded-Proto: the scheme of the connection, http or https,
+//     whatever the client said.
+//   - X-Forwarded-Port: the port the request arrived on; removed when the
+//     request does not say (one built by hand), so a client never chooses it.
+//   - X-Envoy-External-Address: the peer's address; x-envoy-internal,
+//     which only Envoy may set, goes.
+func Forwarded(r *http.Request) {
+	h := r.Header
+	peer := pipeline.SourceAddress(r.RemoteAddr)
+	if peer != "" {
+		appended := peer
+		if ip, err := netip.ParseAddr(peer); err == nil && ip.IsLoopback() {
+			if node := nodeAddress(); node != "" {
+				appended = node
+			}
+		}
+		xff := Values("x-forwarded-for", h.Values("X-Forwarded-For"))
+		if len(xff) == 1 && xff[0] != "" {
+			appended = xff[0] + "," + appended
+		}
+		h.Set("X-Forwarded-For", appended)
+		h.Set("X-Envoy-External-Address", peer)
+	}
+	h.Del("X-Envoy-Internal")
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	h.Set("X-Forwarded-Proto", proto)
+	h.Del("X-Forwarded-Port")
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+			h.Set("X-Forwarded-Port", strconv.Itoa(int(ap.Port())))
+		}
+	}
+}
+
+// nodeAddress is the address Envoy calls its own: the first non-loopback
+// IPv4 address of the machine's interfaces, "" when there is none. It is
+// looked up once.
+var nodeAddress = sync.OnceValue(func() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() && !ip.IsLoopback() {
+			return ip.Unmap().String()
+		}
+	}
+	return ""
+})
 
 // OriginForm turns a request received in absolute form ("GET
 // http://host/pets HTTP/1.1", RFC 9112, 3.2.2) into the origin-form

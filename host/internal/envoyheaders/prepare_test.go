@@ -2,6 +2,10 @@ package envoyheaders
 
 import (
 	"bufio"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -50,7 +54,7 @@ func TestPrepare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id := Prepare(tt.in)
+			id := Prepare(&http.Request{Header: tt.in, RemoteAddr: "203.0.113.9:5000"})
 			for _, name := range tt.gone {
 				if v, ok := tt.in[http.CanonicalHeaderKey(name)]; ok {
 					t.Errorf("%s still present: %q", name, v)
@@ -72,8 +76,62 @@ func TestPrepare(t *testing.T) {
 			}
 		})
 	}
-	if a, b := Prepare(http.Header{}), Prepare(http.Header{}); a == b {
+	if a, b := Prepare(&http.Request{Header: http.Header{}}), Prepare(&http.Request{Header: http.Header{}}); a == b {
 		t.Errorf("two generated request ids are equal: %s", a)
+	}
+}
+
+func TestForwarded(t *testing.T) {
+	node := nodeAddress()
+	listener := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	tests := []struct {
+		name   string
+		remote string
+		tls    bool
+		local  net.Addr
+		in     http.Header
+		want   map[string]string // "" means absent
+	}{
+		{
+			name:   "peer appended to the client's entries, listener's port and scheme",
+			remote: "203.0.113.9:5000", local: listener,
+			in: http.Header{"X-Forwarded-For": {"10.1.2.3", "10.9.9.9, 10.8.8.8"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Port": {"1"}},
+			want: map[string]string{"X-Forwarded-For": "10.1.2.3,10.9.9.9, 10.8.8.8,203.0.113.9", "X-Forwarded-Proto": "http",
+				"X-Forwarded-Port": "8080", "X-Envoy-External-Address": "203.0.113.9"},
+		},
+		{
+			name: "no client entries", remote: "[2001:db8::7]:443", tls: true, local: &net.TCPAddr{IP: net.IPv6loopback, Port: 8443},
+			in:   http.Header{},
+			want: map[string]string{"X-Forwarded-For": "2001:db8::7", "X-Forwarded-Proto": "https", "X-Forwarded-Port": "8443", "X-Envoy-External-Address": "2001:db8::7"},
+		},
+		{
+			name: "a loopback peer: the node's own address, as Envoy appends it", remote: "127.0.0.1:5000", local: listener,
+			in:   http.Header{"X-Forwarded-For": {"10.1.2.3"}},
+			want: map[string]string{"X-Forwarded-For": "10.1.2.3," + cmp.Or(node, "127.0.0.1"), "X-Envoy-External-Address": "127.0.0.1"},
+		},
+		{
+			name: "client-chosen internal markers and port go", remote: "203.0.113.9:5000",
+			in:   http.Header{"X-Envoy-Internal": {"true"}, "X-Envoy-External-Address": {"6.6.6.6"}, "X-Forwarded-Port": {"443"}},
+			want: map[string]string{"X-Envoy-Internal": "", "X-Envoy-External-Address": "203.0.113.9", "X-Forwarded-Port": ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &http.Request{Header: tt.in, RemoteAddr: tt.remote}
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if tt.local != nil {
+				r = r.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, tt.local))
+			}
+			Forwarded(r)
+			for name, want := range tt.want {
+				got := strings.Join(r.Header.Values(name), "|")
+				if got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+		})
 	}
 }
 
