@@ -30,13 +30,14 @@ func TestRequestAsEnvoyPresentsIt(t *testing.T) {
 	}
 	want := []abi.Header{{Name: ":authority", Value: "api.example"}, {Name: ":path", Value: "/p/a?q=%ZZ"},
 		{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
+		{Name: "x-envoy-external-address", Value: "192.0.2.1"}, {Name: "x-forwarded-for", Value: "192.0.2.1"}, {Name: "x-forwarded-proto", Value: "http"},
 		{Name: "x-request-id", Value: "rid-1"}, {Name: "x-test", Value: "pairs"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("pairs\n got %v\nwant %v", got, want)
 	}
 
 	// The upstream receives origin form too, and the query as sent.
-	if got := do(h, "GET", "http://api.example/a?b=%ZZ;c", nil); got.status != 200 || got.body != "GET /a?b=%ZZ;c host=api.example\n" {
+	if got := do(h, "GET", "http://api.example/a?b=%ZZ;c", nil); got.status != 200 || got.body != "GET /a?b=%ZZ;c host=api.example\nX-Envoy-External-Address: 192.0.2.1\nX-Forwarded-For: 192.0.2.1\nX-Forwarded-Proto: http\n" {
 		t.Fatalf("continue: got %d %q", got.status, got.body)
 	}
 }

@@ -202,12 +202,12 @@ func TestHeaders(t *testing.T) {
 	}{
 		{
 			name: "continue", method: "GET", target: "/a?b=c",
-			want: "GET /a?b=c host=example.com\n",
+			want: "GET /a?b=c host=example.com\nX-Envoy-External-Address: 192.0.2.1\nX-Forwarded-For: 192.0.2.1\nX-Forwarded-Proto: http\n",
 		},
 		{
 			name: "edit", method: "POST", target: "/orig",
 			hdr:  map[string]string{"x-test": "edit", "X-Replace": "old", "X-Remove": "gone", "X-New-Path": "/new?q=1", "X-New-Method": "PATCH"},
-			want: "PATCH /new?q=1 host=example.com\nX-Added: yes\nX-New-Method: PATCH\nX-New-Path: /new?q=1\nX-Replace: replaced\nX-Test: edit\n",
+			want: "PATCH /new?q=1 host=example.com\nX-Added: yes\nX-Envoy-External-Address: 192.0.2.1\nX-Forwarded-For: 192.0.2.1\nX-Forwarded-Proto: http\nX-New-Method: PATCH\nX-New-Path: /new?q=1\nX-Replace: replaced\nX-Test: edit\n",
 		},
 		{
 			name: "set pairs", method: "GET", target: "/x",
@@ -239,7 +239,7 @@ func TestHeaderPairs(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.Handler(echo).ServeHTTP(rec, req)
 	head, raw, _ := strings.Cut(rec.Body.String(), "\n")
-	if head != "n=10 eos=1 st=ok" {
+	if head != "n=13 eos=1 st=ok" {
 		t.Fatalf("head = %q", head)
 	}
 	got, err := abi.DecodeHeaders([]byte(raw))
@@ -251,6 +251,7 @@ func TestHeaderPairs(t *testing.T) {
 		// Envoy joins repeated inline headers (and skips empty values),
 		// and keeps other repeated headers as separate pairs.
 		{Name: "accept", Value: "text/plain"}, {Name: "authorization", Value: "Bearer a,Bearer b"},
+		{Name: "x-envoy-external-address", Value: "192.0.2.1"}, {Name: "x-forwarded-for", Value: "192.0.2.1"}, {Name: "x-forwarded-proto", Value: "http"},
 		{Name: "x-multi", Value: "one"}, {Name: "x-multi", Value: "two"}, {Name: "x-request-id", Value: "rid-1"},
 		{Name: "x-test", Value: "pairs"}}
 	if !slices.Equal(got, want) {
@@ -302,7 +303,7 @@ func TestResponseHeaders(t *testing.T) {
 		wantHeader map[string]string
 		wantBody   string
 	}{
-		{"edit", "resp", 201, map[string]string{"X-Saw-Status": "200", "X-Secret": ""}, "GET / host=example.com\nX-Test: resp\n"},
+		{"edit", "resp", 201, map[string]string{"X-Saw-Status": "200", "X-Secret": ""}, "GET / host=example.com\nX-Envoy-External-Address: 192.0.2.1\nX-Forwarded-For: 192.0.2.1\nX-Forwarded-Proto: http\nX-Test: resp\n"},
 		{"local", "resp-local", 418, map[string]string{"X-Secret": "", "Content-Type": "text/plain"}, "short and stout"},
 	}
 	for _, tt := range tests {
@@ -388,7 +389,7 @@ func TestHTTPCall(t *testing.T) {
 		{"response", map[string]string{"x-test": "call", "x-cluster": "authz", "x-call-path": "/check"},
 			200, "status=202 body=pong echo=POST /check auth.local abc ping trailers=0"},
 		{"continue after call", map[string]string{"x-test": "call-continue", "x-cluster": "authz", "x-call-path": "/check"},
-			200, "GET / host=example.com\nX-Call-Path: /check\nX-Call-Status: 202\nX-Cluster: authz\nX-Test: call-continue\n"},
+			200, "GET / host=example.com\nX-Call-Path: /check\nX-Call-Status: 202\nX-Cluster: authz\nX-Envoy-External-Address: 192.0.2.1\nX-Forwarded-For: 192.0.2.1\nX-Forwarded-Proto: http\nX-Test: call-continue\n"},
 		{"unknown cluster", map[string]string{"x-test": "call", "x-cluster": "nope", "x-call-path": "/check"},
 			500, "call bad argument"},
 		{"missing path", map[string]string{"x-test": "call", "x-cluster": "authz"},
