@@ -39,6 +39,11 @@ usage:
                  [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR]
       run a local authorizing reverse proxy in front of URL (--admin serves
       /metrics and /ready)
+  authgate import --openapi FILE [--stage NAME] [--region R --account-id N --rest-api-id ID]
+                  [--cluster NAME] [--api-type REST|HTTP] [--http-authorizers]
+      convert an API Gateway definition (OpenAPI 3.0 or Swagger 2.0 with API
+      Gateway's extensions) into a gateway configuration on stdout; what it
+      cannot carry over is listed on stderr
   authgate version
       print the version
   authgate help
@@ -93,6 +98,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.serve(ctx, args[1:])
 	case "test-authorizer":
 		return c.testAuthorizer(ctx, args[1:])
+	case "import":
+		return c.importDefinition(args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintf(c.stdout, "authgate %s (%s)\n", version, runtime.Version())
 		return exitOK
