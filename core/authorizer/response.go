@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/authgate/authgate/core/internal/jsondepth"
 	"github.com/authgate/authgate/core/policy"
 	"github.com/tidwall/gjson"
 )
@@ -33,7 +35,8 @@ const maxQuoted = 128
 //     takes, errorType and other members allowed) is Unauthorized. An
 //     object with any other errorMessage is an error.
 //   - Otherwise the body must be a JSON object with no repeated member
-//     names. principalId must be a non-empty string; policyDocument must be
+//     names, in UTF-8 (RFC 8259), nested at most jsondepth.Max (32) levels
+//     deep, ignored members included. principalId must be a non-empty string; policyDocument must be
 //     an object and a valid policy; context, when present and not null, must
 //     be an object without repeated keys whose values are strings, numbers or
 //     booleans; usageIdentifierKey, when present and not null, must be a
@@ -121,6 +124,14 @@ func readMembers(status int, body []byte) (map[string]gjson.Result, error) {
 	}
 	if s == "" {
 		return nil, errors.New("response: empty body")
+	}
+	if !utf8.ValidString(s) {
+		return nil, errors.New("response: not valid UTF-8")
+	}
+	// Before any recursive parser runs: in the filter, a few thousand
+	// levels would exhaust the engine's stack and kill the VM.
+	if jsondepth.Exceeds(s, jsondepth.Max) {
+		return nil, fmt.Errorf("response: nested deeper than %d levels", jsondepth.Max)
 	}
 	if !gjson.Valid(s) {
 		return nil, errors.New("response: invalid JSON")
