@@ -33,7 +33,7 @@ func TestLambdaCall(t *testing.T) {
 		c.Path != "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ajwt/invocations" {
 		t.Errorf("call = %s %s %s", c.Cluster, c.Authority, c.Path)
 	}
-	if len(c.Headers) != 1 || c.Headers[0] != (Header{Name: "x-amz-invocation-type", Value: "RequestResponse"}) {
+	if !equalHeaders(c.Headers, []Header{{Name: "accept-encoding", Value: "identity"}, {Name: "x-amz-invocation-type", Value: "RequestResponse"}}) {
 		t.Errorf("headers = %v", c.Headers)
 	}
 	want := `{"type":"TOKEN","authorizationToken":"Bearer abc","methodArn":"` + arnPrefix + `GET/pets"}`

@@ -11,8 +11,10 @@ package pipeline
 import (
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
@@ -156,6 +158,14 @@ type Result struct {
 
 // Call is an authorizer request to perform. Requests whose Calls have the
 // same Key may share one HTTP call and pass its answer to Resume each.
+//
+// Every host POSTs Event with "content-type: application/json" and
+// Headers, which ask for "accept-encoding: identity" (AcceptEncoding):
+// Resume refuses an answer in any other encoding, so no host decodes one
+// another host would refuse.
+// A host that learns an answer's body is longer than MaxResponseBytes (from
+// its content-length, or while reading) stops there and passes the size in
+// Response.BodySize instead of the body.
 type Call struct {
 	Authorizer string
 	Cluster    string
@@ -165,9 +175,13 @@ type Call struct {
 	Key        string // cache key; never log it: it contains the identity
 	Event      []byte // JSON body to POST
 	// Headers are request headers the call carries besides content-type:
-	// for a Lambda authorizer x-amz-invocation-type: RequestResponse. The
-	// slice is shared; never modify it.
+	// accept-encoding: identity (AcceptEncoding), and for a Lambda
+	// authorizer x-amz-invocation-type: RequestResponse. The slice is
+	// shared; never modify it.
 	Headers []Header
+	// MaxResponseBytes is the largest answer body Resume accepts (the
+	// authorizer's maxResponseBytes).
+	MaxResponseBytes int
 
 	state callState
 }
@@ -184,11 +198,48 @@ type callState struct {
 }
 
 // Response is the authorizer's HTTP answer. Status 0 means the call failed
-// (could not be sent, timed out, reset).
+// (could not be sent, timed out, reset). BodySize, when above the Call's
+// MaxResponseBytes, is the size (or a lower bound of it) of a body the host
+// did not read; Body is then empty.
 type Response struct {
-	Status  int
-	Headers []Header
-	Body    []byte
+	Status   int
+	Headers  []Header
+	Body     []byte
+	BodySize int
+}
+
+// AcceptEncoding is the accept-encoding header value of every authorizer
+// request: the answer must not be compressed, which every host (Envoy's
+// async client included) can then read alike.
+const AcceptEncoding = "identity"
+
+// checkAnswer refuses an answer no host may read: one larger than the
+// authorizer's maxResponseBytes, or one with a content-encoding other than
+// identity (Envoy would hand the filter the compressed bytes while a Go
+// client may decompress them, so the hosts would disagree). Both hold
+// whatever the status: the answer is judged before it is read.
+func checkAnswer(c *Call, resp *Response) string {
+	if max(len(resp.Body), resp.BodySize) > c.MaxResponseBytes {
+		return "authorizer answer larger than maxResponseBytes (" + strconv.Itoa(c.MaxResponseBytes) + ")"
+	}
+	for _, h := range resp.Headers {
+		if !strings.EqualFold(h.Name, "content-encoding") {
+			continue
+		}
+		for _, enc := range strings.Split(h.Value, ",") {
+			if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, AcceptEncoding) {
+				return "authorizer answer has content-encoding " + strconv.Quote(truncate(enc, 32)) + "; only identity is read"
+			}
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // entry is what the cache keeps per identity: the parsed result and the
@@ -298,6 +349,11 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	if len(methodARN) > arn.MaxLength {
 		return p.reject(p.ans.uriTooLong, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "method arn longer than 1600 bytes")
 	}
+	if !utf8.ValidString(methodARN) {
+		// The policy matchers find characters by decoding UTF-8; on other
+		// bytes they could disagree on where a character starts.
+		return p.reject(p.ans.badRequest, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "method arn not valid UTF-8")
+	}
 	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN, route: rt}
 	if auth.Type == config.TypeRequest {
 		if _, err := req.queryParams(); err != nil {
@@ -372,7 +428,7 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 		}
 		event = authorizer.RequestEvent(in)
 	}
-	var headers []Header
+	headers := callHeaders
 	if auth.IsLambda() {
 		headers = lambdaHeaders
 	}
@@ -388,6 +444,8 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 			Key:        key,
 			Event:      event,
 			state:      state,
+
+			MaxResponseBytes: auth.MaxResponseBytes,
 		},
 		Route:      m.Template,
 		Authorizer: auth.Name,
@@ -431,7 +489,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	if resp.Status == 0 {
 		return p.failed(c, "authorizer call failed", now)
 	}
-	res, reason, err := p.read(st.auth, resp)
+	res, reason, err := p.read(c, resp)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
 		if st.auth.UnauthorizedTTL > 0 {
@@ -491,12 +549,17 @@ func joinReason(a, b string) string {
 	return a + "; " + b
 }
 
-// read parses the authorizer's answer. A Lambda authorizer's answer is the
+// read parses the authorizer's answer to c, after checkAnswer's size and
+// encoding rules, which hold for every authorizer. A Lambda authorizer's answer is the
 // Invoke API's first: a function error, a throttle or a Lambda error is a
 // failure (or Unauthorized), never a response to parse; the body of a
 // successful invocation is the function's return value, read as any
 // authorizer's response. reason prefixes err in the failure's Reason.
-func (p *Pipeline) read(auth *config.Authorizer, resp Response) (res *authorizer.Result, reason string, err error) {
+func (p *Pipeline) read(c *Call, resp Response) (res *authorizer.Result, reason string, err error) {
+	if why := checkAnswer(c, &resp); why != "" {
+		return nil, "", errors.New(why)
+	}
+	auth := c.state.auth
 	if auth.IsLambda() {
 		if err := authorizer.ReadInvokeResponse(resp.Status, resp.Headers, resp.Body); err != nil {
 			return nil, "authorizer failed: ", err
@@ -506,14 +569,18 @@ func (p *Pipeline) read(auth *config.Authorizer, resp Response) (res *authorizer
 	return res, "invalid authorizer response: ", err
 }
 
-// lambdaHeaders are the request headers of every Lambda Invoke call.
-var lambdaHeaders = []Header{{Name: authorizer.InvocationTypeHeader, Value: authorizer.InvocationTypeRequestResponse}}
+// callHeaders are the request headers of every authorizer call besides
+// content-type, and lambdaHeaders those of every Lambda Invoke call.
+var (
+	callHeaders   = []Header{{Name: "accept-encoding", Value: AcceptEncoding}}
+	lambdaHeaders = []Header{callHeaders[0], {Name: authorizer.InvocationTypeHeader, Value: authorizer.InvocationTypeRequestResponse}}
+)
 
 // ParseAnswer reads the authorizer's answer to c exactly as Resume does,
 // without deciding or caching anything: for tools that show what an
 // authorizer said (authgate test-authorizer).
 func (p *Pipeline) ParseAnswer(c *Call, resp Response) (*authorizer.Result, error) {
-	res, _, err := p.read(c.state.auth, resp)
+	res, _, err := p.read(c, resp)
 	return res, err
 }
 
@@ -595,7 +662,10 @@ func newEntry(res *authorizer.Result) *entry {
 // lower-cased key. A principal or context value that cannot be a header
 // value, a key that is not a header name, or a key that collides with
 // another authorizer header is an error naming the field: the gateway then
-// answers 500 rather than allow.
+// answers 500 rather than allow. Names collide when they are equal once
+// '_' is read as '-', as CGI-style servers read header names: context key
+// principal_id would otherwise reach such an upstream as a second
+// principal.
 func UpstreamHeaders(res *authorizer.Result) ([]Header, error) {
 	if !validHeaderValue(res.PrincipalID) {
 		return nil, errors.New("principalId: not a valid header value")
@@ -614,21 +684,37 @@ func UpstreamHeaders(res *authorizer.Result) ([]Header, error) {
 			return nil, errors.New(field + ": the key is not a valid header name")
 		case !validHeaderValue(cv.Value):
 			return nil, errors.New(field + ": not a valid header value")
-		case name == PrincipalHeader || hasHeader(set, name):
-			return nil, errors.New(field + ": collides with header " + name)
+		}
+		if other := collision(set, name); other != "" {
+			return nil, errors.New(field + ": collides with header " + other)
 		}
 		set = append(set, Header{Name: name, Value: cv.Value})
 	}
 	return set, nil
 }
 
-func hasHeader(hs []Header, lowerName string) bool {
-	for _, h := range hs {
-		if h.Name == lowerName {
-			return true
+// collision returns the header of set (the principal header included,
+// even when set lacks it) that an upstream folding '_' into '-' would read
+// as lowerName, or "".
+func collision(set []Header, lowerName string) string {
+	folded := foldName(lowerName)
+	if folded == PrincipalHeader {
+		return PrincipalHeader
+	}
+	for _, h := range set {
+		if foldName(h.Name) == folded {
+			return h.Name
 		}
 	}
-	return false
+	return ""
+}
+
+// foldName reads a header name the way CGI-style servers do: '_' is '-'.
+func foldName(name string) string {
+	if strings.IndexByte(name, '_') < 0 {
+		return name
+	}
+	return strings.ReplaceAll(name, "_", "-")
 }
 
 // quoteKey renders a context key for a log line without letting it break the line.
