@@ -150,7 +150,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	switch out {
 	case outFail:
 		h.log.Error("wasm filter failed the request", "path", r.URL.Path, "err", st.failed)
-		w.WriteHeader(http.StatusInternalServerError)
+		h.writeFailure(w)
 	case outClose:
 		h.finish(st)
 		panic(http.ErrAbortHandler)
@@ -164,7 +164,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 			var err error
 			if r, err = applyRequest(r, hs); err != nil {
 				h.log.Error("wasm filter set an invalid request", "err", err)
-				w.WriteHeader(http.StatusInternalServerError)
+				h.writeFailure(w)
 				return
 			}
 		}
@@ -222,6 +222,17 @@ func applyRequest(r *http.Request, hs []abi.Header) (*http.Request, error) {
 
 // writeLocal serves a local response. Like Envoy's local replies, a body
 // without a content-type is text/plain.
+// writeFailure answers a request the filter failed: Config.FailureResponse,
+// or an empty 500.
+func (h *Host) writeFailure(w http.ResponseWriter) {
+	if h.cfg.FailureResponse != nil {
+		writeLocal(w, h.cfg.FailureResponse)
+		return
+	}
+	clear(w.Header())
+	w.WriteHeader(http.StatusInternalServerError)
+}
+
 func writeLocal(w http.ResponseWriter, lr *LocalResponse) {
 	hdr := w.Header()
 	clear(hdr)
@@ -265,8 +276,7 @@ func (rw *responseWriter) WriteHeader(code int) {
 	case err != nil:
 		rw.discard = true
 		rw.h.log.Error("wasm filter failed the response", "err", err)
-		clear(rw.Header())
-		rw.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+		rw.h.writeFailure(rw.ResponseWriter)
 	case abort:
 		rw.h.finish(rw.st)
 		panic(http.ErrAbortHandler)

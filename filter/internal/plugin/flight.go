@@ -76,7 +76,7 @@ func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint3
 	if st != abi.StatusOK {
 		p.logf(abi.LogError, "reading the clock: %v", st)
 	} else {
-		resp = p.readCalloutResponse(headers, bodySize)
+		resp = p.readCalloutResponse(headers, bodySize, call.MaxResponseBytes)
 		p.observe(call.Authorizer, now.Sub(sent))
 		if timedOut(headers, resp) {
 			p.countSuffix(call.Authorizer, pipeline.MetricTimeout)
@@ -120,8 +120,10 @@ func timedOut(headers uint32, resp pipeline.Response) bool {
 
 // readCalloutResponse reads a callout's answer. Status 0 (the call failed)
 // when the host reports no headers (timeout, reset) or the answer cannot be
-// read.
-func (p *Plugin) readCalloutResponse(headers, bodySize uint32) pipeline.Response {
+// read. A body longer than maxBody is left in the host: the answer carries
+// its size only (Response.BodySize), which the pipeline refuses, so an
+// authorizer cannot grow the VM's memory, which never shrinks.
+func (p *Plugin) readCalloutResponse(headers, bodySize uint32, maxBody int) pipeline.Response {
 	if headers == 0 {
 		return pipeline.Response{}
 	}
@@ -148,6 +150,10 @@ func (p *Plugin) readCalloutResponse(headers, bodySize uint32) pipeline.Response
 	if resp.Status == 0 {
 		p.logf(abi.LogError, "callout response without :status")
 		return pipeline.Response{}
+	}
+	if uint64(bodySize) > uint64(maxBody) {
+		resp.BodySize = int(min(uint64(bodySize), uint64(maxBody)+1))
+		return resp
 	}
 	if bodySize > 0 {
 		b, st := p.host.GetBufferBytes(abi.BufferHTTPCallResponseBody, 0, bodySize)

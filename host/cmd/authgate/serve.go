@@ -272,7 +272,7 @@ func (c *cli) newEngine(ctx context.Context, o *serveOptions, plan *config.Plan,
 		}
 		return nativeEngine{mw}, nil
 	}
-	return newWasmEngine(ctx, o, raw, logger, client)
+	return newWasmEngine(ctx, o, plan, raw, logger, client)
 }
 
 // clusterClient is the client authorizer calls go through: nil (the

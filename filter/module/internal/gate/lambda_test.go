@@ -29,7 +29,7 @@ func TestLambdaCallout(t *testing.T) {
 	want := []gate.Header{{Name: ":method", Value: "POST"},
 		{Name: ":path", Value: "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ajwt/invocations"},
 		{Name: ":authority", Value: "lambda.us-east-1.amazonaws.com"}, {Name: "content-type", Value: "application/json"},
-		{Name: "x-amz-invocation-type", Value: "RequestResponse"}}
+		{Name: "accept-encoding", Value: "identity"}, {Name: "x-amz-invocation-type", Value: "RequestResponse"}}
 	if len(cs) != 1 || cs[0].Cluster != "lambda" || !slices.Equal(cs[0].Headers, want) {
 		t.Fatalf("callouts %+v", cs)
 	}
