@@ -132,8 +132,13 @@ func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.eng.Pipeline() }
 
 // Handler wraps next: allowed requests reach it with the authorizer headers
 // set and client-sent x-authorizer-* headers removed; others are answered here.
+// Requests Envoy's codec would refuse before its filters run (HTTP/1.0,
+// more than 100 header fields) get Envoy's answer (envoyheaders.Refuse).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if envoyheaders.Refuse(w, r) {
+			return
+		}
 		start := time.Now()
 		envoyheaders.OriginForm(r)
 		envoyheaders.Prepare(r)

@@ -85,7 +85,10 @@ func (s *stream) dispositionLocked(headersContinue bool) disposition {
 // guest's local response, forwards the (possibly edited) request to next,
 // or waits while the guest pauses until proxy_continue_stream or a local
 // response arrives from a later callback. Finally it calls proxy_on_done,
-// proxy_on_log and proxy_on_delete. A trap answers 500.
+// proxy_on_log and proxy_on_delete. A trap answers Config.FailureResponse
+// (an empty 500 by default). Requests Envoy's codec refuses before any
+// filter runs (HTTP/1.0, more than 100 header fields) get Envoy's answer
+// without reaching the filter.
 //
 // A client that goes away while the stream is paused ends the stream: the
 // host calls the three final callbacks at once. Its callouts go on, as in
@@ -96,6 +99,9 @@ func (h *Host) Handler(next http.Handler) http.Handler {
 }
 
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if envoyheaders.Refuse(w, r) {
+		return
+	}
 	ctx := r.Context()
 	envoyheaders.OriginForm(r)
 	envoyheaders.Prepare(r)

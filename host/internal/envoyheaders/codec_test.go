@@ -1,0 +1,69 @@
+package envoyheaders
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// readRequest parses raw as net/http's server would.
+func readRequest(t *testing.T, raw string) *http.Request {
+	t.Helper()
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("ReadRequest: %v", err)
+	}
+	return r
+}
+
+// fields is n distinct header lines.
+func fields(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "X-H%d: v\r\n", i)
+	}
+	return b.String()
+}
+
+// TestRefuse pins the thresholds measured on Envoy 1.40: 99 headers and
+// Host pass, a 101st entry gets 431; joined headers count once, others
+// once per line; Transfer-Encoding counts; HTTP/1.0 gets 426.
+func TestRefuse(t *testing.T) {
+	tests := []struct {
+		name   string
+		raw    string
+		status int // 0: passes
+		body   string
+	}{
+		{"few headers", "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\n\r\n", 0, ""},
+		{"100 with host", "GET / HTTP/1.1\r\nHost: x\r\n" + fields(99) + "\r\n", 0, ""},
+		{"101 with host", "GET / HTTP/1.1\r\nHost: x\r\n" + fields(100) + "\r\n", 431, "Request Header Fields Too Large"},
+		{"joined header counts once", "GET / HTTP/1.1\r\nHost: x\r\n" + fields(97) + "Authorization: a\r\nAuthorization: b\r\nAuthorization: c\r\n\r\n", 0, ""},
+		{"other repeated header counts per line", "GET / HTTP/1.1\r\nHost: x\r\n" + fields(98) + "X-M: a\r\nX-M: b\r\n\r\n", 431, "Request Header Fields Too Large"},
+		{"transfer-encoding counts", "POST / HTTP/1.1\r\nHost: x\r\n" + fields(99) + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 431, "Request Header Fields Too Large"},
+		{"transfer-encoding within the limit", "POST / HTTP/1.1\r\nHost: x\r\n" + fields(98) + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, ""},
+		{"HTTP/1.0", "GET / HTTP/1.0\r\nHost: x\r\n\r\n", 426, "Upgrade Required"},
+		{"HTTP/1.0 without host", "GET / HTTP/1.0\r\n\r\n", 426, "Upgrade Required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			refused := Refuse(rec, readRequest(t, tt.raw))
+			if refused != (tt.status != 0) {
+				t.Fatalf("Refuse = %v, want %v", refused, tt.status != 0)
+			}
+			if !refused {
+				return
+			}
+			if rec.Code != tt.status || rec.Body.String() != tt.body {
+				t.Errorf("answer %d %q, want %d %q", rec.Code, rec.Body, tt.status, tt.body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "text/plain" {
+				t.Errorf("content-type %q, want text/plain", ct)
+			}
+		})
+	}
+}
