@@ -124,7 +124,7 @@ func TestIstioWasmPlugin(t *testing.T) {
 		{"spec.phase", spec["phase"], eq("AUTHN")},
 		{"spec.type", spec["type"], eq("HTTP")},
 		{"spec.imagePullPolicy", spec["imagePullPolicy"], oneOf("IfNotPresent", "Always")},
-		{"spec.failStrategy", spec["failStrategy"], eq("FAIL_CLOSE")},
+		{"spec.failStrategy", spec["failStrategy"], eq("FAIL_RELOAD")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
