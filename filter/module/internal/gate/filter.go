@@ -217,10 +217,22 @@ func (f *Filter) start(s Stream, res *pipeline.Result, now time.Time) abi.Header
 	return abi.HeadersStopAllIterationAndWatermark
 }
 
+// CalloutBodyLimit is how much of callout id's answer body the module
+// copies out of Envoy: the waiting Call's MaxResponseBytes, or 0 for an
+// answer nobody waits for. A longer body is passed by its size alone.
+func (f *Filter) CalloutBodyLimit(id uint64) int {
+	if f.phase != phasePending || f.call == nil || id != f.callout {
+		return 0
+	}
+	return f.call.MaxResponseBytes
+}
+
 // OnCalloutDone resumes the stream with the authorizer's answer. Envoy
 // cancels a stream's callouts when the stream is destroyed, so an answer
-// finds its stream; one that does not (or a stray id) is ignored.
-func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, headers []Header, body []byte) {
+// finds its stream; one that does not (or a stray id) is ignored. bodySize
+// is the answer body's size, more than len(body) when the body was left in
+// Envoy for being longer than CalloutBodyLimit.
+func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, headers []Header, body []byte, bodySize int) {
 	defer f.recoverFail(s, "callout answer")
 	if f.phase != phasePending || f.call == nil || id != f.callout {
 		f.logf(abi.LogDebug, "answer for callout %d on stream %d ignored", id, f.id)
@@ -230,6 +242,9 @@ func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, he
 	c := f.call
 	f.callout = 0
 	resp := readResponse(result, headers, body)
+	if bodySize > len(resp.Body) && resp.Status != 0 {
+		resp.BodySize = bodySize
+	}
 	f.cfg.observe(c.Authorizer, now.Sub(f.sent))
 	if timedOut(result, resp) {
 		f.cfg.countSuffix(c.Authorizer, pipeline.MetricTimeout)

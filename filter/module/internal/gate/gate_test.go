@@ -95,7 +95,7 @@ func (v *env) answer(s *gatetest.Stream, id uint64, result abi.CalloutResult, st
 	if status != 0 {
 		hs = []gate.Header{{Name: ":status", Value: fmt.Sprint(status)}, {Name: "content-type", Value: "application/json"}}
 	}
-	s.W.Do(func() { s.Filter.OnCalloutDone(s, id, result, hs, []byte(body)) })
+	s.W.Do(func() { s.Filter.OnCalloutDone(s, id, result, hs, []byte(body), len(body)) })
 	s.W.Drain()
 }
 
@@ -470,8 +470,9 @@ func TestHopResumesEachStreamOnItsWorker(t *testing.T) {
 				effect = "Deny"
 			}
 			s.W.Do(func() {
+				body := policy(fmt.Sprintf("p%d", i), effect)
 				s.Filter.OnCalloutDone(s, s.Callouts()[0].ID, abi.CalloutSuccess,
-					[]gate.Header{{Name: ":status", Value: "200"}}, []byte(policy(fmt.Sprintf("p%d", i), effect)))
+					[]gate.Header{{Name: ":status", Value: "200"}}, []byte(body), len(body))
 			})
 		}()
 	}

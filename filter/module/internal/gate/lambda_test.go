@@ -35,7 +35,8 @@ func TestLambdaCallout(t *testing.T) {
 	}
 	hs := []gate.Header{{Name: ":status", Value: "200"}, {Name: "x-amz-function-error", Value: "Unhandled"}}
 	s.W.Do(func() {
-		s.Filter.OnCalloutDone(s, cs[0].ID, abi.CalloutSuccess, hs, []byte(`{"errorMessage":"Unauthorized","errorType":"errorString"}`))
+		body := `{"errorMessage":"Unauthorized","errorType":"errorString"}`
+		s.Filter.OnCalloutDone(s, cs[0].ID, abi.CalloutSuccess, hs, []byte(body), len(body))
 	})
 	s.W.Drain()
 	if rs := s.Responses(); len(rs) != 1 || rs[0].Status != 401 {
