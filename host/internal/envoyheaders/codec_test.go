@@ -67,3 +67,26 @@ func TestRefuse(t *testing.T) {
 		})
 	}
 }
+
+// TestRefuseHTTP2 checks the HTTP/2 count (the pseudo headers count) and
+// that past it the stream is reset, as Envoy resets it.
+func TestRefuseHTTP2(t *testing.T) {
+	h2 := func(n int) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+		for i := range n {
+			r.Header.Set(fmt.Sprintf("X-H%d", i), "v")
+		}
+		return r
+	}
+	if Refuse(httptest.NewRecorder(), h2(96)) {
+		t.Error("96 fields, Host and 3 pseudo headers refused")
+	}
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler {
+			t.Errorf("97 fields over HTTP/2: recovered %v, want http.ErrAbortHandler (a reset stream)", v)
+		}
+	}()
+	Refuse(httptest.NewRecorder(), h2(97))
+	t.Error("97 fields over HTTP/2 were not refused")
+}
