@@ -214,7 +214,7 @@ func ParseResult(doc gjson.Result) (*Policy, error) {
 		switch key {
 		case "Version":
 			if v.Type != gjson.String || (v.Str != "2012-10-17" && v.Str != "2008-10-17") {
-				return errorf("Version", `must be "2012-10-17" or "2008-10-17", got %s`, v.Raw)
+				return errorf("Version", `must be "2012-10-17" or "2008-10-17", got %s`, shown(v))
 			}
 			version = v.Str
 		case "Id":
@@ -504,6 +504,19 @@ func members(obj gjson.Result, path string, fn func(key string, v gjson.Result) 
 		return err == nil
 	})
 	return err
+}
+
+// shown renders a value for an error on one line: a scalar as written
+// (cut after 64 bytes), an array or object by its kind, whose raw text
+// could span lines or be large.
+func shown(v gjson.Result) string {
+	if !scalar(v) && v.Type != gjson.Null {
+		return typeName(v)
+	}
+	if len(v.Raw) > 64 {
+		return v.Raw[:64] + "..."
+	}
+	return v.Raw
 }
 
 func typeName(v gjson.Result) string {
