@@ -18,8 +18,7 @@ var knownHostDiffs = map[string]map[string]string{
 		// API Gateway writes the request's protocol into HTTP API events;
 		// the module reads it from Envoy, the wasm filter and the Go hosts
 		// do not yet.
-		"requestContext.http.protocol":             "the other hosts leave the protocol empty",
-		"calls:concurrent_first_requests_coalesce": "the module does not share concurrent misses for one identity yet",
+		"requestContext.http.protocol": "the other hosts leave the protocol empty",
 	},
 }
 
