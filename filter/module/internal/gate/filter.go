@@ -112,9 +112,13 @@ func (f *Filter) readRequest(s Stream) *pipeline.Request {
 		// any filter runs; the attribute covers configurations that do not.
 		req.RequestID, _ = s.Attribute(abi.AttrRequestID)
 	}
-	req.Protocol, _ = s.Attribute(abi.AttrRequestProtocol)
-	// The source address is asked for only when a decision needs it, on
-	// this worker, inside the hook that evaluates.
+	// The protocol and the source address are asked for only when a
+	// decision needs them (an HTTP API event, an IP condition), on this
+	// worker, inside the hook that evaluates.
+	req.ProtocolFunc = func() string {
+		p, _ := s.Attribute(abi.AttrRequestProtocol)
+		return p
+	}
 	req.SourceIPFunc = func() string {
 		addr, _ := s.Attribute(abi.AttrSourceAddress)
 		return pipeline.SourceAddress(addr)
