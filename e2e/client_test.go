@@ -24,7 +24,7 @@ type protocol struct {
 // (h2c): every gateway serves both on one port.
 var protocols = []protocol{
 	{name: "h1", version: "HTTP/1.1", transport: func() *http.Transport { return &http.Transport{} }},
-	{name: "h2", version: "HTTP/2", transport: func() *http.Transport {
+	{name: "h2", version: "HTTP/2.0", transport: func() *http.Transport {
 		p := new(http.Protocols)
 		p.SetUnencryptedHTTP2(true)
 		return &http.Transport{Protocols: p}

@@ -69,6 +69,14 @@ func (g *envoyGateway) vms() int {
 	return g.workers
 }
 
+// stats says where this Envoy shows authgate's metrics.
+func (g *envoyGateway) stats() statNaming {
+	if g.module != "" || g.example == "envoy-module.yaml" {
+		return moduleStats
+	}
+	return wasmStats
+}
+
 func (g *envoyGateway) examplePath() string {
 	return filepath.Join("..", "examples", "envoy", g.example)
 }

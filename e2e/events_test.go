@@ -13,15 +13,7 @@ import (
 // event field (or by another key a check names). A listed difference is
 // logged instead of failing; one that no longer occurs fails, so the list
 // shrinks as hosts are fixed.
-var knownHostDiffs = map[string]map[string]string{
-	"module": {
-		// API Gateway writes the request's protocol into HTTP API events;
-		// the module reads it from Envoy, the wasm filter and the Go hosts
-		// do not yet.
-		"requestContext.http.protocol":             "the other hosts leave the protocol empty",
-		"calls:concurrent_first_requests_coalesce": "the module does not share concurrent misses for one identity yet",
-	},
-}
+var knownHostDiffs = map[string]map[string]string{}
 
 // knownDiffs records which known differences were seen. Runs go one
 // after another, but hosts_agree reads what they wrote, so access is
@@ -109,12 +101,13 @@ const (
 )
 
 // perHostHeaders are request headers a host adds before the filter runs
-// (Envoy's connection manager sets x-forwarded-proto and x-request-id, and
+// (Envoy's connection manager sets x-forwarded-proto, x-forwarded-port
+// (the port it listens on, which differs per host) and x-request-id, and
 // with use_remote_address appends to x-forwarded-for, with its own address
 // for a loopback peer, and sets x-envoy-external-address); they are
 // removed from events before hosts are compared. The hosts' listening
 // ports differ, so host keeps its name with a placeholder value.
-var perHostHeaders = []string{"x-forwarded-proto", "x-request-id", "x-forwarded-for", "x-envoy-external-address"}
+var perHostHeaders = []string{"x-forwarded-proto", "x-forwarded-port", "x-request-id", "x-forwarded-for", "x-envoy-external-address"}
 
 // normaliseEvent returns the event as sorted "path = value" lines, with the
 // fields that legitimately differ per host or protocol replaced:

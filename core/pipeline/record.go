@@ -162,3 +162,22 @@ func needsQuote(s string) bool {
 	}
 	return false
 }
+
+// AppendLine appends the decision line a proxy filter writes to the
+// proxy's log: key=id, the stream (or context) the proxy knows the request
+// by, then the record's text layout, then extra key/value pairs, written
+// as given (callers pass plain tokens: a callout id, "wait").
+func (rec *Record) AppendLine(b []byte, key string, id uint64, extra ...string) []byte {
+	b = append(b, key...)
+	b = append(b, '=')
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, ' ')
+	b = rec.AppendText(b)
+	for i := 0; i+1 < len(extra); i += 2 {
+		b = append(b, ' ')
+		b = append(b, extra[i]...)
+		b = append(b, '=')
+		b = append(b, extra[i+1]...)
+	}
+	return b
+}

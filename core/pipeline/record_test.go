@@ -138,3 +138,26 @@ func FuzzRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestRecordLine(t *testing.T) {
+	res := Result{Kind: KindAllow, Route: "/pets/{id}", Authorizer: "jwt", CacheState: CacheMiss, Decision: DecisionAllow}
+	rec := NewRecord("GET", "/pets/7?token=secret", "", &res)
+	tests := []struct {
+		name  string
+		extra []string
+		want  string
+	}{
+		{"no extra", nil, `stream=42 method=GET path=/pets/7 route=/pets/{id} authorizer=jwt cache=miss decision=ALLOW status=200`},
+		{"extra pairs", []string{"callout", "7", "coalesced", "wait"},
+			`stream=42 method=GET path=/pets/7 route=/pets/{id} authorizer=jwt cache=miss decision=ALLOW status=200 callout=7 coalesced=wait`},
+		{"an odd extra is dropped", []string{"callout", "7", "stray"},
+			`stream=42 method=GET path=/pets/7 route=/pets/{id} authorizer=jwt cache=miss decision=ALLOW status=200 callout=7`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(rec.AppendLine([]byte(nil), "stream", 42, tt.extra...)); got != tt.want {
+				t.Errorf("AppendLine =\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}

@@ -65,15 +65,11 @@ var checks = []check{
 // passed; an error means the demo could not run at all.
 func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	root, rootErr := envoyrun.RepoRoot()
-	wasmFile := o.wasm
-	if wasmFile == "" {
-		f, err := envoyrun.FilterFile()
-		if err != nil {
-			return false, fmt.Errorf("%w (`make demo` builds it first)", err)
-		}
-		wasmFile = f
+	wasmFile, err := codeFile(o)
+	if err != nil {
+		return false, err
 	}
-	wasmFile, err := filepath.Abs(wasmFile)
+	wasmFile, err = filepath.Abs(wasmFile)
 	if err != nil {
 		return false, err
 	}
@@ -89,13 +85,10 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, fmt.Errorf("--authorizer: want http or lambda, got %q", o.authorizer)
 	}
 	examplePath := o.example
+	name, useModule := exampleName(o.gateway, lambdaMode)
 	if examplePath == "" {
 		if rootErr != nil {
 			return false, fmt.Errorf("%w (make demo), or pass --example", rootErr)
-		}
-		name := "envoy.yaml"
-		if lambdaMode {
-			name = "envoy-lambda.yaml"
 		}
 		examplePath = filepath.Join(root, "examples", "envoy", name)
 	}
@@ -108,6 +101,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	boot, err := envoyrun.ReadBootstrap(examplePath)
 	if err != nil {
 		return false, err
+	}
+	if useModule {
+		if err := boot.UseModule("authgate"); err != nil {
+			return false, err
+		}
 	}
 	envoyBin, err := envoyrun.Binary()
 	if err != nil {

@@ -95,3 +95,30 @@ func TestDemoLambda(t *testing.T) {
 		t.Fatalf("not every check passed:\n%s", out.String())
 	}
 }
+
+// TestDemoModule runs the tour with the dynamic module in Envoy (make demo
+// GATEWAY=module): the same checks pass, and the module answers them.
+func TestDemoModule(t *testing.T) {
+	needs(t)
+	o := options{once: true, gateway: gatewayModule, freePorts: true, concurrency: 2, readyTimeout: testReadyTimeout}
+	if _, err := codeFile(o); err != nil {
+		if envoyrun.Required() {
+			t.Fatalf("the dynamic module is required here (CI or %s=1): %v", envoyrun.RequireVar, err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	passed, err := run(ctx, o, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	if !passed || !strings.Contains(text, "PASS: 6 of 6 checks passed") {
+		t.Fatalf("not every check passed:\n%s", text)
+	}
+	if !strings.Contains(text, "examples/envoy/envoy-module.yaml with the filter at ") || !strings.Contains(text, "libauthgate.so") {
+		t.Errorf("the output does not show the module running:\n%s", text)
+	}
+}

@@ -6,10 +6,12 @@
 // everything running for you to try until Ctrl-C.
 //
 //	make demo                      # builds build/authgate.wasm, then runs this
+//	make demo GATEWAY=module       # the dynamic module build/libauthgate.so in Envoy instead of the .wasm
 //	make demo AUTHORIZER=lambda    # the authorizer as a Lambda function under the runtime emulator
 //	go run ./examples/demo --once  # the checks only; exit status 1 if one fails
 //
-// It builds nothing itself: build/authgate.wasm must exist.
+// It builds nothing itself: build/authgate.wasm (or, with --gateway module,
+// build/libauthgate.so) must exist.
 package main
 
 import (
@@ -30,6 +32,7 @@ func main() {
 	fs.StringVar(&o.example, "example", "", "the Envoy configuration to run (default examples/envoy/envoy.yaml in the repository)")
 	fs.BoolVar(&o.freePorts, "free-ports", false, "let the kernel pick every port instead of trying 8080, 9000, 9001 and 9901 first")
 	fs.IntVar(&o.concurrency, "concurrency", 2, "Envoy worker threads (--concurrency), each with its own wasm VM")
+	fs.StringVar(&o.gateway, "gateway", gatewayWasm, "what runs authgate in Envoy: wasm (build/authgate.wasm, examples/envoy/envoy.yaml) or module (the dynamic module build/libauthgate.so or $AUTHGATE_MODULE, examples/envoy/envoy-module.yaml)")
 	fs.StringVar(&o.authorizer, "authorizer", "http", "how the JWT authorizer runs: http (served in process, examples/envoy/envoy.yaml) or lambda (its Lambda bootstrap under aws-lambda-rie, invoked through the Lambda Invoke API with SigV4, examples/envoy/envoy-lambda.yaml)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
@@ -54,6 +57,7 @@ type options struct {
 	freePorts   bool
 	concurrency int
 	authorizer  string // "http" (default) or "lambda"
+	gateway     string // "wasm" (default) or "module"
 	// readyTimeout bounds the wait for Envoy; zero means envoyReadyTimeout.
 	// The tests allow more: they share the machine with other packages.
 	readyTimeout time.Duration

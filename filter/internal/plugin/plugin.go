@@ -371,18 +371,7 @@ func (p *Plugin) logDecision(s *stream, res *pipeline.Result, extra ...string) {
 		return
 	}
 	rec := pipeline.NewRecord(s.method, s.target, s.requestID, res)
-	b := make([]byte, 0, 256)
-	b = append(b, "ctx="...)
-	b = strconv.AppendUint(b, uint64(s.id), 10)
-	b = append(b, ' ')
-	b = rec.AppendText(b)
-	for i := 0; i+1 < len(extra); i += 2 {
-		b = append(b, ' ')
-		b = append(b, extra[i]...)
-		b = append(b, '=')
-		b = append(b, extra[i+1]...)
-	}
-	p.host.Log(level, string(b))
+	p.host.Log(level, string(rec.AppendLine(make([]byte, 0, 256), "ctx", uint64(s.id), extra...)))
 }
 
 // logs reports whether the proxy writes lines at level.

@@ -441,61 +441,6 @@ func TestPostRunsOnTheStreamsWorker(t *testing.T) {
 	}
 }
 
-// TestHopResumesEachStreamOnItsWorker runs the hop build's path: callout
-// answers reach their streams from other goroutines through the
-// schedulers, for streams spread over two workers.
-func TestHopResumesEachStreamOnItsWorker(t *testing.T) {
-	gate.HopCalloutAnswers = true
-	t.Cleanup(func() { gate.HopCalloutAnswers = false })
-	v := newEnv(t, tokenConfig)
-	w2 := v.e.NewWorker()
-	t.Cleanup(w2.Stop)
-	const n = 40
-	streams := make([]*gatetest.Stream, n)
-	for i := range n {
-		w := v.w
-		if i%2 == 1 {
-			w = w2
-		}
-		streams[i] = v.stream(w, "GET", fmt.Sprintf("/pets/%d", i), "authorization", fmt.Sprintf("Bearer s%d", i))
-		v.headers(streams[i])
-	}
-	var wg sync.WaitGroup
-	for i, s := range streams {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			effect := "Allow"
-			if i%4 == 3 {
-				effect = "Deny"
-			}
-			s.W.Do(func() {
-				s.Filter.OnCalloutDone(s, s.Callouts()[0].ID, abi.CalloutSuccess,
-					[]gate.Header{{Name: ":status", Value: "200"}}, []byte(policy(fmt.Sprintf("p%d", i), effect)))
-			})
-		}()
-	}
-	wg.Wait()
-	// Each answer hops through a goroutine back to its worker.
-	v.e.WaitScheduled(n)
-	v.w.Drain()
-	w2.Drain()
-	for i, s := range streams {
-		if i%4 == 3 {
-			if r := s.Responses(); len(r) != 1 || r[0].Status != 403 {
-				t.Errorf("stream %d: responses %+v, want 403", i, r)
-			}
-			continue
-		}
-		if s.Continued() != 1 || !slices.Equal(header(s.Headers, "x-authorizer-principal-id"), []string{fmt.Sprintf("p%d", i)}) {
-			t.Errorf("stream %d: continued %d, principal %q", i, s.Continued(), header(s.Headers, "x-authorizer-principal-id"))
-		}
-		if len(s.Delivered()) != 1 {
-			t.Errorf("stream %d: %d scheduled events, want 1", i, len(s.Delivered()))
-		}
-	}
-}
-
 // TestUpstreamReadings: the module removes names a CGI-style upstream
 // reads as authorizer or override headers, on a NONE route, refuses a
 // method outside API Gateway's, and writes an IPv4-mapped peer as IPv4,
