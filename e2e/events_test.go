@@ -15,6 +15,11 @@ import (
 // shrinks as hosts are fixed.
 var knownHostDiffs = map[string]map[string]string{
 	"module": {
+		// Envoy's dynamic-module ABI removes a header that set_header is
+		// given an empty value for, and add_header refuses one: the module
+		// cannot forward a context value that is the empty string.
+		upstreamKey("x-authorizer-empty", ""):  "Envoy's dynamic-module ABI cannot set a header to an empty value",
+		upstreamKey("x-authorizer-groups", ""): "Envoy's dynamic-module ABI cannot set a header to an empty value",
 		// API Gateway writes the request's protocol into HTTP API events;
 		// the module reads it from Envoy, the wasm filter and the Go hosts
 		// do not yet.
@@ -41,6 +46,16 @@ func known(run, key string) (entry, why string, ok bool) {
 	}
 	return "", "", false
 }
+
+// isKnown reports whether knownHostDiffs covers key for run.
+func isKnown(run, key string) bool {
+	_, _, ok := known(run, key)
+	return ok
+}
+
+// upstreamKey is the knownHostDiffs key of an upstream header a host does
+// not forward when its value is val.
+func upstreamKey(name, val string) string { return "upstream " + name + "=" + val }
 
 // differs reports a difference of run on key: logged when it is known,
 // an error otherwise.
@@ -85,7 +100,7 @@ func (k *knownDiffs) filter(t *testing.T, ref, h, diff string) string {
 // whole table and never showed it: it is fixed, and the entry must go.
 func (k *knownDiffs) stale(t *testing.T, res *results) {
 	for e, keys := range knownHostDiffs {
-		complete := len(res.byRun[e]) == len(table)
+		complete := res.complete(e)
 		if !strings.Contains(e, "/") {
 			complete = res.ran(e)
 		}

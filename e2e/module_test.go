@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -35,6 +34,8 @@ const (
 	moduleWasmYAML   = "../examples/envoy/envoy.yaml"
 	modulePluginJSON = "../examples/envoy/authgate.json"
 	moduleLibrary    = "libauthgate.so"
+	// moduleName is the name Envoy loads moduleLibrary by.
+	moduleName = "authgate"
 )
 
 // moduleEnvoy is the Envoy dynamic module in Envoy, from the example
@@ -46,17 +47,11 @@ func moduleEnvoy(tags string) *envoyGateway {
 	if tags != "" {
 		name += "-" + tags
 	}
-	return &envoyGateway{host: name, example: "envoy-module.yaml", workers: envoyWorkers,
+	return &envoyGateway{host: name, example: "envoy-module.yaml", module: moduleName, workers: envoyWorkers,
 		code: func() (string, error) { return moduleFile(tags) }}
 }
 
-var (
-	moduleBuilds    sync.Map // build tags -> *moduleBuild
-	moduleBuildDirs struct {
-		mu   sync.Mutex
-		dirs []string // removed by TestMain
-	}
-)
+var moduleBuilds sync.Map // build tags -> *moduleBuild
 
 type moduleBuild struct {
 	once sync.Once
@@ -77,27 +72,11 @@ func moduleFile(tags string) (string, error) {
 	v, _ := moduleBuilds.LoadOrStore(tags, &moduleBuild{})
 	b := v.(*moduleBuild)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "authgate-module-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		moduleBuildDirs.mu.Lock()
-		moduleBuildDirs.dirs = append(moduleBuildDirs.dirs, dir)
-		moduleBuildDirs.mu.Unlock()
-		file := filepath.Join(dir, moduleLibrary)
-		args := []string{"build", "-buildmode=c-shared", "-o", file}
+		args := []string{"-buildmode=c-shared"}
 		if tags != "" {
 			args = append(args, "-tags", tags)
 		}
-		cmd := exec.Command(goCommand(), append(args, "./filter/module")...)
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("building the module (tags %q, or set AUTHGATE_MODULE): %w\n%s", tags, err, out)
-			return
-		}
-		b.file = file
+		b.file, b.err = goBuild("./filter/module", moduleLibrary, "AUTHGATE_MODULE", []string{"CGO_ENABLED=1"}, args...)
 	})
 	return b.file, b.err
 }
