@@ -32,7 +32,7 @@ var protocols = []protocol{
 	{name: "h1", version: "HTTP/1.1", transport: func() *http.Transport { return &http.Transport{} }, sendRaw: sendRawH1},
 	// Go's HTTP/2 client sends :method and :path as given and field names
 	// in lower case, as HTTP/2 has them: a raw request needs nothing else.
-	{name: "h2", version: "HTTP/2", transport: func() *http.Transport {
+	{name: "h2", version: "HTTP/2.0", transport: func() *http.Transport {
 		p := new(http.Protocols)
 		p.SetUnencryptedHTTP2(true)
 		return &http.Transport{Protocols: p}

@@ -18,12 +18,8 @@ var knownHostDiffs = map[string]map[string]string{
 		// Envoy's dynamic-module ABI removes a header that set_header is
 		// given an empty value for, and add_header refuses one: the module
 		// cannot forward a context value that is the empty string.
-		upstreamKey("x-authorizer-empty", ""):  "Envoy's dynamic-module ABI cannot set a header to an empty value",
-		upstreamKey("x-authorizer-groups", ""): "Envoy's dynamic-module ABI cannot set a header to an empty value",
-		// API Gateway writes the request's protocol into HTTP API events;
-		// the module reads it from Envoy, the wasm filter and the Go hosts
-		// do not yet.
-		"requestContext.http.protocol":             "the other hosts leave the protocol empty",
+		upstreamKey("x-authorizer-empty", ""):      "Envoy's dynamic-module ABI cannot set a header to an empty value",
+		upstreamKey("x-authorizer-groups", ""):     "Envoy's dynamic-module ABI cannot set a header to an empty value",
 		"calls:concurrent_first_requests_coalesce": "the module does not share concurrent misses for one identity yet",
 	},
 }
@@ -124,12 +120,13 @@ const (
 )
 
 // perHostHeaders are request headers a host adds before the filter runs
-// (Envoy's connection manager sets x-forwarded-proto and x-request-id, and
-// with use_remote_address appends to x-forwarded-for, with its own address
-// for a loopback peer, and sets x-envoy-external-address); they are
-// removed from events before hosts are compared. The hosts' listening
+// (Envoy's connection manager sets x-forwarded-proto, x-forwarded-port
+// (the listener's port) and x-request-id, and with use_remote_address
+// appends to x-forwarded-for, with its own address for a loopback peer,
+// and sets x-envoy-external-address; the Go hosts do as Envoy does); they
+// are removed from events before hosts are compared. The hosts' listening
 // ports differ, so host keeps its name with a placeholder value.
-var perHostHeaders = []string{"x-forwarded-proto", "x-request-id", "x-forwarded-for", "x-envoy-external-address"}
+var perHostHeaders = []string{"x-forwarded-proto", "x-forwarded-port", "x-request-id", "x-forwarded-for", "x-envoy-external-address"}
 
 // normaliseEvent returns the event as sorted "path = value" lines, with the
 // fields that legitimately differ per host or protocol replaced:

@@ -304,7 +304,8 @@ func TestEnvoyLambdaAssumeRole(t *testing.T) {
 	if err := os.WriteFile(f, yml, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	// Validating compiles the filter as a start does: the same bound.
+	ctx, cancel := context.WithTimeout(t.Context(), envoyReadyTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", f).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OK") {

@@ -344,7 +344,7 @@ var transportHeaders = []string{"connection", "content-length", "date", "server"
 // connection: not compared between hosts. Names starting with x-envoy- are
 // Envoy's too.
 var proxyHeaders = []string{"host", "connection", "content-length", "transfer-encoding",
-	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-request-id"}
+	"x-forwarded-for", "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto", "x-request-id"}
 
 // check asserts one reply against st.want and returns its summary.
 func (r *runner) check(t *testing.T, where, base string, st *step, rp *reply) string {
