@@ -85,7 +85,8 @@ rie:
 
 # test: vet, the purity rules of core/, every package with the race
 # detector, and the table against every host (native, wazero, Envoy with
-# the wasm filter and with the dynamic module) over HTTP/1.1 and HTTP/2.
+# the wasm filter and with the dynamic module, both engines of authgate
+# serve) over HTTP/1.1 and HTTP/2, and 300 differential cases.
 # The host suite (./e2e itself) runs without the race detector: its hosts
 # are covered by their own race tests, and at full speed it sends the full
 # bursts (200 concurrent first requests) to Envoy and the wasm host. A

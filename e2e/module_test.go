@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -36,6 +35,8 @@ const (
 	moduleWasmYAML   = "../examples/envoy/envoy.yaml"
 	modulePluginJSON = "../examples/envoy/authgate.json"
 	moduleLibrary    = "libauthgate.so"
+	// moduleName is the name Envoy loads moduleLibrary by.
+	moduleName = "authgate"
 )
 
 // moduleEnvoy is the Envoy dynamic module in Envoy, from the example
@@ -47,7 +48,7 @@ func moduleEnvoy(tags string) *envoyGateway {
 	if tags != "" {
 		name += "-" + tags
 	}
-	return &envoyGateway{host: name, example: "envoy-module.yaml", workers: envoyWorkers, oneEngine: true,
+	return &envoyGateway{host: name, example: "envoy-module.yaml", module: moduleName, workers: envoyWorkers, oneEngine: true,
 		code: func() (string, error) { return moduleFile(tags) }}
 }
 
@@ -85,27 +86,11 @@ func moduleFile(tags string) (string, error) {
 	v, _ := moduleBuilds.LoadOrStore(tags, &moduleBuild{})
 	b := v.(*moduleBuild)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "authgate-module-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		moduleBuildDirs.mu.Lock()
-		moduleBuildDirs.dirs = append(moduleBuildDirs.dirs, dir)
-		moduleBuildDirs.mu.Unlock()
-		file := filepath.Join(dir, moduleLibrary)
-		args := []string{"build", "-buildmode=c-shared", "-o", file}
+		args := []string{"-buildmode=c-shared"}
 		if tags != "" {
 			args = append(args, "-tags", tags)
 		}
-		cmd := exec.Command(goCommand(), append(args, "./filter/module")...)
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("building the module (tags %q, or set AUTHGATE_MODULE): %w\n%s", tags, err, out)
-			return
-		}
-		b.file = file
+		b.file, b.err = goBuild("./filter/module", moduleLibrary, "AUTHGATE_MODULE", []string{"CGO_ENABLED=1"}, args...)
 	})
 	return b.file, b.err
 }

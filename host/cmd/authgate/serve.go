@@ -146,6 +146,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 1024
 	transport.MaxIdleConnsPerHost = 1024
+	// Without this the transport asks the upstream for gzip on requests
+	// that did not, and unpacks the answer: the upstream would receive an
+	// Accept-Encoding the client never sent, where Envoy forwards the
+	// request as it came.
+	transport.DisableCompression = true
 	proxy := &httputil.ReverseProxy{
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
