@@ -78,7 +78,7 @@ func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint3
 	} else {
 		resp = p.readCalloutResponse(headers, bodySize)
 		p.observe(call.Authorizer, now.Sub(sent))
-		if timedOut(headers, resp) {
+		if timedOut(resp) {
 			p.countSuffix(call.Authorizer, pipeline.MetricTimeout)
 		}
 	}
@@ -104,18 +104,13 @@ func (p *Plugin) logCalloutAnswer(a *calloutAnswer) {
 		a.authorizer, a.ref.Token, a.resp.Status, len(a.resp.Body), head)
 }
 
-// envoyTimeoutBody is the body of the 504 Envoy's router answers itself
-// when a callout exceeds its timeout.
-const envoyTimeoutBody = "upstream request timeout"
-
 // timedOut tells whether a callout's answer is the host's report of a call
-// that got no answer: no headers at all (a timeout or reset reported as a
-// failure, as the wazero host and Envoy's async client failures do), or
-// Envoy's own 504 for an exceeded timeout. An authorizer's own 504 with
-// another body is an error, not a timeout.
-func timedOut(headers uint32, resp pipeline.Response) bool {
-	return headers == 0 || resp.Status == 0 ||
-		(resp.Status == 504 && strings.TrimSpace(string(resp.Body)) == envoyTimeoutBody)
+// that ran out of time: Envoy's own 504 (pipeline.Response.Failed). No
+// headers at all is how Envoy reports a reset; an authorizer's own 504
+// with another body is its answer.
+func timedOut(resp pipeline.Response) bool {
+	cause, _ := resp.Failed()
+	return cause == pipeline.CauseTimeout
 }
 
 // readCalloutResponse reads a callout's answer. Status 0 (the call failed)
