@@ -48,6 +48,7 @@ const (
 	Malformed   = "malformed"   // 200 with truncated JSON
 	Slow        = "slow"        // waits SlowDelay (or until the caller gives up), then allows
 	Delay       = "delay"       // waits ShortDelay, then allows: lets concurrent requests overlap
+	Hangup      = "hangup"      // closes the connection without an answer
 )
 
 // Delays of the slow behaviours.
@@ -260,6 +261,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 		writeRaw(w, 403, "application/json", `{"message":"Forbidden"}`)
 	case Malformed:
 		writeRaw(w, 200, "application/json", `{"principalId":"`+principal+`","policyDocument":{"Version"`)
+	case Hangup:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
 	case Slow, Delay:
 		d := SlowDelay
 		if behaviour == Delay {
