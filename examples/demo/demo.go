@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authgate/authgate/examples/echo"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 )
@@ -161,7 +162,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	case os.Getenv(SecretVar) != "":
 		secretFrom = "secret from $" + SecretVar
 	}
-	stopUp := envoyrun.Serve(upLn, echoHandler())
+	stopUp := envoyrun.Serve(upLn, echo.Handler())
 	defer stopUp()
 	var authzCalls func() int64
 	var envoyEnv []string
@@ -341,7 +342,7 @@ func runCheck(ctx context.Context, out io.Writer, n int, c check, curl, base str
 	if a.status != c.wantStatus {
 		problem = fmt.Sprintf("want status %d", c.wantStatus)
 	} else if c.wantPrincipal != "" {
-		got := echoedPrincipal(a.body)
+		got := echo.Principal(a.body)
 		if got != c.wantPrincipal {
 			problem = fmt.Sprintf("the upstream saw x-authorizer-principal-id %q, want %q", got, c.wantPrincipal)
 		}
@@ -434,44 +435,6 @@ func viaGo(ctx context.Context, method, url, auth string) (answer, error) {
 		}
 	}
 	return a, err
-}
-
-// echoed is what the echo upstream answers.
-type echoed struct {
-	Method            string            `json:"method"`
-	Path              string            `json:"path"`
-	AuthorizerHeaders map[string]string `json:"authorizerHeaders"`
-}
-
-// echoHeaderPrefix starts the response headers in which the echo upstream
-// returns the x-authorizer-* headers it received.
-const echoHeaderPrefix = "echo-"
-
-// echoHandler answers 200 with the method, the path and every
-// x-authorizer-* header it received, in the body and as echo-x-authorizer-*
-// response headers: what the gateway told the upstream.
-func echoHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e := echoed{Method: r.Method, Path: r.URL.EscapedPath(), AuthorizerHeaders: map[string]string{}}
-		for name, vals := range r.Header {
-			if lower := strings.ToLower(name); strings.HasPrefix(lower, "x-authorizer-") {
-				e.AuthorizerHeaders[lower] = strings.Join(vals, ",")
-				// Echoed as response headers too, so curl -i shows
-				// what the gateway told the upstream.
-				w.Header().Set(echoHeaderPrefix+lower, e.AuthorizerHeaders[lower])
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(e)
-	})
-}
-
-func echoedPrincipal(body []byte) string {
-	var e echoed
-	if json.Unmarshal(body, &e) != nil {
-		return ""
-	}
-	return e.AuthorizerHeaders["x-authorizer-principal-id"]
 }
 
 // oneLine shortens a body for printing; JSON is re-encoded (maps come out

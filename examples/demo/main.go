@@ -9,7 +9,7 @@
 // with exit status 0.
 //
 //	make demo                            # builds build/authgate.wasm and this command, then runs it
-//	JWT_SECRET=$(openssl rand -hex 32) make demo   # tokens that outlive one run
+//	JWT_SECRET=<32 bytes or more> make demo        # tokens that outlive one run
 //	make demo AUTHORIZER=lambda          # the authorizer as a Lambda function under the runtime emulator
 //	go run ./examples/demo --once        # the checks only; exit status 1 if one fails
 //
