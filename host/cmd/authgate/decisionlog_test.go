@@ -104,6 +104,13 @@ func TestDecisionLinesAgree(t *testing.T) {
 	}
 }
 
+// serveStartBound bounds the wait for serve to listen. Compiling the
+// filter is slow under -race, and slower still while make test runs every
+// package at once; the filter is compiled once per test process (wazero's
+// cache), so a bound that lets the first compilation finish makes the
+// later starts quick.
+const serveStartBound = 10 * time.Minute
+
 // serveAndSend runs serve with args, sends decisionRequests through it,
 // stops it and returns what it logged.
 func serveAndSend(t *testing.T, args []string, upstream, authz string) string {
@@ -123,8 +130,8 @@ func serveAndSend(t *testing.T, args []string, upstream, authz string) string {
 		base = "http://" + a.String()
 	case code := <-done:
 		t.Fatalf("serve exited %d early:\n%s", code, stderr.String())
-	case <-time.After(3 * time.Minute): // compiling the filter is slow under -race
-		t.Fatalf("serve did not start:\n%s", stderr.String())
+	case <-time.After(serveStartBound):
+		t.Fatalf("serve did not start in %v:\n%s", serveStartBound, stderr.String())
 	}
 	for i, r := range decisionRequests {
 		req, err := http.NewRequest(r.method, base+r.target, nil)
