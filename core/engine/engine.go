@@ -268,6 +268,17 @@ func (e *Engine) Finish(l *Lead, a Answer, now time.Time) pipeline.Result {
 		return e.pipe.Failure("authorizer call finished twice")
 	}
 	e.meters.observe(l.Call.Authorizer, &a)
+	if a.Response.Status == 0 && a.Response.Cause == pipeline.CauseNone {
+		// What the embedding said of the call is its cause when it gave
+		// none: a call never sent was refused, one that ran out of time
+		// timed out.
+		switch {
+		case a.TimedOut:
+			a.Response.Cause = pipeline.CauseTimeout
+		case !a.Sent:
+			a.Response.Cause = pipeline.CauseRefused
+		}
+	}
 	// The leader resumes first, so that its answer is cached before the
 	// call retires (see join).
 	res := e.resumeSafe(l.Call, a.Response, now)

@@ -470,19 +470,21 @@ func TestMetrics(t *testing.T) {
 
 	m := e.Metrics()
 	want := map[string]uint64{
-		"authgate.pos.allow":        2,
-		"authgate.pos.cache_miss":   3,
-		"authgate.pos.coalesced":    1,
-		"authgate.pos.cache_hit":    1,
-		"authgate.pos.deny":         1,
-		"authgate.pos.error":        1,
-		"authgate.pos.timeout":      1,
-		"authgate.off.error":        1,
-		"authgate.off.cache_miss":   1,
-		"authgate.NONE.allow":       1,
-		"authgate.NONE.no_route":    1,
-		"authgate.ghost.allow":      1,
-		"authgate.stale.cache_miss": 0,
+		"authgate.pos.allow":         2,
+		"authgate.pos.cache_miss":    3,
+		"authgate.pos.coalesced":     1,
+		"authgate.pos.cache_hit":     1,
+		"authgate.pos.deny":          1,
+		"authgate.pos.error":         1,
+		"authgate.pos.timeout":       1,
+		"authgate.pos.error_timeout": 1,
+		"authgate.off.error":         1,
+		"authgate.off.error_refused": 1,
+		"authgate.off.cache_miss":    1,
+		"authgate.NONE.allow":        1,
+		"authgate.NONE.no_route":     1,
+		"authgate.ghost.allow":       1,
+		"authgate.stale.cache_miss":  0,
 	}
 	for name, v := range want {
 		if got, ok := m.Counters[name]; !ok || got != v {

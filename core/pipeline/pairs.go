@@ -80,15 +80,3 @@ func NewResponse[H ~struct{ Name, Value string }](pairs []H, body []byte) (Respo
 	}
 	return resp, nil
 }
-
-// proxyTimeoutBody is the body of the 504 Envoy's async client answers
-// itself when a callout exceeds its timeout.
-const proxyTimeoutBody = "upstream request timeout"
-
-// ProxyTimedOut reports whether resp is Envoy's own answer to a callout
-// that exceeded its timeout (504, body "upstream request timeout"), which
-// embeddings in Envoy count as a timeout, not as the authorizer's answer.
-// An authorizer's own 504 with another body is an error, not a timeout.
-func ProxyTimedOut(resp Response) bool {
-	return resp.Status == 504 && strings.TrimSpace(string(resp.Body)) == proxyTimeoutBody
-}

@@ -147,27 +147,6 @@ func TestNewResponse(t *testing.T) {
 	}
 }
 
-func TestProxyTimedOut(t *testing.T) {
-	tests := []struct {
-		name string
-		resp Response
-		want bool
-	}{
-		{"envoy's timeout", Response{Status: 504, Body: []byte("upstream request timeout")}, true},
-		{"envoy's timeout with a newline", Response{Status: 504, Body: []byte("upstream request timeout\n")}, true},
-		{"the authorizer's own 504", Response{Status: 504, Body: []byte(`{"message":"gateway timeout"}`)}, false},
-		{"another status with that body", Response{Status: 503, Body: []byte("upstream request timeout")}, false},
-		{"no answer", Response{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ProxyTimedOut(tt.resp); got != tt.want {
-				t.Errorf("ProxyTimedOut = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 // FuzzNewResponse reads lines "name value" as FuzzNewRequest does: an
 // answer is read only with one valid :status, never keeps a pseudo
 // header, and keeps every other header in order.

@@ -49,6 +49,15 @@ type Config struct {
 	// Logger receives proxy_log and the guest's stdout/stderr; nil means
 	// slog.Default(). Its enabled level is what proxy_get_log_level reports.
 	Logger *slog.Logger
+	// StreamLog, when set, is offered every line the guest logs while one
+	// of the requests' HTTP contexts is effective (during its callbacks,
+	// or after proxy_set_effective_context named it), with the context of
+	// that request's *http.Request. A line it takes (returns true) does not reach Logger. With
+	// StreamLog set, proxy_get_log_level reports debug at most, so that a
+	// guest writes its per-request debug lines for StreamLog to see;
+	// Logger still drops those of them it does not record. authgate serve
+	// reads the filter's decision lines this way.
+	StreamLog func(ctx context.Context, level abi.LogLevel, msg string) bool
 	// Clock is the wall clock the guest sees; nil means time.Now.
 	Clock func() time.Time
 	// HTTPClient performs callouts; nil means a client that does not follow
@@ -254,7 +263,7 @@ func slogLevel(l abi.LogLevel) slog.Level {
 // can skip formatting messages nobody will see.
 func (h *Host) logLevel() abi.LogLevel {
 	for l := abi.LogTrace; l < abi.LogCritical; l++ {
-		if h.log.Enabled(context.Background(), slogLevel(l)) {
+		if h.log.Enabled(context.Background(), slogLevel(l)) || (l == abi.LogDebug && h.cfg.StreamLog != nil) {
 			return l
 		}
 	}

@@ -51,6 +51,7 @@ const (
 	Malformed   = "malformed"   // 200 with truncated JSON
 	Slow        = "slow"        // waits SlowDelay (or until the caller gives up), then allows
 	Delay       = "delay"       // waits ShortDelay, then allows: lets concurrent requests overlap
+	Hangup      = "hangup"      // closes the connection without an answer
 
 	// Policies the security rows judge requests against, all on the
 	// event's stage.
@@ -317,6 +318,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 		writeRaw(w, 403, "application/json", `{"message":"Forbidden"}`)
 	case Malformed:
 		writeRaw(w, 200, "application/json", `{"principalId":"`+principal+`","policyDocument":{"Version"`)
+	case Hangup:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
 	case Slow, Delay:
 		d := SlowDelay
 		if behaviour == Delay {

@@ -76,7 +76,7 @@ func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint3
 	} else {
 		resp = p.readCalloutResponse(headers, bodySize)
 		p.observe(call.Authorizer, now.Sub(sent))
-		if timedOut(headers, resp) {
+		if timedOut(resp) {
 			p.countSuffix(call.Authorizer, pipeline.MetricTimeout)
 		}
 	}
@@ -103,11 +103,11 @@ func (p *Plugin) logCalloutAnswer(a *calloutAnswer) {
 }
 
 // timedOut tells whether a callout's answer is the host's report of a call
-// that got no answer: no headers at all (a timeout or reset reported as a
-// failure, as the wazero host and Envoy's async client failures do), or
-// Envoy's own 504 for an exceeded timeout (pipeline.ProxyTimedOut).
-func timedOut(headers uint32, resp pipeline.Response) bool {
-	return headers == 0 || resp.Status == 0 || pipeline.ProxyTimedOut(resp)
+// that ran out of time (pipeline.Response.TimedOut): Envoy's own 504.
+// No headers at all is how Envoy reports a reset; an authorizer's own 504
+// with another body is its answer.
+func timedOut(resp pipeline.Response) bool {
+	return resp.TimedOut()
 }
 
 // readCalloutResponse reads a callout's answer. Status 0 (the call failed)

@@ -72,11 +72,12 @@ type serveOptions struct {
 	filter     string
 	pool       int
 	admin      string
+	logFormat  string
 }
 
 // serve runs the authorizing reverse proxy until ctx is done.
 func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR]")
+	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--log-format text|json]")
 	o := serveOptions{clusters: clusterFlags{}}
 	fs.StringVar(&o.configFile, "config", "", "gateway configuration `FILE` (JSON)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on")
@@ -86,6 +87,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	fs.StringVar(&o.filter, "filter", "", "filter `FILE.wasm` for the wasm engine; default: the one embedded at build time")
 	fs.IntVar(&o.pool, "pool", 0, "number of wasm VMs (`N`); default GOMAXPROCS")
 	fs.StringVar(&o.admin, "admin", "", "`ADDR` of the admin listener serving /metrics and /ready, e.g. 127.0.0.1:9902; default none")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log lines on stderr as `text` (logfmt) or json (one object per line)")
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
@@ -104,6 +106,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		return exitUsage
 	case o.filter != "" && o.engine != "wasm":
 		c.usageError(fs, "--filter: only with --engine wasm")
+		return exitUsage
+	case o.logFormat != "text" && o.logFormat != "json":
+		c.usageError(fs, fmt.Sprintf("--log-format: want text or json, got %q", o.logFormat))
 		return exitUsage
 	}
 	upstream, err := url.Parse(o.upstream)
@@ -128,7 +133,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		}
 	}
 
-	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	var handler slog.Handler = slog.NewTextHandler(c.stderr, nil)
+	if o.logFormat == "json" {
+		handler = slog.NewJSONHandler(c.stderr, nil)
+	}
+	logger := slog.New(handler)
 	eng, err := c.newEngine(ctx, &o, plan, raw, logger)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)

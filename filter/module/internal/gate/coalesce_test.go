@@ -310,7 +310,7 @@ func TestFailedCallFailsItsWaiters(t *testing.T) {
 			t.Errorf("stream %d: responses %+v, continued %d; want one 500", i, r, s.Continued())
 		}
 	}
-	for name, want := range map[string]uint64{"authgate.jwt.error": 6, "authgate.jwt.timeout": 1, "authgate.jwt.coalesced": 5} {
+	for name, want := range map[string]uint64{"authgate.jwt.error": 6, "authgate.jwt.error_reset": 6, "authgate.jwt.timeout": 0, "authgate.jwt.coalesced": 5} {
 		if got := v.stat(name); got != want {
 			t.Errorf("%s = %d, want %d", name, got, want)
 		}

@@ -34,6 +34,8 @@ type Filter struct {
 	wake func(pipeline.Result)
 	// began is when the request was last evaluated.
 	began time.Time
+	// coalesced: the stream's result came from another stream's call.
+	coalesced bool
 
 	// For the decision record only; never the query string or the
 	// identity (NewRecord drops the query).
@@ -285,6 +287,7 @@ func (f *Filter) resume(s Stream, res pipeline.Result, resumed bool) abi.Headers
 		f.logf(abi.LogDebug, "stream %d: the call it waited for was abandoned; evaluating again", f.id)
 		return f.evaluate(s, f.readRequest(s), resumed)
 	}
+	f.coalesced = true
 	return f.apply(s, res, resumed)
 }
 
@@ -301,10 +304,7 @@ func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, he
 	}
 	now := f.cfg.now()
 	resp := readResponse(result, headers, body)
-	a := engine.Answer{Response: resp, Sent: true, Latency: now.Sub(f.sent), TimedOut: timedOut(result, resp)}
-	if a.TimedOut {
-		a.Response = pipeline.Response{}
-	}
+	a := engine.Answer{Response: resp, Sent: true, Latency: now.Sub(f.sent), TimedOut: resp.TimedOut()}
 	authorizer := f.lead.Call.Authorizer
 	res := f.finish(a, now)
 	if res.Decision == pipeline.DecisionError {
@@ -326,13 +326,6 @@ func readResponse(result abi.CalloutResult, headers []Header, body []byte) pipel
 		return pipeline.Response{}
 	}
 	return resp
-}
-
-// timedOut tells Envoy's own report of an unanswered callout (a reset, or
-// its 504 for an exceeded timeout) from an authorizer's answer; an
-// authorizer's own 504 with another body is an error, not a timeout.
-func timedOut(result abi.CalloutResult, resp pipeline.Response) bool {
-	return result != abi.CalloutSuccess || resp.Status == 0 || pipeline.ProxyTimedOut(resp)
 }
 
 // OnRequestBody holds the body back while the request is undecided. With
@@ -445,20 +438,27 @@ func (f *Filter) recoverFail(s Stream, where string) {
 	}
 }
 
-// logDecision writes the line of a decision: the stream's id, then the
-// decision record (pipeline.Record's text layout), then extra key/value
-// pairs. Debug level, but warn for an authorizer failure, an operator's
-// problem, as the wasm filter logs. It is formatted only when Envoy
+// logDecision writes the line of a decision: the decision record
+// (pipeline.Record's text layout), then the stream's id and extra
+// key/value pairs. Debug level, info with the plan's logDecisions for a
+// final decision, and warn for an authorizer failure, as the wasm filter
+// logs. It is formatted only when Envoy
 // writes the line.
 func (f *Filter) logDecision(res *pipeline.Result, extra ...string) {
 	level := abi.LogDebug
-	if res.Decision == pipeline.DecisionError {
+	switch {
+	case res.Decision == pipeline.DecisionError:
+		// An authorizer failure is an operator's problem, not a client's.
 		level = abi.LogWarn
+	case res.Kind == pipeline.KindCall:
+	case f.cfg.eng.Pipeline().Plan().LogDecisions:
+		level = abi.LogInfo
 	}
 	if !f.cfg.host.LogEnabled(level) {
 		return
 	}
 	rec := pipeline.NewRecord(f.method, f.target, f.requestID, res)
+	rec.Coalesced = f.coalesced
 	f.cfg.host.Log(level, string(rec.AppendLine(make([]byte, 0, 256), "stream", f.id, extra...)))
 }
 

@@ -147,13 +147,13 @@ func TestRequestFlow(t *testing.T) {
 			status: 200, body: `{"principalId":`, wantStatus: 500, wantBody: `{"message":null}`},
 		{name: "reset", path: "/pets/1", headers: []string{"authorization", "Bearer r1"},
 			result: abi.CalloutReset, wantStatus: 500, wantBody: `{"message":null}`,
-			counters: []string{"authgate.jwt.timeout", "authgate.jwt.error"}},
+			counters: []string{"authgate.jwt.error_reset", "authgate.jwt.error"}},
 		{name: "envoy timeout", path: "/pets/1", headers: []string{"authorization", "Bearer t1"},
 			status: 504, body: "upstream request timeout", wantStatus: 500, wantBody: `{"message":null}`,
-			counters: []string{"authgate.jwt.timeout"}},
+			counters: []string{"authgate.jwt.timeout", "authgate.jwt.error_timeout"}},
 		{name: "unknown cluster", path: "/pets/1", headers: []string{"authorization", "Bearer c1"},
 			init: abi.CalloutInitClusterNotFound, wantStatus: 500, wantBody: `{"message":null}`,
-			counters: []string{"authgate.jwt.error"}},
+			counters: []string{"authgate.jwt.error", "authgate.jwt.error_refused"}},
 		{name: "no authorizer", path: "/health", counters: []string{"authgate.NONE.allow"}},
 		{name: "dot segment", path: "/pets/../admin", wantStatus: 400, wantBody: `{"message":"Bad Request"}`,
 			counters: []string{"authgate.NONE.bad_request"}},
@@ -372,7 +372,8 @@ func TestMetricsDefinedUpFront(t *testing.T) {
 	v := newEnv(t, tokenConfig)
 	var want []string
 	for _, s := range []string{pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
-		pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
+		pipeline.MetricErrorRefused, pipeline.MetricErrorReset, pipeline.MetricErrorTimeout, pipeline.MetricErrorStatus,
+		pipeline.MetricErrorMalformed, pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
 		pipeline.MetricCoalesced, pipeline.MetricStaleServed, pipeline.MetricAuthorizerLatency} {
 		want = append(want, pipeline.MetricName("jwt", s))
 	}
@@ -487,5 +488,53 @@ func TestUpstreamReadings(t *testing.T) {
 	}
 	if got := ev.RequestContext.HTTP.SourceIP; got != "10.1.2.3" {
 		t.Errorf("sourceIp %q, want 10.1.2.3", got)
+	}
+}
+
+// TestDecisionLines: a final decision is logged at debug, or at info with
+// logDecisions, with the record first and the stream after it, as the
+// wasm filter logs; a failed call at warn in either case.
+func TestDecisionLines(t *testing.T) {
+	withLog := strings.Replace(tokenConfig, `"stage": "prod",`, `"stage": "prod", "logDecisions": true,`, 1)
+	tests := []struct {
+		name, cfg, token string
+		result           abi.CalloutResult
+		status           int
+		want             string
+	}{
+		{"allow at debug", tokenConfig, "Bearer d1", abi.CalloutSuccess, 200,
+			"debug: method=GET path=/pets/1 route=/{proxy+} authorizer=jwt cache=miss decision=ALLOW status=200 request_id=rid-1 stream="},
+		{"allow at info with logDecisions", withLog, "Bearer d2", abi.CalloutSuccess, 200,
+			"info: method=GET path=/pets/1 route=/{proxy+} authorizer=jwt cache=miss decision=ALLOW status=200 request_id=rid-1 stream="},
+		{"reset at warn", withLog, "Bearer d3", abi.CalloutReset, 0,
+			"warning: method=GET path=/pets/1 route=/{proxy+} authorizer=jwt cache=miss decision=ERROR status=500 reason=\"authorizer call reset\" request_id=rid-1 stream="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newEnv(t, tt.cfg)
+			s := v.stream(v.w, "GET", "/pets/1?secret=q", "authorization", tt.token)
+			v.headers(s)
+			calls := s.Callouts()
+			if len(calls) != 1 {
+				t.Fatalf("%d callouts, want 1", len(calls))
+			}
+			body := ""
+			if tt.status == 200 {
+				body = `{"principalId":"u1","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}}`
+			}
+			v.answer(s, calls[0].ID, tt.result, tt.status, body)
+			var found []string
+			for _, l := range v.e.Log() {
+				if strings.Contains(l, "decision=") && !strings.Contains(l, "callout=") {
+					found = append(found, l)
+				}
+			}
+			if len(found) != 1 || !strings.HasPrefix(found[0], tt.want) {
+				t.Errorf("decision lines %q, want one starting %q", found, tt.want)
+			}
+			if len(found) == 1 && strings.Contains(found[0], "secret") {
+				t.Errorf("decision line %q shows the query", found[0])
+			}
+		})
 	}
 }
