@@ -63,6 +63,7 @@ func newWasmEngine(ctx context.Context, o *serveOptions, pluginConfig []byte, lo
 		Clusters:     o.clusters,
 		Logger:       logger.With("source", "filter"),
 		HTTPClient:   client,
+		CacheDir:     o.cacheDir,
 	})
 	if err != nil {
 		return nil, err
