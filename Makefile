@@ -120,7 +120,7 @@ fuzz:
 # side-by-side load comparison when it is available.
 bench: build envoy
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/... ./filter/internal/... ./host/wasm
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./e2e/bench
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) run ./e2e/bench
 
 # check: fails on any formatting diff, vet finding, purity violation,
 # go.mod or go.sum that `go mod tidy` would change, or import that breaks
