@@ -375,7 +375,7 @@ func newWasmHostWithClient(t *testing.T, code, cfg []byte, clusters map[string]s
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	h, err := wasm.New(ctx, wasm.Config{Wasm: code, PluginConfig: cfg, VMID: "authgate", PluginName: "authgate", RootID: "authgate",
-		PoolSize: wasmPool, Clusters: clusters, Logger: logger, HTTPClient: client})
+		PoolSize: wasmPool, Clusters: clusters, Logger: logger, HTTPClient: client, CacheDir: wasm.DefaultCacheDir()})
 	if err != nil {
 		return nil, err
 	}
