@@ -137,7 +137,7 @@ fuzz: ## every fuzz target for FUZZTIME; crashers land in testdata/fuzz/
 # side-by-side load comparison when it is available.
 bench: build envoy ## micro-benchmarks, then Envoy, the filter, ext_authz and serve side by side (10-15 min)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/... ./filter/internal/... ./host/wasm
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./e2e/bench
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) run ./e2e/bench
 
 # check: fails on any formatting diff, vet finding, purity violation,
 # go.mod or go.sum that `go mod tidy` would change, or import that breaks

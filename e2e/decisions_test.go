@@ -43,19 +43,19 @@ func checkDecisionsAndCauses(t *testing.T, gw *envoyGateway, component string) {
 		line        string // a regexp the Envoy log must match
 	}{
 		{"/pets/1", bearer(authz.Allow, "dec"), 200,
-			`\[info\]\[`+component+`\] .*method=GET path=/pets/1 route=/pets/\{id\} authorizer=jwt cache=miss decision=ALLOW status=200 `},
+			`\[info\]\[` + component + `\] .*method=GET path=/pets/1 route=/pets/\{id\} authorizer=jwt cache=miss decision=ALLOW status=200 `},
 		{"/pets/2", bearer(authz.Allow, "dec"), 200,
-			`\[info\]\[`+component+`\] .*path=/pets/2 route=/pets/\{id\} authorizer=jwt cache=hit decision=ALLOW status=200 `},
+			`\[info\]\[` + component + `\] .*path=/pets/2 route=/pets/\{id\} authorizer=jwt cache=hit decision=ALLOW status=200 `},
 		{"/pets/1", bearer(authz.Fail500, "dec"), 500,
-			`\[warning\]\[`+component+`\] .*decision=ERROR status=500 reason="authorizer answered status 500"`},
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="authorizer answered status 500"`},
 		{"/pets/1", bearer(authz.Malformed, "dec"), 500,
-			`\[warning\]\[`+component+`\] .*decision=ERROR status=500 reason="invalid authorizer response: `},
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="invalid authorizer response: `},
 		{"/pets/1", bearer(authz.Hangup, "dec"), 500,
-			`\[warning\]\[`+component+`\] .*decision=ERROR status=500 reason="authorizer call reset: connection termination"`},
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="authorizer call reset: connection termination"`},
 		{"/dead/1", bearer(authz.Allow, "dec"), 500,
-			`\[warning\]\[`+component+`\] .*authorizer=dead cache=miss decision=ERROR status=500 reason="authorizer call refused: remote connection failure"`},
+			`\[warning\]\[` + component + `\] .*authorizer=dead cache=miss decision=ERROR status=500 reason="authorizer call refused: remote connection failure"`},
 		{"/slow/1", bearer(authz.Slow, "dec"), 500,
-			`\[warning\]\[`+component+`\] .*authorizer=short cache=miss decision=ERROR status=500 reason="authorizer call timed out after 300ms"`},
+			`\[warning\]\[` + component + `\] .*authorizer=short cache=miss decision=ERROR status=500 reason="authorizer call timed out after 300ms"`},
 	}
 	for _, s := range steps {
 		r, err := send(client, inst.bases[0], get(s.path, auth(s.token)))

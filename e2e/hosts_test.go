@@ -327,6 +327,10 @@ func newWasmHost(t *testing.T, name string, cfg []byte, clusters map[string]stri
 		Clusters:     clusters,
 		Logger:       logger,
 		HTTPClient:   client,
+		// The compiled filter is kept where authgate serve keeps it, so
+		// this package and the serve processes compile it once between
+		// them, not once per test process.
+		CacheDir: wasm.DefaultCacheDir(),
 	})
 	if err != nil {
 		return nil, logs, err

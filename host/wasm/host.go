@@ -63,16 +63,18 @@ type Config struct {
 	// HTTPClient performs callouts; nil means a client that does not follow
 	// redirects, as Envoy's async client does not.
 	HTTPClient *http.Client
+	// CacheDir keeps compiled filters on disk, so that a later process
+	// starting the same filter loads it instead of compiling it again
+	// (wazero keys entries by the filter's content, its own version and
+	// the CPU). Empty keeps them in memory, for the life of the process.
+	// The directory must be writable by this user only: its files are
+	// machine code that the host runs.
+	CacheDir string
 }
 
 // MaxCalloutBody bounds a callout response body the host buffers for the
 // guest; a larger body is a failed call.
 const MaxCalloutBody = 16 << 20
-
-// compilationCache keeps compiled filters in memory for the life of the
-// process, so a second Host for the same binary (a reload, a test) skips
-// compilation; wazero keys it by the module's content.
-var compilationCache = wazero.NewCompilationCache()
 
 // Host runs one plugin in a pool of VMs. It is safe for concurrent use.
 type Host struct {
@@ -123,11 +125,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(compilationCache))
-	compiled, err := rt.CompileModule(ctx, cfg.Wasm)
+	rt, compiled, err := compile(ctx, &cfg)
 	if err != nil {
-		_ = rt.Close(ctx)
-		return nil, fmt.Errorf("wasm: compile: %w", err)
+		return nil, err
 	}
 	if err := check(compiled); err != nil {
 		_ = rt.Close(ctx)

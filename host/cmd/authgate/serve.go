@@ -17,6 +17,7 @@ import (
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/host/awssign"
 	"github.com/authgate/authgate/host/native"
+	"github.com/authgate/authgate/host/wasm"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in progress
@@ -73,11 +74,12 @@ type serveOptions struct {
 	pool       int
 	admin      string
 	logFormat  string
+	cacheDir   string
 }
 
 // serve runs the authorizing reverse proxy until ctx is done.
 func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--log-format text|json]")
+	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--log-format text|json] [--cache-dir DIR]")
 	o := serveOptions{clusters: clusterFlags{}}
 	fs.StringVar(&o.configFile, "config", "", "gateway configuration `FILE` (JSON)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on")
@@ -86,6 +88,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	fs.StringVar(&o.engine, "engine", "wasm", "`wasm` (the compiled filter on wazero) or native (the Go pipeline)")
 	fs.StringVar(&o.filter, "filter", "", "filter `FILE.wasm` for the wasm engine; default: the one embedded at build time")
 	fs.IntVar(&o.pool, "pool", 0, "number of wasm VMs (`N`); default GOMAXPROCS")
+	fs.StringVar(&o.cacheDir, "cache-dir", wasm.DefaultCacheDir(), "`DIR` keeping the compiled filter between runs of the wasm engine; empty: compile at every start")
 	fs.StringVar(&o.admin, "admin", "", "`ADDR` of the admin listener serving /metrics and /ready, e.g. 127.0.0.1:9902; default none")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log lines on stderr as `text` (logfmt) or json (one object per line)")
 	if code, ok := c.parse(fs, args); !ok {

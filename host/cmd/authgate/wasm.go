@@ -73,6 +73,7 @@ func newWasmEngine(ctx context.Context, o *serveOptions, pluginConfig []byte, lo
 		Logger:       logger.With("source", "filter"),
 		StreamLog:    e.decisionLine,
 		HTTPClient:   client,
+		CacheDir:     o.cacheDir,
 	})
 	if err != nil {
 		return nil, err
