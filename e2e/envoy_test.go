@@ -43,8 +43,9 @@ type envoyGateway struct {
 	// in-flight call table), as a dynamic module does: concurrent misses
 	// coalesce across workers.
 	oneEngine bool
-	// module, when set, runs a wasm example with the dynamic module of
-	// that name in place of the wasm filter (Bootstrap.UseModule).
+	// module names the dynamic module a module host runs ("" for the
+	// wasm filter). Its own example loads it; in a wasm example a spec
+	// names, it takes the wasm filter's place (Bootstrap.UseModule).
 	module string
 }
 
@@ -67,6 +68,14 @@ func (g *envoyGateway) vms() int {
 		return 1
 	}
 	return g.workers
+}
+
+// stats says where this Envoy shows authgate's metrics.
+func (g *envoyGateway) stats() statNaming {
+	if g.module != "" || g.example == "envoy-module.yaml" {
+		return moduleStats
+	}
+	return wasmStats
 }
 
 func (g *envoyGateway) examplePath() string {
@@ -119,7 +128,11 @@ func (g *envoyGateway) launch(t *testing.T, s spec) (*envoyrun.Envoy, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	yml, codeEnv, err := renderBootstrap(g.examplePath(), code, g.module, s)
+	example, module := g.examplePath(), ""
+	if s.envoyExample != "" {
+		example, module = filepath.Join("..", "examples", "envoy", s.envoyExample), g.module
+	}
+	yml, codeEnv, err := renderBootstrap(example, code, module, s)
 	if err != nil {
 		return nil, "", err
 	}
@@ -134,7 +147,7 @@ func (g *envoyGateway) launch(t *testing.T, s spec) (*envoyrun.Envoy, string, er
 	e, err := envoyrun.Start(t.Context(), envoyrun.Options{
 		ConfigYAML:   yml,
 		Binary:       bin,
-		Env:          append(codeEnv, s.envoyEnv...),
+		Env:          append(codeEnv, s.procEnv...),
 		Dir:          dir,
 		LogPath:      logPath,
 		Concurrency:  g.workers,

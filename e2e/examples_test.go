@@ -214,7 +214,7 @@ func TestEnvoyExample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.check(t, s.name, &s.st, rp)
+			r.check(t, s.name, inst.bases[0], &s.st, rp)
 		})
 	}
 	if n := e.authz.Calls(token); n != 1 {

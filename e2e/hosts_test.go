@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,8 @@ import (
 	"github.com/authgate/authgate/e2e/internal/authz"
 	"github.com/authgate/authgate/e2e/internal/echo"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
+	"github.com/authgate/authgate/examples/lambdarun"
+	"github.com/authgate/authgate/host/awssign"
 	"github.com/authgate/authgate/host/native"
 	"github.com/authgate/authgate/host/wasm"
 )
@@ -61,9 +64,15 @@ type spec struct {
 	// together is how many starts run at the same time, which share the
 	// machine and so may each take that much longer.
 	together int
-	// envoyArgs are extra Envoy command-line arguments, envoyEnv extra
-	// entries of its environment.
-	envoyArgs, envoyEnv []string
+	// envoyExample, when set, is the Envoy example (a file under
+	// examples/envoy that loads the wasm filter) an Envoy host starts
+	// from instead of its own; a dynamic-module host puts its module in
+	// place of the filter.
+	envoyExample string
+	// envoyArgs are extra Envoy command-line arguments; procEnv extra
+	// entries of the environment of a host that runs as a process (Envoy,
+	// authgate serve).
+	envoyArgs, procEnv []string
 }
 
 // instance is what one start runs.
@@ -72,9 +81,15 @@ type instance struct {
 	envoy *envoyrun.Envoy // the process, for Envoy hosts
 }
 
-// gateways lists the hosts in the order the suite runs against them.
+// gateways lists the hosts in the order the suite runs against them: the
+// embeddings, then both engines of `authgate serve`. What serve adds to
+// its engine (flags, signing client, reverse proxy) is the same for both,
+// so serve-native runs every group and serve-wasm, whose every process
+// first compiles the filter, only the security rows; its engine runs
+// every group in process as the wasm host.
 func gateways() []gateway {
-	return []gateway{nativeGateway{}, wasmGateway{}, wasmEnvoy(0), moduleEnvoy("")}
+	return []gateway{nativeGateway{}, wasmGateway{}, wasmEnvoy(0), moduleEnvoy(""),
+		cliGateway{engine: "native"}, cliGateway{engine: "wasm", groups: []string{groupSecurity}}}
 }
 
 // env is what a gateway talks to: the authorizer, the echo upstream and
@@ -84,6 +99,12 @@ type env struct {
 	stopAuthz func() // shuts the authorizer down, for "authorizer down" cases
 	up        *echo.Server
 	clusters  map[string]string // cluster name -> base URL
+	// envoyExample and procEnv, when set, are how hosts must be set up to
+	// reach what a group's environment adds (see spec).
+	envoyExample string
+	procEnv      []string
+	// lambda is the Lambda Invoke endpoint of the Lambda group.
+	lambda *lambdarun.Endpoint
 }
 
 // Cluster names the configurations use.
@@ -128,6 +149,12 @@ func serveGateway(t *testing.T, middleware func(http.Handler) http.Handler, e *e
 		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up)
+			// The target goes on as the middleware left it, as Envoy
+			// forwards :path: the reverse proxy would re-encode the path
+			// and drop a query it cannot parse, and the rows would then
+			// judge this proxy instead of the host.
+			path, query, hasQuery := strings.Cut(pr.In.RequestURI, "?")
+			pr.Out.URL.Opaque, pr.Out.URL.RawQuery, pr.Out.URL.ForceQuery = path, query, hasQuery && query == ""
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
@@ -194,7 +221,11 @@ func (nativeGateway) start(t *testing.T, s spec) (*instance, error) {
 			return nil, fmt.Errorf("config.Parse: %w", err)
 		}
 		logger, _ := testLogger(t, "native gateway for "+s.label(i))
-		mw, err := native.New(plan, native.Options{Clusters: s.env.clusters, Logger: logger})
+		client, err := signingClient(t, plan, s.env.clusters)
+		if err != nil {
+			return nil, err
+		}
+		mw, err := native.New(plan, native.Options{Clusters: s.env.clusters, Logger: logger, Client: client})
 		if err != nil {
 			return nil, fmt.Errorf("native.New: %w", err)
 		}
@@ -237,8 +268,16 @@ var wasmStarts sync.Mutex
 func (g wasmGateway) start(t *testing.T, s spec) (*instance, error) {
 	inst := &instance{}
 	for i, cfg := range s.cfgs {
+		plan, err := config.Parse(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("config.Parse: %w", err)
+		}
+		client, err := signingClient(t, plan, s.env.clusters)
+		if err != nil {
+			return nil, err
+		}
 		wasmStarts.Lock()
-		h, _, err := newWasmHost(t, g.name()+" gateway for "+s.label(i), cfg, s.env.clusters, g.vms())
+		h, _, err := newWasmHost(t, g.name()+" gateway for "+s.label(i), cfg, s.env.clusters, g.vms(), client)
 		wasmStarts.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("wasm.New: %w", err)
@@ -248,9 +287,25 @@ func (g wasmGateway) start(t *testing.T, s spec) (*instance, error) {
 	return inst, nil
 }
 
-// newWasmHost loads the filter with cfg in pool VMs; it returns the
-// host's log too, which name labels.
-func newWasmHost(t *testing.T, name string, cfg []byte, clusters map[string]string, pool int) (*wasm.Host, *syncBuffer, error) {
+// signingClient is the client authorizer calls go through, as authgate
+// serve builds it: nil (the host's own) without Lambda authorizers, else
+// one that signs the Lambda clusters' requests with the AWS SDK's default
+// credentials (the environment's, in the suite).
+func signingClient(t *testing.T, plan *config.Plan, clusters map[string]string) (*http.Client, error) {
+	if len(plan.LambdaClusters) == 0 {
+		return nil, nil
+	}
+	tr, err := awssign.NewTransport(t.Context(), plan, clusters, awssign.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return tr.Client(), nil
+}
+
+// newWasmHost loads the filter with cfg in pool VMs, its callouts sent
+// through client (nil: the host's own); it returns the host's log too,
+// which name labels.
+func newWasmHost(t *testing.T, name string, cfg []byte, clusters map[string]string, pool int, client *http.Client) (*wasm.Host, *syncBuffer, error) {
 	file, err := filterFile()
 	if err != nil {
 		return nil, nil, err
@@ -271,6 +326,11 @@ func newWasmHost(t *testing.T, name string, cfg []byte, clusters map[string]stri
 		PoolSize:     pool,
 		Clusters:     clusters,
 		Logger:       logger,
+		HTTPClient:   client,
+		// The compiled filter is kept where authgate serve keeps it, so
+		// this package and the serve processes compile it once between
+		// them, not once per test process.
+		CacheDir: wasm.DefaultCacheDir(),
 	})
 	if err != nil {
 		return nil, logs, err
@@ -288,10 +348,9 @@ func newWasmHost(t *testing.T, name string, cfg []byte, clusters map[string]stri
 // The filter is built at most once per test binary when AUTHGATE_WASM is
 // not set.
 var (
-	filterOnce  sync.Once
-	filterPath  string
-	filterErr   error
-	filterBuild string // temporary directory, removed by TestMain
+	filterOnce sync.Once
+	filterPath string
+	filterErr  error
 )
 
 // filterFile returns the compiled filter: $AUTHGATE_WASM, or a fresh build
@@ -303,25 +362,40 @@ func filterFile() (string, error) {
 			filterPath, filterErr = envoyrun.FilterFile()
 			return
 		}
-		dir, err := os.MkdirTemp("", "authgate-e2e-wasm-")
-		if err != nil {
-			filterErr = err
-			return
-		}
-		filterBuild = dir
-		out := filepath.Join(dir, "authgate.wasm")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goCommand(), "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./filter")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			filterErr = fmt.Errorf("building ./filter (or set %s): %w\n%s", envoyrun.FilterVar, err, b)
-			return
-		}
-		filterPath = out
+		filterPath, filterErr = goBuild("./filter", "authgate.wasm", envoyrun.FilterVar,
+			[]string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}, "-buildmode=c-shared", "-trimpath")
 	})
 	return filterPath, filterErr
+}
+
+// buildDirs are the temporary directories of the suite's own builds,
+// removed by TestMain.
+var buildDirs struct {
+	sync.Mutex
+	dirs []string
+}
+
+// goBuild builds pkg (a path below the module root) with args and env
+// added to the environment into a fresh temporary directory, as file. A
+// failure names the variable that would point at a build instead.
+func goBuild(pkg, file, instead string, env []string, args ...string) (string, error) {
+	dir, err := os.MkdirTemp("", "authgate-e2e-build-")
+	if err != nil {
+		return "", err
+	}
+	buildDirs.Lock()
+	buildDirs.dirs = append(buildDirs.dirs, dir)
+	buildDirs.Unlock()
+	out := filepath.Join(dir, file)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goCommand(), append(append([]string{"build", "-o", out}, args...), pkg)...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s %v (or set %s): %w\n%s", pkg, args, instead, err, b)
+	}
+	return out, nil
 }
 
 // goCommand finds the go command: the one on PATH (what `go test` was run

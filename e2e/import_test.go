@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/authgate/authgate/e2e/internal/echo"
 )
@@ -65,10 +63,13 @@ type importRequest struct {
 }
 
 // TestImportRoundTrip converts the definitions with the CLI and runs the
-// configurations in every host: the native middleware, the wasm host (what
-// `authgate serve` runs), Envoy with the filter and with the module.
+// configurations in every host the table runs (gateways), authgate serve
+// included.
 func TestImportRoundTrip(t *testing.T) {
-	cli := buildCLI(t)
+	cli, err := cliFile()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, def := range importDefs {
 		cfg := importDefinition(t, cli, def.file)
 		for _, gw := range gateways() {
@@ -149,20 +150,6 @@ func checkImported(t *testing.T, client *http.Client, base string, authz *pathAu
 	if len(via) != 1 || via[0] != rq.authorizer {
 		t.Errorf("%s: upstream saw x-authorizer-via %q, want [%q]", where, via, rq.authorizer)
 	}
-}
-
-// buildCLI builds the authgate command into a temporary directory.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "authgate")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goCommand(), "build", "-o", out, "./host/cmd/authgate")
-	cmd.Dir = ".."
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the CLI: %v\n%s", err, b)
-	}
-	return out
 }
 
 // importDefinition runs `authgate import` on a definition of the importer's

@@ -43,7 +43,7 @@ func TestInvalidPluginConfig(t *testing.T) {
 
 	t.Run("wasm", func(t *testing.T) {
 		e := newEnv(t)
-		_, logs, err := newWasmHost(t, "wasm", bad, e.clusters, wasmPool)
+		_, logs, err := newWasmHost(t, "wasm", bad, e.clusters, wasmPool, nil)
 		if err == nil {
 			t.Fatal("wasm.New accepted an invalid plugin configuration")
 		}

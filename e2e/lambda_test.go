@@ -1,20 +1,21 @@
 package e2e
 
-// The Lambda rows: each host invokes real Lambda functions (the example JWT
-// authorizer's deployable bootstrap and lambdafn) under the AWS Lambda
-// Runtime Interface Emulator, through lambdarun's endpoint, which refuses
-// what is not SigV4-signed with the test's credentials. The file carries
-// its own host list and runner so it stands apart from the scenario table.
+// The Lambda group: rows whose authorizers are real Lambda functions (the
+// example JWT authorizer's deployable bootstrap and lambdafn) under the AWS
+// Lambda Runtime Interface Emulator, invoked through lambdarun's endpoint,
+// which refuses what is not SigV4-signed with the suite's credentials.
+// Every host signs as it would in production: the Go hosts and authgate
+// serve through awssign with the SDK's default credential chain, Envoy
+// through the signing filter of examples/envoy/envoy-lambda.yaml.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,13 +26,10 @@ import (
 
 	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/config"
-	"github.com/authgate/authgate/e2e/internal/echo"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 	"github.com/authgate/authgate/examples/lambdarun"
-	"github.com/authgate/authgate/host/awssign"
 	"github.com/authgate/authgate/host/native"
-	"github.com/authgate/authgate/host/wasm"
 )
 
 // lambdaCreds are the fake static credentials every signer gets from its
@@ -42,7 +40,7 @@ var lambdaCreds = aws.Credentials{AccessKeyID: "AKIDE2ELAMBDA", SecretAccessKey:
 const lambdaJWTSecret = "e2e-lambda-jwt-secret-0123456789abcdef"
 
 // exampleEnvoyLambdaYAML is the Envoy configuration with the Lambda
-// cluster and its signing filter, which the Envoy rows load.
+// cluster and its signing filter, which the Envoy hosts of the group load.
 const exampleEnvoyLambdaYAML = "../examples/envoy/envoy-lambda.yaml"
 
 // lambdaConfig invokes three functions: jwt (the example authorizer, with
@@ -64,103 +62,105 @@ const lambdaConfig = `{
   ]
 }`
 
-// lambdaHost is one way of running authgate against the Lambda endpoint.
-type lambdaHost struct {
-	name string
-	// start runs the host with the plugin configuration cfg in front of
-	// the upstream, its Lambda cluster pointed at lambdaURL, and returns
-	// its base URL.
-	start func(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string
-}
-
-// lambdaHosts are the hosts with Lambda rows: every one signs.
-func lambdaHosts() []lambdaHost {
-	return []lambdaHost{
-		{"native", startNativeLambda(true)},
-		{"wasm", startWasmLambda},
-		{"envoy", startEnvoyLambda(lambdaEnvoy(""))},
-		{"envoy-module", startEnvoyLambda(lambdaEnvoy("authgate"))},
-	}
-}
-
-// startNativeLambda runs host/native; signed says whether its client signs
-// (through awssign with the default credential chain) or not at all.
-func startNativeLambda(signed bool) func(*testing.T, []byte, *echo.Server, string) string {
-	return func(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string {
-		plan, err := config.Parse(cfg)
-		if err != nil {
-			t.Fatal(err)
+// lambdaGroup runs in every host against a fresh endpoint per host and
+// protocol, so the first invocation of each function is a cold start.
+var lambdaGroup = group{
+	name: "lambda", rows: lambdaRows, env: lambdaEnv, after: checkInvocations,
+	unavailable: func() string {
+		if _, err := lambdarun.RIEBinary(); err != nil {
+			return err.Error()
 		}
-		clusters := map[string]string{"lambda": lambdaURL}
-		logger, _ := testLogger(t, "native")
-		opts := native.Options{Clusters: clusters, Logger: logger}
-		if signed {
-			opts.Client = signingClient(t, plan, clusters)
+		return ""
+	},
+}
+
+// The tokens the rows send: JWTs the example authorizer accepts, minted
+// when the suite starts and valid for lambdaTokenTTL, one for an admin and
+// one for a user in no group.
+const lambdaTokenTTL = 2 * time.Hour
+
+var (
+	lambdaMinted   = time.Now().Truncate(time.Second)
+	lambdaAdminJWT = mintLambdaJWT("admin", jwtauth.AdminGroup)
+	lambdaAliceJWT = mintLambdaJWT("alice", "")
+)
+
+func mintLambdaJWT(subject, group string) string {
+	var groups []string
+	if group != "" {
+		groups = []string{group}
+	}
+	tok, err := jwtauth.Mint(jwtauth.MintOptions{Subject: subject, Groups: groups, TTL: lambdaTokenTTL, Now: lambdaMinted,
+		HS256Secret: []byte(lambdaJWTSecret)})
+	if err != nil {
+		panic(err) // fixed, valid options
+	}
+	return "Bearer " + tok
+}
+
+// lambdaContext is what the upstream receives from the example
+// authorizer's context for a subject in group ("" for none).
+func lambdaContext(subject, group string) map[string]string {
+	return map[string]string{
+		"x-authorizer-sub":            subject,
+		"x-authorizer-groups":         group,
+		"x-authorizer-admin":          strconv.FormatBool(group == jwtauth.AdminGroup),
+		"x-authorizer-tokenexpiresat": strconv.FormatInt(lambdaMinted.Add(lambdaTokenTTL).Unix(), 10),
+	}
+}
+
+// lambdaRows run in order. The first invocation of jwt is a cold start,
+// which must fit in its timeout.
+var lambdaRows = []row{
+	{name: "lambda_cold_start_inside_the_timeout_allow", config: cfgLambda,
+		steps: one(req("DELETE", "/users/bob", auth(lambdaAdminJWT)), allowed("admin", lambdaContext("admin", jwtauth.AdminGroup)))},
+	{name: "lambda_allow", config: cfgLambda,
+		steps: one(get("/pets", auth(lambdaAliceJWT)), allowed("alice", lambdaContext("alice", "")))},
+	{name: "lambda_deny_by_the_cached_policy", config: cfgLambda,
+		steps: one(req("POST", "/users/bob", auth(lambdaAliceJWT)), rejected(implicitDeny))},
+	{name: "lambda_unauthorized_thrown", config: cfgLambda,
+		steps: one(get("/pets", auth("Bearer not-a-jwt")), rejected(unauthorized))},
+	{name: "lambda_function_error_not_cached", config: cfgLambda,
+		steps: []step{{req: get("/fn/a", auth("Bearer boom")), repeat: 2, want: rejected(authzFailure)}}},
+	{name: "lambda_throttled", config: cfgLambda,
+		steps: one(get("/busy", auth("Bearer x")), rejected(authzFailure))},
+	{name: "lambda_function_sleeps_past_the_timeout", config: cfgLambda,
+		steps: one(get("/fn/slow", auth("Bearer sleep")), rejected(authzFailure))},
+}
+
+// checkInvocations checks what reached the functions over the rows: every
+// invocation signed, function errors never cached, one cold start.
+func checkInvocations(t *testing.T, e *env) {
+	want := map[string]int64{"jwt": 3, "fn": 3, "busy": 0}
+	for fn, n := range want {
+		if got := e.lambda.Invocations(fn); got != n {
+			t.Errorf("function %s invoked %d times, want %d", fn, got, n)
 		}
-		mw, err := native.New(plan, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return serveGateway(t, mw.Handler, &env{up: up})
+	}
+	if c := e.lambda.ColdStarts("jwt"); c != 1 {
+		t.Errorf("jwt: %d cold starts, want 1:\n%s", c, e.lambda.Output("jwt"))
+	}
+	if r := e.lambda.Verifier.Refused(); r != 0 {
+		t.Errorf("the endpoint refused %d unsigned or badly signed invocations", r)
 	}
 }
 
-// signingClient is what authgate serve builds: awssign over the SDK's
-// default chain, here fed by the environment.
-func signingClient(t *testing.T, plan *config.Plan, clusters map[string]string) *http.Client {
-	tr, err := awssign.NewTransport(t.Context(), plan, clusters, awssign.Options{})
-	if err != nil {
-		t.Fatal(err)
+// lambdaEnv is the group's environment: a fresh endpoint as the "lambda"
+// cluster (the test authorizer stays, and must see no call), the signing
+// Envoy example, and the AWS environment every signer reads: set in the
+// process for the hosts in it, passed to the others.
+func lambdaEnv(t *testing.T) *env {
+	aws := awsEnviron(t)
+	for _, kv := range aws {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
-	return tr.Client()
-}
-
-func startWasmLambda(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string {
-	plan, err := config.Parse(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := filterFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clusters := map[string]string{"lambda": lambdaURL}
-	logger, _ := testLogger(t, "wasm")
-	h, err := newWasmHostWithClient(t, code, cfg, clusters, logger, signingClient(t, plan, clusters))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveGateway(t, h.Handler, &env{up: up})
-}
-
-// lambdaEnvoy runs examples/envoy/envoy-lambda.yaml with the wasm filter,
-// or with the dynamic module of that name in its place: the module's
-// callouts go through the same signing cluster.
-func lambdaEnvoy(module string) *envoyGateway {
-	if module == "" {
-		return &envoyGateway{host: "envoy", example: "envoy-lambda.yaml", code: filterFile, workers: envoyWorkers}
-	}
-	return &envoyGateway{host: "envoy-module", example: "envoy-lambda.yaml", module: module, workers: envoyWorkers,
-		code: func() (string, error) { return moduleFile("") }}
-}
-
-// startEnvoyLambda runs gw with cfg as its plugin configuration and the
-// clusters pointed at the echo upstream and the endpoint. Envoy's signing
-// filter finds the credentials in its environment.
-func startEnvoyLambda(gw *envoyGateway) func(*testing.T, []byte, *echo.Server, string) string {
-	return func(t *testing.T, cfg []byte, up *echo.Server, lambdaURL string) string {
-		needHost(t, gw)
-		inst, err := gw.start(t, spec{cfgs: [][]byte{cfg}, env: &env{up: up, clusters: map[string]string{"lambda": lambdaURL}},
-			envoyEnv: awsEnviron(t)})
-		if err != nil {
-			t.Fatalf("envoy did not become ready: %v", err)
-		}
-		return inst.bases[0]
-	}
+	e := newEnv(t)
+	e.lambda = startLambdaEndpoint(t)
+	e.clusters = map[string]string{"lambda": e.lambda.URL}
+	e.envoyExample = filepath.Base(exampleEnvoyLambdaYAML)
+	e.procEnv = aws
+	return e
 }
 
 // awsEnviron is the environment every signer gets: the fake credentials,
@@ -186,16 +186,8 @@ var (
 )
 
 // lambdaBootstraps builds the example authorizer's deployable bootstrap
-// and lambdafn's, or skips t without an emulator (fails it under CI).
-func lambdaBootstraps(t *testing.T) (rie string, boots map[string]string) {
-	t.Helper()
-	rie, err := lambdarun.RIEBinary()
-	if err != nil {
-		if ci := os.Getenv("CI"); ci != "" && ci != "false" {
-			t.Fatalf("CI=%s: %v", ci, err)
-		}
-		t.Skipf("%v; skipping the Lambda rows", err)
-	}
+// and lambdafn's.
+func lambdaBootstraps() (map[string]string, error) {
 	bootstrapOnce.Do(func() {
 		bootstrapDir, bootstrapErr = os.MkdirTemp("", "authgate-e2e-lambda-")
 		if bootstrapErr != nil {
@@ -210,20 +202,19 @@ func lambdaBootstraps(t *testing.T) (rie string, boots map[string]string) {
 			}
 		}
 	})
-	if bootstrapErr != nil {
-		t.Fatal(bootstrapErr)
-	}
-	return rie, bootstraps
+	return bootstraps, bootstrapErr
 }
 
 // startLambdaEndpoint runs fresh emulators for jwt, fn and busy behind a
-// signature-checking endpoint, so the host's first invocation of each
-// function is a cold start.
+// signature-checking endpoint until t ends.
 func startLambdaEndpoint(t *testing.T) *lambdarun.Endpoint {
-	rie, boots := lambdaBootstraps(t)
+	boots, err := lambdaBootstraps()
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	e, err := lambdarun.Start(t.Context(), lambdarun.Options{
-		Region: "us-east-1", Credentials: []aws.Credentials{lambdaCreds}, RIE: rie, Log: logs,
+		Region: "us-east-1", Credentials: []aws.Credentials{lambdaCreds}, Log: logs,
 		Functions: []lambdarun.Function{
 			{Name: "jwt", Bootstrap: boots["jwt"], Env: []string{"JWT_SECRET=" + lambdaJWTSecret}},
 			{Name: "fn", Bootstrap: boots["fn"], Env: []string{"LAMBDAFN_SLEEP=3s"}},
@@ -242,151 +233,35 @@ func startLambdaEndpoint(t *testing.T) *lambdarun.Endpoint {
 	return e
 }
 
-// lambdaRow is one request and the gateway's expected answer.
-type lambdaRow struct {
-	name      string
-	method    string
-	path      string
-	token     string // the Authorization header; a name in tokens is replaced by its JWT
-	status    int
-	body      string // the gateway's body; for 200 the principal the upstream saw
-	principal string
-}
-
-// lambdaRows run in order against one fresh endpoint per host. The first
-// invocation of jwt is a cold start, which must fit in its timeout.
-var lambdaRows = []lambdaRow{
-	{name: "cold start inside the timeout, allow", method: "DELETE", path: "/users/bob", token: "admin", status: 200, principal: "admin"},
-	{name: "allow", method: "GET", path: "/pets", token: "alice", status: 200, principal: "alice"},
-	{name: "deny by the cached policy", method: "POST", path: "/users/bob", token: "alice", status: 403,
-		body: `{"Message":"User is not authorized to access this resource"}`},
-	{name: "Unauthorized thrown", method: "GET", path: "/pets", token: "Bearer not-a-jwt", status: 401, body: `{"message":"Unauthorized"}`},
-	{name: "another function error", method: "GET", path: "/fn/a", token: "Bearer boom", status: 500, body: `{"message":null}`},
-	{name: "function errors are not cached", method: "GET", path: "/fn/a", token: "Bearer boom", status: 500, body: `{"message":null}`},
-	{name: "throttled", method: "GET", path: "/busy", token: "Bearer x", status: 500, body: `{"message":null}`},
-	{name: "a function that sleeps past the timeout", method: "GET", path: "/fn/slow", token: "Bearer sleep", status: 500, body: `{"message":null}`},
-}
-
-// lambdaTokens mints the JWTs the rows name.
-func lambdaTokens(t *testing.T) map[string]string {
-	out := map[string]string{}
-	for name, groups := range map[string][]string{"admin": {jwtauth.AdminGroup}, "alice": nil} {
-		tok, err := jwtauth.Mint(jwtauth.MintOptions{Subject: name, Groups: groups, TTL: time.Hour, Now: time.Now(), HS256Secret: []byte(lambdaJWTSecret)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = "Bearer " + tok
-	}
-	return out
-}
-
-// TestLambda runs the rows against every host and checks what reached the
-// functions: every invocation signed, the errors never cached, one cold
-// start per function.
-func TestLambda(t *testing.T) {
-	for _, kv := range awsEnviron(t) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	tokens := lambdaTokens(t)
-	for _, h := range lambdaHosts() {
-		t.Run(h.name, func(t *testing.T) {
-			e := startLambdaEndpoint(t)
-			up := echo.NewServer()
-			t.Cleanup(up.Close)
-			base := h.start(t, []byte(lambdaConfig), up, e.URL)
-			client := newClient(t, protocols[0], true)
-			for _, row := range lambdaRows {
-				token := row.token
-				if tok, ok := tokens[token]; ok {
-					token = tok
-				}
-				r, err := send(client, base, req(row.method, row.path, auth(token)))
-				if err != nil {
-					t.Fatalf("%s: %v", row.name, err)
-				}
-				checkLambdaRow(t, &row, r)
-			}
-			want := map[string]int64{"jwt": 3, "fn": 3, "busy": 0}
-			for fn, n := range want {
-				if got := e.Invocations(fn); got != n {
-					t.Errorf("function %s invoked %d times, want %d", fn, got, n)
-				}
-			}
-			if c := e.ColdStarts("jwt"); c != 1 {
-				t.Errorf("jwt: %d cold starts, want 1:\n%s", c, e.Output("jwt"))
-			}
-			if r := e.Verifier.Refused(); r != 0 {
-				t.Errorf("the endpoint refused %d unsigned or badly signed invocations", r)
-			}
-		})
-	}
-}
-
-func checkLambdaRow(t *testing.T, row *lambdaRow, r *reply) {
-	t.Helper()
-	if r.status != row.status {
-		t.Errorf("%s: status %d, want %d (body %s)", row.name, r.status, row.status, r.body)
-		return
-	}
-	if row.status != 200 {
-		if string(r.body) != row.body {
-			t.Errorf("%s: body %s, want %s", row.name, r.body, row.body)
-		}
-		return
-	}
-	seen, err := echo.Decode(r.body)
-	if err != nil {
-		t.Errorf("%s: %v", row.name, err)
-		return
-	}
-	if got, _ := seen.Plain().Get("x-authorizer-principal-id"); strings.Join(got, ",") != row.principal {
-		t.Errorf("%s: the upstream saw principal %q, want %q", row.name, got, row.principal)
-	}
-}
-
-// TestLambdaUnsignedIsRefused is the control: a host whose client does
-// not sign gets Lambda's 403 on every invocation and answers 500, so the
-// rows above pass only because every host signs.
+// TestLambdaUnsignedIsRefused is the control of the Lambda group: a host
+// whose client does not sign gets Lambda's 403 on every invocation and
+// answers 500, so the rows pass only because every host signs.
 func TestLambdaUnsignedIsRefused(t *testing.T) {
-	for _, kv := range awsEnviron(t) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
+	if lambdaGroup.unavailable() != "" {
+		skipGroup(t, lambdaGroup)
 	}
-	e := startLambdaEndpoint(t)
-	up := echo.NewServer()
-	t.Cleanup(up.Close)
-	base := startNativeLambda(false)(t, []byte(lambdaConfig), up, e.URL)
-	r, err := send(newClient(t, protocols[0], true), base, get("/pets", auth(lambdaTokens(t)["alice"])))
+	e := lambdaEnv(t)
+	plan, err := config.Parse([]byte(lambdaConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testLogger(t, "native")
+	// No Client: the middleware's own, which does not sign.
+	mw, err := native.New(plan, native.Options{Clusters: e.clusters, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveGateway(t, mw.Handler, e)
+	r, err := send(newClient(t, protocols[0], true), base, get("/pets", auth(lambdaAliceJWT)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.status != 500 || string(r.body) != `{"message":null}` {
 		t.Errorf("unsigned host answered %d %s, want 500", r.status, r.body)
 	}
-	if e.Verifier.Refused() != 1 || e.Invocations("jwt") != 0 {
-		t.Errorf("endpoint refused %d, function invoked %d times; want 1 and 0", e.Verifier.Refused(), e.Invocations("jwt"))
+	if e.lambda.Verifier.Refused() != 1 || e.lambda.Invocations("jwt") != 0 {
+		t.Errorf("endpoint refused %d, function invoked %d times; want 1 and 0", e.lambda.Verifier.Refused(), e.lambda.Invocations("jwt"))
 	}
-}
-
-// newWasmHostWithClient loads the filter in the wasm host whose callouts go
-// through client, as authgate serve --engine wasm sets it up.
-func newWasmHostWithClient(t *testing.T, code, cfg []byte, clusters map[string]string, logger *slog.Logger, client *http.Client) (*wasm.Host, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	h, err := wasm.New(ctx, wasm.Config{Wasm: code, PluginConfig: cfg, VMID: "authgate", PluginName: "authgate", RootID: "authgate",
-		PoolSize: wasmPool, Clusters: clusters, Logger: logger, HTTPClient: client})
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Close(ctx); err != nil {
-			t.Errorf("wasm host Close: %v", err)
-		}
-	})
-	return h, nil
 }
 
 // TestEnvoyLambdaAssumeRole checks that the Envoy this project runs accepts
@@ -429,7 +304,8 @@ func TestEnvoyLambdaAssumeRole(t *testing.T) {
 	if err := os.WriteFile(f, yml, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	// Validating compiles the filter as a start does: the same bound.
+	ctx, cancel := context.WithTimeout(t.Context(), envoyReadyTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", f).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OK") {

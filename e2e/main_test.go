@@ -75,14 +75,10 @@ func TestMain(m *testing.M) {
 			}
 		}
 	}
-	if filterBuild != "" {
-		_ = os.RemoveAll(filterBuild)
-	}
-	if bootstrapDir != "" {
-		_ = os.RemoveAll(bootstrapDir)
-	}
-	for _, d := range moduleBuildDirs.dirs {
-		_ = os.RemoveAll(d)
+	for _, d := range append(buildDirs.dirs, bootstrapDir) {
+		if d != "" {
+			_ = os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }

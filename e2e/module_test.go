@@ -1,13 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -35,19 +35,28 @@ const (
 	moduleWasmYAML   = "../examples/envoy/envoy.yaml"
 	modulePluginJSON = "../examples/envoy/authgate.json"
 	moduleLibrary    = "libauthgate.so"
+	// moduleName is the name Envoy loads moduleLibrary by.
+	moduleName = "authgate"
 )
 
 // moduleEnvoy is the Envoy dynamic module in Envoy, from the example
 // envoy-module.yaml, with the library built with tags ("" for the
-// release build). Its workers share one cache; concurrent misses on
-// different workers are not yet shared, so it counts as one VM per worker.
+// release build). Its workers share one engine: one cache, and concurrent
+// misses coalesce across workers, so it counts as one VM.
 func moduleEnvoy(tags string) *envoyGateway {
 	name := "module"
 	if tags != "" {
 		name += "-" + tags
 	}
-	return &envoyGateway{host: name, example: "envoy-module.yaml", workers: envoyWorkers,
+	return &envoyGateway{host: name, example: "envoy-module.yaml", module: moduleName, workers: envoyWorkers, oneEngine: true,
 		code: func() (string, error) { return moduleFile(tags) }}
+}
+
+// moduleWorkers is the release module in an Envoy with n workers.
+func moduleWorkers(n int) *envoyGateway {
+	g := moduleEnvoy("")
+	g.host, g.workers = fmt.Sprintf("module-c%d", n), n
+	return g
 }
 
 var (
@@ -77,27 +86,11 @@ func moduleFile(tags string) (string, error) {
 	v, _ := moduleBuilds.LoadOrStore(tags, &moduleBuild{})
 	b := v.(*moduleBuild)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "authgate-module-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		moduleBuildDirs.mu.Lock()
-		moduleBuildDirs.dirs = append(moduleBuildDirs.dirs, dir)
-		moduleBuildDirs.mu.Unlock()
-		file := filepath.Join(dir, moduleLibrary)
-		args := []string{"build", "-buildmode=c-shared", "-o", file}
+		args := []string{"-buildmode=c-shared"}
 		if tags != "" {
 			args = append(args, "-tags", tags)
 		}
-		cmd := exec.Command(goCommand(), append(args, "./filter/module")...)
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("building the module (tags %q, or set AUTHGATE_MODULE): %w\n%s", tags, err, out)
-			return
-		}
-		b.file = file
+		b.file, b.err = goBuild("./filter/module", moduleLibrary, "AUTHGATE_MODULE", []string{"CGO_ENABLED=1"}, args...)
 	})
 	return b.file, b.err
 }
@@ -286,53 +279,227 @@ func moduleStat(stats map[string]string, name string) (string, bool) {
 	return "", false
 }
 
-// TestModuleEnvoyResumesThroughScheduler runs the library built with the
-// authgate_hop tag: every authorizer answer reaches its stream from another
-// goroutine through the stream's scheduler, the path by which requests
-// waiting for another worker's call are resumed. Concurrent requests on two
-// workers must each get their own answer.
-func TestModuleEnvoyResumesThroughScheduler(t *testing.T) {
-	m, err := startModuleEnvoy(t, "authgate_hop", nil, 2)
+// startSlowModule runs the module with crossVMConfig (authorizer a, whose
+// calls may take 10 s, so authz.Slow's 3 s answer arrives) on two workers,
+// with the module's debug log, which the tests read.
+func startSlowModule(t *testing.T) *moduleRun {
+	t.Helper()
+	m, err := startModuleEnvoy(t, "", []byte(crossVMConfig), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkABIVersion(t, m.proc)
-	const n = 24
+	return m
+}
+
+// waitFor polls cond until it holds, failing t after a bound. Used only to
+// know that Envoy has reached a state (a call received, streams waiting)
+// before the test acts; no assertion depends on how long it took.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sendAll sends GET path+i with token for each i in ids at once, each on
+// a connection of its own (so Envoy spreads them over its workers), and
+// checks each reached the upstream as principal, at its own path.
+func sendAll(t *testing.T, m *moduleRun, ids []int, path, token, principal string) {
+	t.Helper()
+	client := newClient(t, protocols[0], false)
+	errs := make(chan error, len(ids))
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			behaviour, want := authz.Allow, 200
-			if i%3 == 1 {
-				behaviour, want = authz.Deny, 403
-			}
-			token := fmt.Sprintf("Bearer %s.h%d", behaviour, i)
-			a := m.get(t, fmt.Sprintf("/pets/%d", i), "Authorization", token)
+	for _, i := range ids {
+		wg.Go(func() {
+			p := fmt.Sprintf("%s%d", path, i)
+			r, err := send(client, m.base, get(p, auth(token)))
 			switch {
-			case a.status != want:
-				errs <- fmt.Errorf("%s: status %d, want %d (%q)", token, a.status, want, a.body)
-			case want == 200 && a.upstream == nil:
-				errs <- fmt.Errorf("%s: 200 not from the upstream", token)
-			case want == 200:
-				got, _ := a.upstream.Plain().Get("x-authorizer-principal-id")
-				if len(got) != 1 || got[0] != fmt.Sprintf("user-h%d", i) {
-					errs <- fmt.Errorf("%s: upstream saw principal %q", token, got)
+			case err != nil:
+				errs <- fmt.Errorf("%s: %w", p, err)
+			case r.status != http.StatusOK || r.header.Get(echo.Marker) == "":
+				errs <- fmt.Errorf("%s: status %d, body %q", p, r.status, r.body)
+			default:
+				up, err := echo.Decode(r.body)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, _ := up.Plain().Get("x-authorizer-principal-id")
+				if len(got) != 1 || got[0] != principal || up.Target != p {
+					errs <- fmt.Errorf("%s: upstream got %s as %q, want %s as %q", p, up.Target, got, p, principal)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := strings.Count(m.proc.Log(), "runs on its worker"); got != n {
-		t.Errorf("%d authorizer answers came through the scheduler, want %d", got, n)
+}
+
+// TestModuleEnvoyCoalescesAcrossWorkers holds one authorizer call open
+// (authz.Slow) and sends more first requests for its token on new
+// connections, spread over both workers: they all wait for that call, each
+// is resumed through its own stream's scheduler on its own worker, and
+// each gets its own request forwarded.
+func TestModuleEnvoyCoalescesAcrossWorkers(t *testing.T) {
+	m := startSlowModule(t)
+	token := bearer(authz.Slow, "c1")
+	before := envoyCounters(t, m.proc.AdminURL(), moduleStats)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sendAll(t, m, []int{0}, "/a/", token, "user-c1")
+	}()
+	waitFor(t, "the authorizer call", func() bool { return m.env.authz.Calls(token) == 1 })
+	const n = 24
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i + 1
 	}
-	if got := m.env.authz.Total(); got != n {
-		t.Errorf("authorizer called %d times, want %d", got, n)
+	sendAll(t, m, ids, "/a/", token, "user-c1")
+	<-done
+	if got := m.env.authz.Calls(token); got != 1 {
+		t.Errorf("authorizer calls = %d, want 1", got)
+	}
+	after := envoyCounters(t, m.proc.AdminURL(), moduleStats)
+	for name, want := range map[string]int64{"authgate.a.coalesced": n, "authgate.a.cache_miss": n + 1, "authgate.a.allow": n + 1} {
+		if got := after[name] - before[name]; got != want {
+			t.Errorf("%s moved by %d, want %d", name, got, want)
+		}
+	}
+	log := m.proc.Log()
+	if got := strings.Count(log, "coalesced=wait"); got != n {
+		t.Errorf("%d streams logged waiting, want %d", got, n)
+	}
+	if got := strings.Count(log, "runs on its worker"); got != n {
+		t.Errorf("%d results came through a scheduler, want one per waiter (%d)", got, n)
+	}
+}
+
+// TestModuleEnvoyLeaderGoesAway lets the client whose request leads an
+// authorizer call hang up while others wait for that call. Envoy cancels
+// the call with the stream; the waiters are not failed: one of them calls
+// again and all get through.
+func TestModuleEnvoyLeaderGoesAway(t *testing.T) {
+	m := startSlowModule(t)
+	token := bearer(authz.Slow, "l1")
+	ctx, hangUp := context.WithCancel(t.Context())
+	left := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.base+"/a/0", nil)
+		if err != nil {
+			left <- err
+			return
+		}
+		req.Header.Set("Authorization", token)
+		resp, err := newClient(t, protocols[0], false).Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("the leader's request was answered %d", resp.StatusCode)
+		}
+		left <- err
+	}()
+	waitFor(t, "the authorizer call", func() bool { return m.env.authz.Calls(token) == 1 })
+	const n = 6
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sendAll(t, m, ids, "/a/", token, "user-l1")
+	}()
+	waitFor(t, "the waiters", func() bool { return strings.Count(m.proc.Log(), "coalesced=wait") == n })
+	hangUp()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Errorf("the leader's client: %v, want its own cancellation", err)
+	}
+	<-done
+	if got := m.env.authz.Calls(token); got != 2 {
+		t.Errorf("authorizer calls = %d, want 2 (the abandoned one, then one for the waiters)", got)
+	}
+	if log := m.proc.Log(); !strings.Contains(log, "gone before its authorizer answer") || !strings.Contains(log, "evaluating again") {
+		t.Errorf("the log does not show the leader going away and the waiters evaluating again")
+	}
+}
+
+// tenThousandConfig is crossVMConfig's authorizer a with room in the cache
+// for every token of TestModuleEnvoyTenThousandTokens.
+const tenThousandConfig = `{
+  "region": "us-east-1", "accountId": "123456789012", "restApiId": "a1b2c3d4e5", "stage": "prod",
+  "authorizerCache": {"maxEntries": 20000},
+  "authorizers": {
+    "a": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 10000,
+      "identitySource": "method.request.header.Authorization", "authorizerResultTtlInSeconds": 300}
+  },
+  "routes": [{"method": "ANY", "path": "/a/{proxy+}", "authorizer": "a"}]
+}`
+
+// TestModuleEnvoyTenThousandTokens sends two requests at once for each of
+// 10,000 distinct tokens through the module on two workers: exactly one
+// authorizer call per token (1.000 calls per token), the second request
+// coalesced or answered from the cache.
+func TestModuleEnvoyTenThousandTokens(t *testing.T) {
+	const tokens, parallel = 10000, 64
+	m, err := startModuleEnvoy(t, "", []byte(tenThousandConfig), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := newClient(t, protocols[0], true)
+	next := make(chan int)
+	errs := make(chan error, 10)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			for i := range next {
+				token := bearer(authz.Allow, fmt.Sprintf("t%d", i))
+				var pair sync.WaitGroup
+				for range 2 {
+					pair.Go(func() {
+						if err := expectPrincipal(client, m.base, fmt.Sprintf("/a/%d", i), token, fmt.Sprintf("user-t%d", i)); err != nil {
+							select {
+							case errs <- err:
+							default:
+							}
+						}
+					})
+				}
+				pair.Wait()
+			}
+		})
+	}
+	for i := range tokens {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	wrong := 0
+	for i := range tokens {
+		if got := m.env.authz.Calls(bearer(authz.Allow, fmt.Sprintf("t%d", i))); got != 1 {
+			if wrong++; wrong <= 5 {
+				t.Errorf("token %d: %d authorizer calls, want 1", i, got)
+			}
+		}
+	}
+	total := m.env.authz.Total()
+	t.Logf("%d tokens, %d authorizer calls: %.3f calls per token", tokens, total, float64(total)/tokens)
+	if total != tokens {
+		t.Errorf("%d authorizer calls for %d tokens, want exactly one per token", total, tokens)
+	}
+	c := envoyCounters(t, m.proc.AdminURL(), moduleStats)
+	if calls := c["authgate.a.cache_miss"] - c["authgate.a.coalesced"]; calls != tokens || c["authgate.a.allow"] != 2*tokens {
+		t.Errorf("stats: %d misses that called, %d allowed; want %d and %d", calls, c["authgate.a.allow"], tokens, 2*tokens)
 	}
 }
 

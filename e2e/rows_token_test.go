@@ -63,6 +63,9 @@ var tokenRows = []row{
 		token: bearer("allow", "a4"), calls: 1, arns: []string{methodARNPrefix + "PUT/pets/9"}},
 	{name: "context_values_as_headers", steps: one(get("/pets/1", auth(bearer(authz.Ctx, "c1"))), allowed("user-c1", ctxHeaders)),
 		token: bearer(authz.Ctx, "c1"), calls: 1},
+	{name: "context_empty_value_forwarded_empty", steps: one(get("/pets/1", auth(bearer(authz.EmptyValue, "c2"))),
+		allowed("user-c2", map[string]string{"x-authorizer-empty": "", "x-authorizer-set": "yes"})),
+		token: bearer(authz.EmptyValue, "c2"), calls: 1},
 
 	// Denials by policy.
 	{name: "explicit_deny", steps: one(get("/pets/1", auth(bearer("deny", "d1"))), rejected(explicitDeny)), token: bearer("deny", "d1"), calls: 1},

@@ -13,12 +13,22 @@ import (
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
-// Envoy shows a proxy-wasm filter's metrics (proxy_define_metric) in its
-// own stat namespace: in the admin /stats as "wasmcustom." + the name the
-// filter gave (authgate.<authorizer>.<suffix>), and in /stats/prometheus
-// without that prefix, dots turned into underscores and no "envoy_"
-// prefix (authgate_<authorizer>_<suffix>).
-const envoyStatPrefix = "wasmcustom."
+// statNaming is where Envoy shows authgate's metrics. A proxy-wasm
+// filter's (proxy_define_metric) are in the admin /stats as "wasmcustom."
+// + the name the filter gave (authgate.<authorizer>.<suffix>), and in
+// /stats/prometheus without that prefix, dots turned into underscores and
+// no "envoy_" prefix (authgate_<authorizer>_<suffix>). A dynamic module's
+// are under its metrics namespace, "dynamicmodulescustom." by default, in
+// both, and Prometheus names keep "envoy_".
+type statNaming struct {
+	stats string // prefix in /stats
+	prom  string // prefix in /stats/prometheus
+}
+
+var (
+	wasmStats   = statNaming{stats: "wasmcustom.", prom: ""}
+	moduleStats = statNaming{stats: "dynamicmodulescustom.", prom: "envoy_dynamicmodulescustom_"}
+)
 
 // adminGet reads one admin endpoint.
 func adminGet(admin, path string) (string, error) {
@@ -39,9 +49,9 @@ func adminGet(admin, path string) (string, error) {
 
 // envoyCounters reads the filter's counters from /stats ("name: value"
 // lines), by the name the filter defined.
-func envoyCounters(t *testing.T, admin string) map[string]int64 {
+func envoyCounters(t *testing.T, admin string, n statNaming) map[string]int64 {
 	t.Helper()
-	text, err := adminGet(admin, "/stats?filter=^wasmcustom%5C.authgate%5C.")
+	text, err := adminGet(admin, "/stats?filter=^"+strings.ReplaceAll(n.stats, ".", "%5C.")+"authgate%5C.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,19 +59,19 @@ func envoyCounters(t *testing.T, admin string) map[string]int64 {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		name, val, ok := strings.Cut(sc.Text(), ": ")
-		if !ok || !strings.HasPrefix(name, envoyStatPrefix) {
+		if !ok || !strings.HasPrefix(name, n.stats) {
 			continue
 		}
-		if n, err := strconv.ParseInt(val, 10, 64); err == nil {
-			out[strings.TrimPrefix(name, envoyStatPrefix)] = n
+		if v, err := strconv.ParseInt(val, 10, 64); err == nil {
+			out[strings.TrimPrefix(name, n.stats)] = v
 		}
 	}
 	return out
 }
 
 // envoyPrometheus reads the filter's counters from /stats/prometheus
-// ("name{} value" lines), by their Prometheus name.
-func envoyPrometheus(t *testing.T, admin string) map[string]int64 {
+// ("name{} value" lines), by their Prometheus name without n's prefix.
+func envoyPrometheus(t *testing.T, admin string, n statNaming) map[string]int64 {
 	t.Helper()
 	text, err := adminGet(admin, "/stats/prometheus")
 	if err != nil {
@@ -69,15 +79,15 @@ func envoyPrometheus(t *testing.T, admin string) map[string]int64 {
 	}
 	out := map[string]int64{}
 	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, "authgate_") {
+		if !strings.HasPrefix(line, n.prom+"authgate_") {
 			continue
 		}
 		name, val, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
 		}
-		if n, err := strconv.ParseInt(val, 10, 64); err == nil {
-			out[name] = n
+		if v, err := strconv.ParseInt(val, 10, 64); err == nil {
+			out[strings.TrimPrefix(name, n.prom)] = v
 		}
 	}
 	return out
@@ -86,16 +96,16 @@ func envoyPrometheus(t *testing.T, admin string) map[string]int64 {
 // checkEnvoyStats sends a known sequence of requests on one connection
 // (so one worker, one VM) and checks the filter's counters moved by
 // exactly that much, in /stats and in /stats/prometheus.
-func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string) {
+func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string, n statNaming) {
 	if e == nil || e.AdminURL() == "" {
 		t.Fatal("no Envoy admin address")
 	}
 	client := newClient(t, protocols[0], true)
-	before := envoyCounters(t, e.AdminURL())
+	before := envoyCounters(t, e.AdminURL(), n)
 	if len(before) == 0 {
-		t.Fatalf("no %sauthgate.* counters in /stats", envoyStatPrefix)
+		t.Fatalf("no %sauthgate.* counters in /stats", n.stats)
 	}
-	promBefore := envoyPrometheus(t, e.AdminURL())
+	promBefore := envoyPrometheus(t, e.AdminURL(), n)
 	steps := []struct {
 		path, token string
 		status      int
@@ -120,8 +130,8 @@ func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string) {
 			t.Fatalf("step %d: status %d, want %d (%s)", i, r.status, s.status, r.body)
 		}
 	}
-	after := envoyCounters(t, e.AdminURL())
-	promAfter := envoyPrometheus(t, e.AdminURL())
+	after := envoyCounters(t, e.AdminURL(), n)
+	promAfter := envoyPrometheus(t, e.AdminURL(), n)
 	want := map[string]int64{
 		"authgate.a.allow":        3,
 		"authgate.a.cache_miss":   2,
@@ -137,11 +147,11 @@ func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string) {
 	for name, delta := range want {
 		a, ok := after[name]
 		if !ok {
-			t.Errorf("/stats has no %s%s", envoyStatPrefix, name)
+			t.Errorf("/stats has no %s%s", n.stats, name)
 			continue
 		}
 		if got := a - before[name]; got != delta {
-			t.Errorf("%s%s moved by %d, want %d", envoyStatPrefix, name, got, delta)
+			t.Errorf("%s%s moved by %d, want %d", n.stats, name, got, delta)
 		}
 		prom := strings.ReplaceAll(name, ".", "_") + "{}"
 		pa, ok := promAfter[prom]

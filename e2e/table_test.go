@@ -2,12 +2,12 @@ package e2e
 
 import (
 	"maps"
-	"slices"
+	"testing"
 )
 
 // The table: one row type, run by one runner (TestTable) against every
 // host over every protocol. Rows are grouped by subject in rows_*_test.go
-// and joined here, in the order they run.
+// and listed here, in the order they run.
 //
 // To add a row: append it to a group (or add a group and list it here).
 // Give it its own tokens (cached answers of one row must never answer
@@ -17,7 +17,43 @@ import (
 // x-authorizer-* header the upstream sees is expected (read as a plain, a
 // CGI and a servlet upstream would), and every host and protocol gave the
 // same answers, upstream requests, call counts and events.
-var table = slices.Concat(tokenRows, apiRows)
+var groups = []group{
+	{name: "token", rows: tokenRows},
+	{name: "api", rows: apiRows},
+	{name: groupSecurity, rows: securityRows},
+	lambdaGroup,
+}
+
+// groupSecurity names the rows every host runs, the serve hosts included
+// (see cliGateway.groups).
+const groupSecurity = "security"
+
+// group is a set of rows and what they need beyond the table's own
+// environment.
+type group struct {
+	name string
+	rows []row
+	// env, when set, starts the environment the group's gateways talk to,
+	// one per host and protocol, in place of the shared one (newEnv):
+	// another authorizer, an Envoy example or process environment of its
+	// own.
+	env func(t *testing.T) *env
+	// unavailable says why the group cannot run here ("" when it can);
+	// it is skipped then, or fails the run under CI.
+	unavailable func() string
+	// after checks, once the group's rows ran, what its environment saw
+	// over all of them.
+	after func(t *testing.T, e *env)
+}
+
+// allRows returns every row of every group, in order.
+func allRows() []row {
+	var out []row
+	for _, g := range groups {
+		out = append(out, g.rows...)
+	}
+	return out
+}
 
 // row is one row of the table.
 type row struct {
@@ -25,6 +61,9 @@ type row struct {
 	// config names the plugin configuration (see configs); "" is cfgToken.
 	config string
 	steps  []step
+	// only, when set, names the one protocol the row runs over: an
+	// absolute-form request target exists in HTTP/1.1 only.
+	only string
 	// token whose authorizer calls are counted; calls is the exact count
 	// after all steps. Every row also checks that the authorizer saw no
 	// other call meanwhile.
@@ -67,6 +106,11 @@ type step struct {
 // server) to a request it received as described.
 type want struct {
 	reject *answer
+	// codecRefuses lets a proxy's HTTP/1 codec refuse the request before
+	// the filter runs, in place of reject: Envoy answers a method it does
+	// not know with its own plain 400. Either way the upstream must not
+	// see the request.
+	codecRefuses bool
 	// upstream are headers the upstream must receive with exactly these
 	// values (one value each). Every x-authorizer-* header it receives
 	// must be listed. Both hold under the plain and the CGI reading (where
@@ -74,9 +118,15 @@ type want struct {
 	upstream map[string]string
 	// absent are headers no reading may find.
 	absent []string
+	// lacks maps headers to text none of their values may hold, as any
+	// reading finds them.
+	lacks map[string]string
 	// target and method the upstream must receive on its request line;
 	// "" means the request's own.
 	target, method string
+	// host the upstream must receive; "" means the one the client sent
+	// (the request's Host header, else the gateway's address).
+	host string
 	// servlet is "METHOD /path" as a servlet container reads the forwarded
 	// request; "" means the same method and path as the plain reading,
 	// so a request a servlet container would read as another resource
@@ -142,3 +192,8 @@ func auth(token string) [2]string { return [2]string{"Authorization", token} }
 func bearer(behaviour, id string) string { return "Bearer " + behaviour + "." + id }
 
 func tok(v string) [2]string { return [2]string{"X-Token", v} }
+
+// rawReq is a request sent exactly as written (see request.raw).
+func rawReq(method, target string, headers ...[2]string) request {
+	return request{method: method, target: target, headers: headers, raw: true}
+}

@@ -291,6 +291,12 @@ type Plan struct {
 	// KeepOverrideHeaders (keepOverrideHeaders) forwards the method and
 	// URL override headers (OverrideHeaders) instead of removing them.
 	KeepOverrideHeaders bool
+	// LogDecisions (logDecisions) has the filters in Envoy (the wasm
+	// filter and the dynamic module) log every request's decision line at
+	// info level instead of debug, so that it shows without raising
+	// Envoy's log level. An authorizer failure is logged at warning level
+	// either way; authgate serve logs every decision whatever it says.
+	LogDecisions bool
 }
 
 // The warnings a plan carries for the settings that accept a risk.
@@ -324,8 +330,8 @@ type StageVariable struct {
 // It returns the first problem found; top-level members are checked in a
 // fixed order (apiType, region, accountId, restApiId or apiId, stage,
 // stageVariables, implicitDenyMessage, allowPathParameters,
-// keepOverrideHeaders, gatewayResponses, authorizerCache, authorizers,
-// routes) after unknown and duplicate keys, so the same input
+// keepOverrideHeaders, logDecisions, gatewayResponses, authorizerCache,
+// authorizers, routes) after unknown and duplicate keys, so the same input
 // always reports the same error. Every error starts with the JSON path of
 // the bad field. Keys are case-sensitive, unknown keys and duplicate keys
 // are errors anywhere, and JSON types are never coerced. The document
@@ -343,7 +349,7 @@ func Parse(b []byte) (*Plan, error) {
 	}
 	top, err := object(gjson.ParseBytes(b), "", []string{
 		"apiType", "region", "accountId", "restApiId", "apiId", "stage", "stageVariables",
-		"implicitDenyMessage", "allowPathParameters", "keepOverrideHeaders",
+		"implicitDenyMessage", "allowPathParameters", "keepOverrideHeaders", "logDecisions",
 		"gatewayResponses", "authorizerCache", "authorizers", "routes",
 	})
 	if err != nil {
@@ -418,6 +424,9 @@ func Parse(b []byte) (*Plan, error) {
 		return nil, err
 	}
 	if p.KeepOverrideHeaders, err = top.boolean("keepOverrideHeaders"); err != nil {
+		return nil, err
+	}
+	if p.LogDecisions, err = top.boolean("logDecisions"); err != nil {
 		return nil, err
 	}
 	// Both settings are accepted risks; saying so at every load keeps the

@@ -211,6 +211,8 @@ func TestParseErrors(t *testing.T) {
 		{"allowPathParameters number", doc(`"allowPathParameters": 1`), `allowPathParameters: must be a boolean, got 1`},
 		{"keepOverrideHeaders type", doc(`"keepOverrideHeaders": "yes"`), `keepOverrideHeaders: must be a boolean, got "yes"`},
 		{"keepOverrideHeaders object", doc(`"keepOverrideHeaders": {}`), `keepOverrideHeaders: must be a boolean, got an object`},
+		{"logDecisions type", doc(`"logDecisions": "info"`), `logDecisions: must be a boolean, got "info"`},
+		{"logDecisions misspelt", doc(`"logdecisions": true`), `logdecisions: unknown field`},
 		{"semicolon template without allowPathParameters", doc(`"routes": [{"method": "GET", "path": "/a", "authorizer": "jwt"}, {"method": "GET", "path": "/a;v=1", "authorizer": "jwt"}]`),
 			`routes[1].path: a ";" can only match with allowPathParameters set to true, got "/a;v=1"`},
 	}
@@ -304,6 +306,18 @@ func TestParseDefaultsAndNormalisation(t *testing.T) {
 				}
 				if p.PathRules.AllowParameters || p.KeepOverrideHeaders {
 					t.Errorf("PathRules, KeepOverrideHeaders = %+v, %v; want the strict defaults", p.PathRules, p.KeepOverrideHeaders)
+				}
+				if p.LogDecisions {
+					t.Errorf("LogDecisions on by default")
+				}
+			},
+		},
+		{
+			name: "decision lines at info",
+			in:   doc(`"logDecisions": true`),
+			check: func(t *testing.T, p *Plan) {
+				if !p.LogDecisions || p.Warnings != nil {
+					t.Errorf("LogDecisions, Warnings = %v, %q; want true, none", p.LogDecisions, p.Warnings)
 				}
 			},
 		},

@@ -353,7 +353,7 @@ func (vm *VM) dispatched(t *task, o Outcome) Step {
 		if vm.flights[f.key] == f {
 			delete(vm.flights, f.key)
 		}
-		return vm.finish(t, pipeline.Response{}, true)
+		return vm.finish(t, pipeline.Response{Cause: pipeline.CauseRefused, Detail: "the proxy did not send the call"}, true)
 	}
 	f.phase, f.ref, f.sent = calling, Callout{Root: f.key.root, Token: o.Callout}, t.now
 	vm.callouts[f.ref] = f

@@ -16,7 +16,9 @@
 //     request's result;
 //   - Wait: another request leads a call for the same key; the wake
 //     continuation given to Evaluate is called once, with this request's
-//     own result, when that call finishes.
+//     own result, when that call finishes (or, should its leader give the
+//     call up with Abandon, with this request's pending Call, to evaluate
+//     again).
 //
 // The embedding then counts the result it answers with, once, with Count.
 // A burst of first requests for one identity costs one authorizer call:
@@ -45,11 +47,15 @@
 //     the embedding must ignore a result for a request that is gone.
 //   - Every Lead must be finished exactly once, on every path, panics
 //     included: defer Finish, with a failed Answer (Status 0) when the call
-//     never completed. Its waiters get their results only from Finish. As a
-//     safety net against a leader that is lost anyway, a request for the
-//     same key arriving later than the call's timeout plus LeadGrace after
-//     the call began takes the call over, with its waiters; a late Finish
-//     of the lost Lead then decides only its own request.
+//     never completed. Its waiters get their results only from Finish. A
+//     leader whose call is cancelled with its request (Envoy cancels a
+//     stream's callouts when it destroys the stream) finishes with Abandon
+//     instead, which hands the call to its waiters rather than failing
+//     them. As a safety net against a leader that is lost anyway, a
+//     request for the same key arriving later than the call's timeout
+//     plus LeadGrace after the call began takes the call over, with its
+//     waiters; a late Finish of the lost Lead then decides only its own
+//     request.
 //   - A panic inside the pipeline becomes the failure result (500), never
 //     an allow, and leaves no lock held and no call in flight. A panic in a
 //     continuation does not keep the other waiters from their results:
@@ -84,6 +90,28 @@ type Engine struct {
 	flights map[string]*flight // the calls in flight, by cache key; guarded by mu
 
 	meters *meters
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// Recorder receives every metric the engine counts, as it counts it, for
+// an embedding that keeps its metrics elsewhere too (the dynamic module's
+// are Envoy's stats). It is called on the thread that counts, never under
+// the engine's lock: from Count on the caller's thread, and from Finish on
+// the finishing thread (timeout, latency, and coalesced for each waiter).
+type Recorder interface {
+	// Add counts one event of the counter MetricName(authorizer, suffix).
+	Add(authorizer, suffix string)
+	// Observe records the latency of one call of the authorizer, in
+	// milliseconds.
+	Observe(authorizer string, ms uint64)
+}
+
+// WithRecorder makes the engine report every metric it counts to r as
+// well as to its own Metrics.
+func WithRecorder(r Recorder) Option {
+	return func(e *Engine) { e.meters.rec = r }
 }
 
 // flight is one authorizer call in flight and the requests waiting for it.
@@ -142,14 +170,18 @@ type Answer struct {
 
 // New returns an engine running p. Its metrics start with every metric of
 // pipeline.PlanMetrics at zero.
-func New(p *pipeline.Pipeline) *Engine {
-	return &Engine{
+func New(p *pipeline.Pipeline, opts ...Option) *Engine {
+	e := &Engine{
 		pipe:     p,
 		evaluate: p.Evaluate,
 		resume:   p.Resume,
 		flights:  make(map[string]*flight),
 		meters:   newMeters(pipeline.PlanMetrics(p.Plan())),
 	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
 }
 
 // Pipeline returns the pipeline the engine runs.
@@ -236,20 +268,21 @@ func (e *Engine) Finish(l *Lead, a Answer, now time.Time) pipeline.Result {
 		return e.pipe.Failure("authorizer call finished twice")
 	}
 	e.meters.observe(l.Call.Authorizer, &a)
+	if a.Response.Status == 0 && a.Response.Cause == pipeline.CauseNone {
+		// What the embedding said of the call is its cause when it gave
+		// none: a call never sent was refused, one that ran out of time
+		// timed out.
+		switch {
+		case a.TimedOut:
+			a.Response.Cause = pipeline.CauseTimeout
+		case !a.Sent:
+			a.Response.Cause = pipeline.CauseRefused
+		}
+	}
 	// The leader resumes first, so that its answer is cached before the
 	// call retires (see join).
 	res := e.resumeSafe(l.Call, a.Response, now)
-	e.mu.Lock()
-	f := l.f
-	if e.flights[f.key] == f {
-		delete(e.flights, f.key)
-	}
-	ws := f.waiters
-	f.waiters = nil
-	for _, w := range ws {
-		w.state = woken
-	}
-	e.mu.Unlock()
+	ws := e.retire(l.f)
 
 	var first any
 	panicked := false
@@ -264,6 +297,51 @@ func (e *Engine) Finish(l *Lead, a Answer, now time.Time) pipeline.Result {
 		panic(first)
 	}
 	return res
+}
+
+// Abandon is the other way to finish a Lead: its call was given up before
+// it completed, for a reason that concerns only the leader's own request
+// (Envoy cancels a stream's callouts when the stream goes away). Nothing is
+// resumed, cached or counted. The waiters are not failed: each
+// continuation gets a Result of KindCall carrying its own pending Call,
+// which means "no answer came: evaluate this request again". The first of
+// them to do so leads a new call, the others wait for it, so a client
+// that hangs up costs the others one more call, never an error. An
+// embedding that calls Abandon must handle that result in its
+// continuations; one that never does never sees it. Abandon after Finish
+// (or a second Abandon) changes nothing.
+func (e *Engine) Abandon(l *Lead) {
+	if !l.finished.CompareAndSwap(false, true) {
+		return
+	}
+	ws := e.retire(l.f)
+	var first any
+	panicked := false
+	for _, w := range ws {
+		again := pipeline.Result{Kind: pipeline.KindCall, Call: w.call, Authorizer: w.call.Authorizer}
+		if v, ok := wakeSafe(w, again); ok && !panicked {
+			first, panicked = v, true
+		}
+	}
+	if panicked {
+		panic(first)
+	}
+}
+
+// retire takes f out of the calls in flight, unless a takeover replaced
+// it, and returns its waiters, each now taken (woken).
+func (e *Engine) retire(f *flight) []*Wait {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.flights[f.key] == f {
+		delete(e.flights, f.key)
+	}
+	ws := f.waiters
+	f.waiters = nil
+	for _, w := range ws {
+		w.state = woken
+	}
+	return ws
 }
 
 // resumeSafe resumes c; a panic, or anything but a final result, is the

@@ -84,7 +84,7 @@ func neverWoken(t *testing.T) func(pipeline.Result) {
 
 // op is one thing that happens to the engine in a scenario.
 type op struct {
-	do   string        // "eval", "finish" or "cancel"
+	do   string        // "eval", "finish", "abandon" or "cancel"
 	id   string        // the request it happens to
 	at   time.Duration // eval, finish: when, after t0
 	req  string        // eval: "METHOD /path token"
@@ -92,8 +92,9 @@ type op struct {
 	// want is, for eval: "lead", "wait" or the final result's summary;
 	// for finish: the leader's result; for cancel: "true" or "false".
 	want string
-	// woken lists, for finish, the waiters woken ("id: summary"), in
-	// the order they waited.
+	// woken lists, for finish and abandon, the waiters woken ("id:
+	// summary"; "call" for one told to evaluate again), in the order they
+	// waited.
 	woken []string
 }
 
@@ -208,6 +209,34 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "an abandoned call hands its waiters a new evaluation",
+			ops: []op{
+				{do: "eval", id: "a", req: "GET /pos a", want: "lead"},
+				{do: "eval", id: "b", req: "GET /pos a", want: "wait"},
+				{do: "eval", id: "c", req: "DELETE /pos a", want: "wait"},
+				{do: "abandon", id: "a", woken: []string{"b: call", "c: call"}},
+				// Nothing was cached and no call is in flight: the first
+				// waiter to evaluate again leads, the next waits for it.
+				{do: "eval", id: "b2", req: "GET /pos a", want: "lead"},
+				{do: "eval", id: "c2", req: "DELETE /pos a", want: "wait"},
+				{do: "abandon", id: "a"},
+				{do: "finish", id: "a", resp: allowGET, want: "500 -"},
+				{do: "finish", id: "b2", resp: allowGET, want: "allow miss p-a", woken: []string{"c2: 403 miss"}},
+				{do: "cancel", id: "b", want: "false"},
+			},
+		},
+		{
+			name: "an abandoned call without waiters frees its key at once",
+			ops: []op{
+				{do: "eval", id: "a", req: "GET /pos a", want: "lead"},
+				{do: "abandon", id: "a"},
+				{do: "eval", id: "b", req: "GET /pos a", want: "lead"},
+				{do: "finish", id: "b", resp: allowGET, want: "allow miss p-a"},
+				{do: "abandon", id: "b"},
+				{do: "eval", id: "c", req: "GET /pos a", want: "allow hit p-a"},
+			},
+		},
+		{
 			name: "a second finish changes nothing",
 			ops: []op{
 				{do: "eval", id: "a", req: "GET /pos a", want: "lead"},
@@ -250,6 +279,12 @@ func TestScenarios(t *testing.T) {
 					}
 					if strings.Join(woken, "; ") != strings.Join(o.woken, "; ") {
 						t.Fatalf("op %d: finish %s woke %q, want %q", i, o.id, woken, o.woken)
+					}
+				case "abandon":
+					woken = nil
+					e.Abandon(steps[o.id].Lead)
+					if strings.Join(woken, "; ") != strings.Join(o.woken, "; ") {
+						t.Fatalf("op %d: abandon %s woke %q, want %q", i, o.id, woken, o.woken)
 					}
 				case "cancel":
 					if got := fmt.Sprint(e.Cancel(steps[o.id].Wait)); got != o.want {
@@ -435,19 +470,21 @@ func TestMetrics(t *testing.T) {
 
 	m := e.Metrics()
 	want := map[string]uint64{
-		"authgate.pos.allow":        2,
-		"authgate.pos.cache_miss":   3,
-		"authgate.pos.coalesced":    1,
-		"authgate.pos.cache_hit":    1,
-		"authgate.pos.deny":         1,
-		"authgate.pos.error":        1,
-		"authgate.pos.timeout":      1,
-		"authgate.off.error":        1,
-		"authgate.off.cache_miss":   1,
-		"authgate.NONE.allow":       1,
-		"authgate.NONE.no_route":    1,
-		"authgate.ghost.allow":      1,
-		"authgate.stale.cache_miss": 0,
+		"authgate.pos.allow":         2,
+		"authgate.pos.cache_miss":    3,
+		"authgate.pos.coalesced":     1,
+		"authgate.pos.cache_hit":     1,
+		"authgate.pos.deny":          1,
+		"authgate.pos.error":         1,
+		"authgate.pos.timeout":       1,
+		"authgate.pos.error_timeout": 1,
+		"authgate.off.error":         1,
+		"authgate.off.error_refused": 1,
+		"authgate.off.cache_miss":    1,
+		"authgate.NONE.allow":        1,
+		"authgate.NONE.no_route":     1,
+		"authgate.ghost.allow":       1,
+		"authgate.stale.cache_miss":  0,
 	}
 	for name, v := range want {
 		if got, ok := m.Counters[name]; !ok || got != v {
@@ -471,6 +508,99 @@ func TestMetrics(t *testing.T) {
 	}
 	if len(m.Histograms) != 4 {
 		t.Errorf("%d histograms, want one per authorizer", len(m.Histograms))
+	}
+}
+
+// recorder is a Recorder that keeps what it is told.
+type recorder struct {
+	mu       sync.Mutex
+	counters map[string]uint64
+	calls    map[string]uint64 // latency observations by histogram name
+	ms       map[string]uint64 // their sum
+}
+
+func (r *recorder) Add(authorizer, suffix string) {
+	r.mu.Lock()
+	r.counters[pipeline.MetricName(authorizer, suffix)]++
+	r.mu.Unlock()
+}
+
+func (r *recorder) Observe(authorizer string, ms uint64) {
+	name := pipeline.MetricName(authorizer, pipeline.MetricAuthorizerLatency)
+	r.mu.Lock()
+	r.calls[name]++
+	r.ms[name] += ms
+	r.mu.Unlock()
+}
+
+// TestRecorder checks that a Recorder is told exactly what the engine's own
+// metrics count, coalesced waiters, timeouts and latencies included.
+func TestRecorder(t *testing.T) {
+	plan, err := config.Parse([]byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{counters: map[string]uint64{}, calls: map[string]uint64{}, ms: map[string]uint64{}}
+	e := New(pipeline.New(plan), WithRecorder(rec))
+	wake := func(r pipeline.Result) { e.Count(r) }
+	a := e.Evaluate(request("GET", "/pos", "a"), t0, wake)
+	e.Evaluate(request("GET", "/pos", "a"), t0, wake)
+	e.Evaluate(request("DELETE", "/pos", "a"), t0, wake)
+	e.Count(e.Finish(a.Lead, Answer{Response: allowGET, Sent: true, Latency: 12 * time.Millisecond}, t0))
+	e.Count(e.Evaluate(request("GET", "/pos", "a"), t0, wake).Result)
+	b := e.Evaluate(request("GET", "/off", "a"), t0, wake)
+	e.Count(e.Finish(b.Lead, Answer{Sent: true, Latency: time.Second, TimedOut: true}, t0))
+	e.Count(e.Evaluate(request("GET", "/nowhere", "a"), t0, wake).Result)
+
+	m := e.Metrics()
+	for name, v := range m.Counters {
+		if got := rec.counters[name]; got != v {
+			t.Errorf("%s: recorder %d, engine %d", name, got, v)
+		}
+	}
+	for name := range rec.counters {
+		if _, ok := m.Counters[name]; !ok {
+			t.Errorf("recorder counted %s, the engine did not", name)
+		}
+	}
+	if rec.counters["authgate.pos.coalesced"] != 2 || rec.counters["authgate.off.timeout"] != 1 {
+		t.Errorf("recorder counters %v", rec.counters)
+	}
+	for name, h := range m.Histograms {
+		if rec.calls[name] != h.Count || rec.ms[name] != h.Sum {
+			t.Errorf("%s: recorder %d calls %d ms, engine %d calls %d ms", name, rec.calls[name], rec.ms[name], h.Count, h.Sum)
+		}
+	}
+}
+
+// TestAbandonHandsEachWaiterItsOwnCall checks what an abandoned call's
+// waiters are given: their own pending Call, to evaluate again, and no
+// metric moves.
+func TestAbandonHandsEachWaiterItsOwnCall(t *testing.T) {
+	e := newEngine(t)
+	l := e.Evaluate(request("GET", "/pos", "a"), t0, neverWoken(t))
+	var got []pipeline.Result
+	var waits []Step
+	for _, method := range []string{"GET", "DELETE"} {
+		waits = append(waits, e.Evaluate(request(method, "/pos", "a"), t0, func(r pipeline.Result) { got = append(got, r) }))
+	}
+	before := e.Metrics().Counters
+	e.Abandon(l.Lead)
+	if len(got) != 2 {
+		t.Fatalf("%d continuations ran, want 2", len(got))
+	}
+	for i, r := range got {
+		if r.Kind != pipeline.KindCall || r.Call != waits[i].Result.Call || r.Authorizer != "pos" {
+			t.Errorf("waiter %d got %v (call %p, want %p)", i, r.Kind, r.Call, waits[i].Result.Call)
+		}
+	}
+	for name, v := range e.Metrics().Counters {
+		if before[name] != v {
+			t.Errorf("%s moved from %d to %d", name, before[name], v)
+		}
+	}
+	if calls, waiting := e.InFlight(); calls+waiting != 0 {
+		t.Errorf("left in flight: %d calls, %d waiting", calls, waiting)
 	}
 }
 

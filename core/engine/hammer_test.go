@@ -14,7 +14,8 @@ import (
 // TestHammer runs many requests for a few identities from many goroutines,
 // as Envoy's workers and net/http's goroutines do: leaders answer at
 // random (a result naming their identity, a failure, Unauthorized), finish
-// on their own goroutine or hand the answer to another, and waiters go
+// on their own goroutine or hand the answer to another, or go away and
+// abandon their call (whose waiters then evaluate again), and waiters go
 // away at random. Every continuation must run exactly once unless Cancel
 // said it would not, every allowed request must carry its own identity's
 // answer, and nothing may stay in flight. Run it with -race.
@@ -33,6 +34,7 @@ func TestHammer(t *testing.T) {
 		mu        sync.Mutex
 		waits     []*waited
 		delivered atomic.Int64
+		again     atomic.Int64 // results that said "evaluate again"
 		finishers sync.WaitGroup
 	)
 	var wg sync.WaitGroup
@@ -45,6 +47,7 @@ func TestHammer(t *testing.T) {
 				if rng.IntN(4) == 0 {
 					path = "/pos"
 				}
+			retry:
 				w := &waited{}
 				done := make(chan pipeline.Result, 1)
 				s := e.Evaluate(request("GET", path, tok), t0, func(r pipeline.Result) {
@@ -54,6 +57,11 @@ func TestHammer(t *testing.T) {
 				})
 				var res pipeline.Result
 				switch {
+				case s.Lead != nil && rng.IntN(10) == 0:
+					// The leader's request goes away with its call.
+					runtime.Gosched()
+					e.Abandon(s.Lead)
+					continue
 				case s.Lead != nil:
 					ans := Answer{Response: answerFor(tok), Sent: true}
 					switch rng.IntN(8) {
@@ -82,6 +90,10 @@ func TestHammer(t *testing.T) {
 					}
 					res = <-done
 					delivered.Add(1)
+					if res.Kind == pipeline.KindCall {
+						again.Add(1)
+						goto retry
+					}
 				default:
 					res = s.Result
 				}
@@ -114,13 +126,16 @@ func TestHammer(t *testing.T) {
 		t.Errorf("%d wakes, %d results received", woken, delivered.Load())
 	}
 	m := e.Metrics()
-	if got := m.Counters["authgate.off.coalesced"] + m.Counters["authgate.pos.coalesced"]; int64(got) != woken {
-		t.Errorf("coalesced = %d, want the %d wakes", got, woken)
+	if got := m.Counters["authgate.off.coalesced"] + m.Counters["authgate.pos.coalesced"]; int64(got) != woken-again.Load() {
+		t.Errorf("coalesced = %d, want the %d wakes with a result", got, woken-again.Load())
 	}
 	if calls, waiting := e.InFlight(); calls+waiting != 0 {
 		t.Errorf("left in flight: %d calls, %d waiting", calls, waiting)
 	}
-	t.Logf("%d waits, %d woken", len(waits), woken)
+	if again.Load() == 0 {
+		t.Errorf("no waiter of an abandoned call: the hammer did not reach Abandon's path")
+	}
+	t.Logf("%d waits, %d woken, %d to evaluate again", len(waits), woken, again.Load())
 }
 
 func principal(r pipeline.Result) string {

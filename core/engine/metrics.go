@@ -40,6 +40,7 @@ type counterKey struct{ authorizer, suffix string }
 // no lock.
 type meters struct {
 	fixed map[counterKey]*atomic.Uint64
+	rec   Recorder // nil unless WithRecorder
 
 	mu     sync.Mutex
 	others map[string]uint64           // counters not defined up front, by name; guarded by mu
@@ -63,6 +64,9 @@ func newMeters(defined []pipeline.Metric) *meters {
 }
 
 func (m *meters) add(authorizer, suffix string) {
+	if m.rec != nil {
+		m.rec.Add(authorizer, suffix)
+	}
 	if c := m.fixed[counterKey{authorizer, suffix}]; c != nil {
 		c.Add(1)
 		return
@@ -83,6 +87,9 @@ func (m *meters) observe(authorizer string, a *Answer) {
 	ms := a.Latency.Milliseconds()
 	if ms < 0 {
 		ms = 0
+	}
+	if m.rec != nil {
+		m.rec.Observe(authorizer, uint64(ms))
 	}
 	m.mu.Lock()
 	h := m.hists[authorizer]

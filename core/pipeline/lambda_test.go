@@ -67,7 +67,7 @@ func TestLambdaAnswers(t *testing.T) {
 			500, DecisionError, `authorizer failed: lambda invoke: status 429, "TooManyRequestsException"`, 0},
 		{"signature refused", Response{Status: 403, Body: []byte(`{"message":"Missing Authentication Token"}`)}, 500, DecisionError, "status 403", 0},
 		{"lambda 401 is not unauthorized", Response{Status: 401, Body: []byte(`Unauthorized`)}, 500, DecisionError, "status 401", 0},
-		{"timeout", Response{}, 500, DecisionError, "authorizer call failed", 0},
+		{"timeout", Response{Cause: CauseTimeout}, 500, DecisionError, "authorizer call timed out", 0},
 		{"emulator timeout text", Response{Status: 200, Body: []byte(`Task timed out after 3.00 seconds`)}, 500, DecisionError, "invalid authorizer response", 0},
 	}
 	for _, tt := range tests {

@@ -30,6 +30,23 @@ const (
 	MetricStaleServed  = "stale_served" // the call failed and a stale result decided
 )
 
+// Counter suffixes of the causes of error (see Cause): a request counted
+// as error is also counted under the cause of its authorizer's failure,
+// when it had one (a request the embedding itself failed has none).
+const (
+	MetricErrorRefused   = "error_refused"   // no connection to the authorizer
+	MetricErrorReset     = "error_reset"     // the connection broke before the answer
+	MetricErrorTimeout   = "error_timeout"   // the call exceeded timeoutMs
+	MetricErrorStatus    = "error_status"    // a status other than 2xx or 401, a Lambda error
+	MetricErrorMalformed = "error_malformed" // a 2xx answer that is not a valid response
+)
+
+// causeCounters are the counters of the causes, by Cause.
+var causeCounters = [numCauses]string{
+	CauseRefused: MetricErrorRefused, CauseReset: MetricErrorReset, CauseTimeout: MetricErrorTimeout,
+	CauseStatus: MetricErrorStatus, CauseMalformed: MetricErrorMalformed,
+}
+
 // MetricAuthorizerLatency names the histogram of authorizer call
 // durations in milliseconds, observed by the embedding per call made.
 const MetricAuthorizerLatency = "authorizer_latency_ms"
@@ -47,19 +64,25 @@ func MetricName(authorizer, suffix string) string {
 }
 
 // counterSets holds every list Counters returns, so that counting a
-// request allocates nothing. Index: decision, then cache state.
-var counterSets = func() (t [numDecisionCounters][numCacheStates][]string) {
+// request allocates nothing. Index: decision, then cache state, then the
+// cause of an error (CauseNone for every other decision).
+var counterSets = func() (t [numDecisionCounters][numCacheStates][numCauses][]string) {
 	cacheCounter := [numCacheStates]string{
 		CacheHit: MetricCacheHit, CacheMiss: MetricCacheMiss,
 		CacheShared: MetricSharedHit, CacheStale: MetricStaleServed,
 	}
 	for d := range numDecisionCounters {
 		for cs := range numCacheStates {
-			set := []string{decisionCounters[d]}
-			if cacheCounter[cs] != "" {
-				set = append(set, cacheCounter[cs])
+			for c := range numCauses {
+				set := []string{decisionCounters[d]}
+				if decisionCounters[d] == MetricError && causeCounters[c] != "" {
+					set = append(set, causeCounters[c])
+				}
+				if cacheCounter[cs] != "" {
+					set = append(set, cacheCounter[cs])
+				}
+				t[d][cs][c] = set
 			}
-			t[d][cs] = set
 		}
 	}
 	return t
@@ -74,11 +97,13 @@ const numDecisionCounters = len(decisionCounters)
 
 // Counters lists the counter suffixes a final Result increments under
 // MetricName(r.Authorizer, suffix): one for the decision (allow, deny,
-// unauthorized, error, no_route, bad_request) and, when the result went
-// through the cache, one for how it was obtained (cache_hit, cache_miss,
-// shared_hit, stale_served). A stale result counts stale_served and its
-// decision, not error, so that the decision counters add up to the
-// requests; authorizer failures are error + stale_served.
+// unauthorized, error, no_route, bad_request), for an error the cause of
+// the authorizer's failure (error_refused, error_reset, error_timeout,
+// error_status, error_malformed) when it had one, and, when the result
+// went through the cache, one for how it was obtained (cache_hit,
+// cache_miss, shared_hit, stale_served). A stale result counts
+// stale_served and its decision, not error, so that the decision counters
+// add up to the requests.
 //
 // A pending Call, and anything but a final Result, counts nothing (nil):
 // only the Result of Evaluate, Resume or Adopt that answers the
@@ -102,15 +127,16 @@ func Counters(r Result) []string {
 	case DecisionBadRequest:
 		d = 5
 	}
-	if d < 0 || int(r.CacheState) >= numCacheStates {
+	if d < 0 || int(r.CacheState) >= numCacheStates || int(r.Cause) >= numCauses {
 		return nil
 	}
-	return counterSets[d][r.CacheState]
+	return counterSets[d][r.CacheState][r.Cause]
 }
 
 // authorizerCounters are the counters every authorizer has.
 var authorizerCounters = [...]string{
 	MetricAllow, MetricDeny, MetricUnauthorized, MetricError,
+	MetricErrorRefused, MetricErrorReset, MetricErrorTimeout, MetricErrorStatus, MetricErrorMalformed,
 	MetricTimeout, MetricCacheHit, MetricCacheMiss, MetricSharedHit,
 	MetricCoalesced, MetricStaleServed,
 }
@@ -155,3 +181,30 @@ func PlanMetrics(plan *config.Plan) []Metric {
 	}
 	return out
 }
+
+// metricHelp describes each metric, by suffix.
+var metricHelp = map[string]string{
+	MetricAllow:             "Requests forwarded upstream (allowed by the authorizer's policy, or on a route without authorizer).",
+	MetricDeny:              "Requests answered 403 because the policy denied them, explicitly or implicitly (or isAuthorized was false).",
+	MetricUnauthorized:      "Requests answered 401: identity missing or refused by identityValidationExpression, or the authorizer answered Unauthorized.",
+	MetricError:             "Requests answered 500 because the authorizer failed or the gateway could not finish them.",
+	MetricErrorRefused:      "Requests answered 500 because no connection to the authorizer could be made.",
+	MetricErrorReset:        "Requests answered 500 because the connection to the authorizer broke before a complete answer.",
+	MetricErrorTimeout:      "Requests answered 500 because the authorizer call exceeded timeoutMs.",
+	MetricErrorStatus:       "Requests answered 500 because the authorizer answered a status other than 2xx or 401 (or Lambda reported an error).",
+	MetricErrorMalformed:    "Requests answered 500 because the authorizer's 2xx answer was not a valid authorizer response.",
+	MetricNoRoute:           "Requests no configured route matched (403 for REST APIs, 404 for HTTP APIs).",
+	MetricBadRequest:        "Requests the gateway refused itself as ambiguous or too long (400, 414).",
+	MetricTimeout:           "Authorizer calls that exceeded timeoutMs (counted per call, also when a stale result was served).",
+	MetricCacheHit:          "Requests decided from this cache's stored authorizer result.",
+	MetricCacheMiss:         "Requests for which the authorizer was called, or whose call they waited for.",
+	MetricSharedHit:         "Requests decided from an authorizer result another VM obtained (the wasm filter's shared cache).",
+	MetricCoalesced:         "Requests that waited for another request's authorizer call instead of making their own.",
+	MetricStaleServed:       "Requests decided from an expired result because the authorizer failed (staleIfErrorSeconds).",
+	MetricAuthorizerLatency: "Duration of authorizer calls in milliseconds, from sending the event to the end of the answer.",
+}
+
+// MetricHelp describes the metric with the given suffix in one sentence,
+// for exporters that carry a description (Prometheus's HELP); "" for a
+// suffix no embedding defines.
+func MetricHelp(suffix string) string { return metricHelp[suffix] }

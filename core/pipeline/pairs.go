@@ -1,6 +1,10 @@
 package pipeline
 
-import "strings"
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
 
 // NewRequest builds the pipeline's view of a request from its header pairs
 // as Envoy presents them to a filter, so that every embedding reads a
@@ -47,4 +51,32 @@ func NewRequest[H ~struct{ Name, Value string }](pairs []H) *Request {
 		req.Headers = append(req.Headers, Header{Name: "host", Value: req.Authority})
 	}
 	return req
+}
+
+// NewResponse builds an authorizer's answer from the header pairs and body
+// of a callout's response as Envoy presents them to a filter: :status
+// gives Status, other pseudo headers are dropped, every other pair is a
+// header, in order. A missing :status, or one that is not a number from
+// 100 to 999, is an error: the embedding then passes Response{} (a failed
+// call) to Resume.
+func NewResponse[H ~struct{ Name, Value string }](pairs []H, body []byte) (Response, error) {
+	resp := Response{Body: body}
+	for _, p := range pairs {
+		h := Header(p)
+		if h.Name == ":status" {
+			n, err := strconv.Atoi(h.Value)
+			if err != nil || n < 100 || n > 999 {
+				return Response{}, errors.New("callout answer with bad :status " + strconv.Quote(h.Value))
+			}
+			resp.Status = n
+			continue
+		}
+		if !strings.HasPrefix(h.Name, ":") {
+			resp.Headers = append(resp.Headers, h)
+		}
+	}
+	if resp.Status == 0 {
+		return Response{}, errors.New("callout answer without :status")
+	}
+	return resp, nil
 }

@@ -115,3 +115,67 @@ func FuzzNewRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestNewResponse(t *testing.T) {
+	tests := []struct {
+		name    string
+		pairs   []pair
+		want    Response
+		wantErr string
+	}{
+		{name: "status, headers in order, pseudo headers dropped",
+			pairs: []pair{{":status", "200"}, {"content-type", "application/json"}, {":x", "y"}, {"x-amz-function-error", "Unhandled"}},
+			want:  Response{Status: 200, Body: []byte("b"), Headers: []Header{hd("content-type", "application/json"), hd("x-amz-function-error", "Unhandled")}}},
+		{name: "no status", pairs: []pair{{"content-type", "text/plain"}}, wantErr: "callout answer without :status"},
+		{name: "status not a number", pairs: []pair{{":status", "2OO"}}, wantErr: `callout answer with bad :status "2OO"`},
+		{name: "status out of range", pairs: []pair{{":status", "1000"}}, wantErr: `callout answer with bad :status "1000"`},
+		{name: "status 0", pairs: []pair{{":status", "0"}}, wantErr: `callout answer with bad :status "0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NewResponse(tt.pairs, []byte("b"))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || got.Status != 0 || got.Body != nil {
+					t.Fatalf("NewResponse = %+v, %v; want Response{} and %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("NewResponse = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzNewResponse reads lines "name value" as FuzzNewRequest does: an
+// answer is read only with one valid :status, never keeps a pseudo
+// header, and keeps every other header in order.
+func FuzzNewResponse(f *testing.F) {
+	f.Add(":status 200\ncontent-type application/json")
+	f.Add(":status 99\n:status 200")
+	f.Add("x 1\n:status +200\n:status 0x1F")
+	f.Fuzz(func(t *testing.T, in string) {
+		var pairs []pair
+		var plain []Header
+		for line := range strings.SplitSeq(in, "\n") {
+			name, value, _ := strings.Cut(line, " ")
+			pairs = append(pairs, pair{name, value})
+			if !strings.HasPrefix(name, ":") {
+				plain = append(plain, Header{Name: name, Value: value})
+			}
+		}
+		r, err := NewResponse(pairs, nil)
+		if err != nil {
+			if r.Status != 0 || r.Headers != nil {
+				t.Fatalf("failed read %+v", r)
+			}
+			return
+		}
+		if r.Status < 100 || r.Status > 999 {
+			t.Fatalf("status %d read from %q", r.Status, in)
+		}
+		if len(r.Headers) != len(plain) || (len(plain) > 0 && !reflect.DeepEqual(r.Headers, plain)) {
+			t.Fatalf("headers %q, want %q", r.Headers, plain)
+		}
+	})
+}

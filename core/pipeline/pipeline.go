@@ -147,6 +147,11 @@ type Result struct {
 	Decision   string
 	Statement  int    // deciding policy statement, -1 when none
 	Reason     string // why a request was rejected
+	// Cause says why the authorizer call failed, for a Result with
+	// Decision ERROR that Resume gave for an answer it could not use;
+	// CauseNone for every other Result (a stale result served for a
+	// failed call included: its Reason says why).
+	Cause Cause
 	// TTL, set by Resume, is how long it cached the answer that decided
 	// this Result: the authorizer's TTL for a result, its
 	// UnauthorizedTTL for an Unauthorized answer (Decision says which),
@@ -198,14 +203,20 @@ type callState struct {
 }
 
 // Response is the authorizer's HTTP answer. Status 0 means the call failed
-// (could not be sent, timed out, reset). BodySize, when above the Call's
-// MaxResponseBytes, is the size (or a lower bound of it) of a body the host
-// did not read; Body is then empty.
+// (could not be sent, timed out, reset): Cause then says why, when the
+// embedding knows (else it is taken for a reset), and Detail gives the
+// host's words for it (an error's text, never the identity), for the log
+// line's reason. Envoy's own answers for calls it could not complete are
+// recognised as failures too (see Response.Failed). BodySize, when above
+// the Call's MaxResponseBytes, is the size (or a lower bound of it) of a
+// body the host did not read; Body is then empty.
 type Response struct {
 	Status   int
 	Headers  []Header
 	Body     []byte
 	BodySize int
+	Cause    Cause
+	Detail   string
 }
 
 // AcceptEncoding is the accept-encoding header value of every authorizer
@@ -217,7 +228,9 @@ const AcceptEncoding = "identity"
 // authorizer's maxResponseBytes, or one with a content-encoding other than
 // identity (Envoy would hand the filter the compressed bytes while a Go
 // client may decompress them, so the hosts would disagree). Both hold
-// whatever the status: the answer is judged before it is read.
+// for every answer a status does not decide alone (2xx, 401, a Lambda
+// 200): the answer is judged before anything reads it, and a refusal is
+// CauseMalformed.
 func checkAnswer(c *Call, resp *Response) string {
 	if max(len(resp.Body), resp.BodySize) > c.MaxResponseBytes {
 		return "authorizer answer larger than maxResponseBytes (" + strconv.Itoa(c.MaxResponseBytes) + ")"
@@ -486,10 +499,10 @@ func (p *Pipeline) early(r *Request, path, resource string, params []route.Param
 func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	st := &c.state
 	st.eval.Now = now
-	if resp.Status == 0 {
-		return p.failed(c, "authorizer call failed", now)
+	if f, detail := resp.Failed(); f != CauseNone {
+		return p.failed(c, f, failureReason(f, detail, c), now)
 	}
-	res, reason, err := p.read(c, resp)
+	res, f, reason, err := p.read(c, resp)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
 		if st.auth.UnauthorizedTTL > 0 {
@@ -501,7 +514,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 		r.CacheState, r.TTL = CacheMiss, st.auth.UnauthorizedTTL
 		return r
 	case err != nil:
-		return p.failed(c, reason+err.Error(), now)
+		return p.failed(c, f, reason+err.Error(), now)
 	}
 	e := newEntry(res)
 	var ttl time.Duration
@@ -522,7 +535,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 // result is still within it, else with the failure answer. A cached
 // Unauthorized answer is never served for a failure, and nothing that was
 // not cached before can turn a failure into an allow.
-func (p *Pipeline) failed(c *Call, reason string, now time.Time) Result {
+func (p *Pipeline) failed(c *Call, f Cause, reason string, now time.Time) Result {
 	st := &c.state
 	if st.auth.StaleIfError > 0 {
 		// A fresh entry means another request of this pipeline got an
@@ -538,7 +551,7 @@ func (p *Pipeline) failed(c *Call, reason string, now time.Time) Result {
 		}
 	}
 	r := p.reject(p.ans.failure, st.vars, st.route, st.auth.Name, reason)
-	r.CacheState = CacheMiss
+	r.CacheState, r.Cause = CacheMiss, f
 	return r
 }
 
@@ -554,19 +567,33 @@ func joinReason(a, b string) string {
 // Invoke API's first: a function error, a throttle or a Lambda error is a
 // failure (or Unauthorized), never a response to parse; the body of a
 // successful invocation is the function's return value, read as any
-// authorizer's response. reason prefixes err in the failure's Reason.
-func (p *Pipeline) read(c *Call, resp Response) (res *authorizer.Result, reason string, err error) {
-	if why := checkAnswer(c, &resp); why != "" {
-		return nil, "", errors.New(why)
-	}
+// authorizer's response. reason prefixes err in the failure's Reason, and
+// f is the failure's cause: CauseStatus for an error the Invoke API
+// reported or a status other than 2xx and 401 (Unauthorized), else
+// CauseMalformed. The status is judged first, since it decides without
+// the body; then checkAnswer's size and encoding rules, before anything
+// reads the body: an answer refused by them is malformed.
+func (p *Pipeline) read(c *Call, resp Response) (res *authorizer.Result, f Cause, reason string, err error) {
 	auth := c.state.auth
+	if auth.IsLambda() && resp.Status != 200 {
+		// The Invoke API's own errors, judged by status and headers.
+		return nil, CauseStatus, "authorizer failed: ", authorizer.ReadInvokeResponse(resp.Status, resp.Headers, nil)
+	}
+	if s := resp.Status; s != 401 && (s < 200 || s > 299) {
+		// Every response format refuses these statuses before reading a
+		// byte of the body.
+		return nil, CauseStatus, "authorizer answered ", errors.New("status " + strconv.Itoa(s))
+	}
+	if why := checkAnswer(c, &resp); why != "" {
+		return nil, CauseMalformed, "", errors.New(why)
+	}
 	if auth.IsLambda() {
 		if err := authorizer.ReadInvokeResponse(resp.Status, resp.Headers, resp.Body); err != nil {
-			return nil, "authorizer failed: ", err
+			return nil, CauseStatus, "authorizer failed: ", err
 		}
 	}
 	res, err = p.parser(auth)(resp.Status, resp.Body)
-	return res, "invalid authorizer response: ", err
+	return res, CauseMalformed, "invalid authorizer response: ", err
 }
 
 // callHeaders are the request headers of every authorizer call besides
@@ -580,7 +607,7 @@ var (
 // without deciding or caching anything: for tools that show what an
 // authorizer said (authgate test-authorizer).
 func (p *Pipeline) ParseAnswer(c *Call, resp Response) (*authorizer.Result, error) {
-	res, _, err := p.read(c, resp)
+	res, _, _, err := p.read(c, resp)
 	return res, err
 }
 
@@ -620,6 +647,7 @@ func (p *Pipeline) decide(e *entry, st *callState, cs CacheState) Result {
 	case policy.Allow:
 		if e.badHeader != "" {
 			r = p.reject(p.ans.failure, v, st.route, st.auth.Name, e.badHeader)
+			r.Cause = CauseMalformed
 		} else {
 			r = Result{Kind: KindAllow, Remove: st.remove, Set: e.set, Decision: DecisionAllow}
 		}

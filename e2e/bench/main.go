@@ -40,10 +40,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -62,7 +64,11 @@ type flags struct {
 	maxDuration  time.Duration
 	warmup       time.Duration
 	envoyWorkers int
+	// workerSweep are the other --concurrency values at which bare Envoy
+	// and the filter's hit path are measured (the table's per-worker rows).
+	workerSweep  string
 	wasmFile     string
+	moduleFile   string
 	authgateBin  string
 	outDir       string
 	only         string
@@ -84,7 +90,7 @@ type flags struct {
 
 func main() {
 	var f flags
-	var childListen, childUpstream string
+	var childListen, childUpstream, childCacheDir string
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	fs.IntVar(&f.requests, "requests", 20000, "requests per measured run (a run also stops at -max-duration)")
 	fs.IntVar(&f.concurrency, "concurrency", 32, "concurrent workers (and keep-alive connections) of the load generator")
@@ -92,7 +98,9 @@ func main() {
 	fs.DurationVar(&f.maxDuration, "max-duration", 4*time.Second, "time bound of one run")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before a scenario's runs (fills caches and connection pools)")
 	fs.IntVar(&f.envoyWorkers, "envoy-concurrency", 2, "Envoy --concurrency (worker threads, each with its own wasm VM)")
+	fs.StringVar(&f.workerSweep, "worker-sweep", "1,4,8", "other Envoy --concurrency values for the bare and filter-hit rows (envoy-*-w<N>); empty: none")
 	fs.StringVar(&f.wasmFile, "wasm", "", "the filter (default $AUTHGATE_WASM, else build/authgate.wasm)")
+	fs.StringVar(&f.moduleFile, "module", "", "the dynamic module (default $AUTHGATE_MODULE, else build/libauthgate.so)")
 	fs.StringVar(&f.authgateBin, "authgate", "", "the authgate binary (default build/authgate)")
 	fs.StringVar(&f.outDir, "out", "", "where the JSON results go (default build/bench)")
 	fs.StringVar(&f.only, "only", "", "comma-separated scenario ids to run (default all)")
@@ -108,7 +116,15 @@ func main() {
 	fs.StringVar(&f.rssCache, "rss-cache", "", `authorizerCache JSON object for the memory check, e.g. '{"sharedSlots": 262144}' (default: the configuration's defaults)`)
 	fs.StringVar(&childListen, "child-proxy-listen", "", "internal: run as the reference reverse proxy on this address")
 	fs.StringVar(&childUpstream, "child-proxy-upstream", "", "internal: the reference proxy's upstream URL")
+	fs.StringVar(&childCacheDir, "child-wasm-new", "", "internal: time wasm.New with this compilation cache directory and print milliseconds")
 	_ = fs.Parse(os.Args[1:])
+	if childCacheDir != "" {
+		if err := runChildWasmNew(f.wasmFile, childCacheDir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child wasm.New:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if childListen != "" {
 		if err := runChildProxy(childListen, childUpstream); err != nil {
 			fmt.Fprintln(os.Stderr, "bench child proxy:", err)
@@ -154,6 +170,11 @@ type scenario struct {
 	// perWorkerTokens gives each worker its own token, so requests of
 	// different workers can never share an authorizer call.
 	perWorkerTokens bool
+	// module runs build/libauthgate.so (examples/envoy/envoy-module.yaml)
+	// instead of the wasm filter.
+	module bool
+	// workers is Envoy's --concurrency; zero means -envoy-concurrency.
+	workers int
 }
 
 var scenarios = []scenario{
@@ -162,11 +183,39 @@ var scenarios = []scenario{
 	{id: "envoy-filter-miss", title: "Envoy + authgate, TTL 0 (miss)", kind: envoyFilterMiss, authorizes: true, perWorkerTokens: true},
 	{id: "envoy-filter-10k-tokens", title: "Envoy + authgate, 10k tokens reused", kind: envoyFilterTokens, authorizes: true},
 	{id: "envoy-ext-authz", title: "Envoy + ext_authz (HTTP, no cache)", kind: envoyExtAuthz, authorizes: true},
+	{id: "envoy-module-hit", title: "Envoy + authgate dynamic module, cache hit", kind: envoyFilterHit, authorizes: true, module: true},
+	{id: "envoy-module-miss", title: "Envoy + authgate dynamic module, TTL 0 (miss)", kind: envoyFilterMiss, authorizes: true, perWorkerTokens: true, module: true},
+	{id: "envoy-module-10k-tokens", title: "Envoy + authgate dynamic module, 10k tokens reused", kind: envoyFilterTokens, authorizes: true, module: true},
 	{id: "serve-wasm", title: "authgate serve, wasm, hit", kind: serveWasm, authorizes: true},
 	{id: "serve-native", title: "authgate serve, native, hit", kind: serveNative, authorizes: true},
 	{id: "go-proxy", title: "Go httputil.ReverseProxy", kind: goProxy},
 	// Last: the longest, and the one the others must not wait behind.
 	{id: rssScenarioID, title: "Envoy + authgate, RSS over 100k tokens", kind: envoyRSS, authorizes: true},
+}
+
+// withWorkerSweep adds, before the memory check, a bare Envoy and a filter
+// hit row for every --concurrency in sweep ("1,4,8") other than def:
+// envoy-bare-w<N> and envoy-filter-hit-w<N>.
+func withWorkerSweep(base []scenario, sweep string, def int) ([]scenario, error) {
+	var rows []scenario
+	for _, w := range strings.Split(sweep, ",") {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bench: -worker-sweep: want positive worker counts, got %q", w)
+		}
+		if n == def {
+			continue
+		}
+		rows = append(rows,
+			scenario{id: fmt.Sprintf("envoy-bare-w%d", n), title: fmt.Sprintf("Envoy, no auth filter, --concurrency %d", n), kind: envoyBare, workers: n},
+			scenario{id: fmt.Sprintf("envoy-filter-hit-w%d", n), title: fmt.Sprintf("Envoy + authgate, cache hit, --concurrency %d", n), kind: envoyFilterHit, authorizes: true, workers: n})
+	}
+	out := append([]scenario(nil), base[:len(base)-1]...)
+	out = append(out, rows...)
+	return append(out, base[len(base)-1]), nil
 }
 
 // rssScenarioID is the memory check's id.
@@ -193,13 +242,19 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 			return fmt.Errorf("%w (make bench builds it)", err)
 		}
 	}
+	if f.moduleFile == "" {
+		f.moduleFile = os.Getenv("AUTHGATE_MODULE")
+	}
+	if f.moduleFile == "" {
+		f.moduleFile = filepath.Join(root, "build", "libauthgate.so")
+	}
 	if f.authgateBin == "" {
 		f.authgateBin = filepath.Join(root, "build", "authgate")
 	}
 	if f.outDir == "" {
 		f.outDir = filepath.Join(root, "build", "bench")
 	}
-	for _, p := range []*string{&f.wasmFile, &f.authgateBin, &f.outDir} {
+	for _, p := range []*string{&f.wasmFile, &f.moduleFile, &f.authgateBin, &f.outDir} {
 		if *p, err = filepath.Abs(*p); err != nil {
 			return err
 		}
@@ -231,6 +286,10 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		return err
 	}
 	pluginConfig := boot.PluginConfig()
+	moduleExample, err := os.ReadFile(filepath.Join(root, "examples", "envoy", "envoy-module.yaml"))
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "authgate-bench-")
 	if err != nil {
 		return err
@@ -277,6 +336,7 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	e := &env{
 		dir: dir, example: example, pluginConfig: pluginConfig,
 		wasmFile: f.wasmFile, envoyBin: envoyBin, authgateBin: f.authgateBin,
+		moduleExample: moduleExample, moduleFile: f.moduleFile,
 		clockHz:        hz,
 		upstreamPort:   upLn.Addr().(*net.TCPAddr).Port,
 		authorizerPort: authzLn.Addr().(*net.TCPAddr).Port,
@@ -331,8 +391,15 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 		f.concurrency, f.requests, f.maxDuration, f.repeats, f.envoyWorkers, rep.CPUs, rep.LoadAvgAtStart)
 	fmt.Fprintf(out, "envoy %s; %s\n", envoyVersion, runtime.Version())
 
-	progress("cold start: wasm.New (wazero compile + instantiate one VM) ...")
-	rep.ColdStart.WasmNewMs, err = measureWasmNew(ctx, wasmBytes, pluginConfig, e.authorizerPort)
+	rep.WasmFileBytes = int64(len(wasmBytes))
+	if st, err := os.Stat(f.moduleFile); err == nil {
+		rep.ModuleFileBytes = st.Size()
+	}
+	progress("cold start: wasm.New (wazero compile + instantiate one VM), then again from the compilation cache ...")
+	cacheDir := filepath.Join(dir, "wazero-cache")
+	if rep.ColdStart.WasmNewMs, err = measureWasmNew(ctx, f.wasmFile, cacheDir); err == nil {
+		rep.ColdStart.WasmNewCachedMs, err = measureWasmNew(ctx, f.wasmFile, cacheDir)
+	}
 	if err != nil {
 		progress("cold start: wasm.New failed: %v", err)
 		rep.ColdStart.WasmNewError = err.Error()
@@ -344,9 +411,13 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 			selected[id] = true
 		}
 	}
+	all, err := withWorkerSweep(scenarios, f.workerSweep, f.envoyWorkers)
+	if err != nil {
+		return err
+	}
 	var chosen []scenario
 	needTokens := 0
-	for _, sc := range scenarios {
+	for _, sc := range all {
 		switch {
 		case len(selected) > 0 && !selected[sc.id]:
 			continue
@@ -410,7 +481,7 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 func startTarget(ctx context.Context, e *env, sc scenario) (*target, error) {
 	switch sc.kind {
 	case envoyBare, envoyFilterHit, envoyFilterMiss, envoyExtAuthz, envoyFilterTokens, envoyRSS:
-		return e.startEnvoy(ctx, sc.kind, sc.id)
+		return e.startEnvoy(ctx, sc)
 	case serveWasm:
 		return e.startServe(ctx, "wasm", sc.id)
 	case serveNative:
@@ -426,7 +497,7 @@ func startTarget(ctx context.Context, e *env, sc scenario) (*target, error) {
 // the gateway's URL). A warm-up that sends tokens must cover all of them
 // within its time bound. Failures are recorded in the result.
 func runScenario(ctx context.Context, e *env, sc scenario, f flags, warm, measured LoadConfig, cnt *counters, progress func(string, ...any)) *ScenarioResult {
-	res := &ScenarioResult{ID: sc.id, Title: sc.title}
+	res := &ScenarioResult{ID: sc.id, Title: sc.title, Workers: e.workersOf(sc)}
 	progress("%s: starting", sc.id)
 	t, err := startTarget(ctx, e, sc)
 	if err != nil {
@@ -555,28 +626,69 @@ func judge(sc scenario, lr *LoadResult, r *RunResult, stall time.Duration) strin
 	return ""
 }
 
-// measureWasmNew times the wazero host's compile and start of one VM, the
-// cold start of `authgate serve --engine wasm` before it can listen.
-func measureWasmNew(ctx context.Context, wasmBytes, pluginConfig []byte, authorizerPort int) (float64, error) {
+// measureWasmNew times the wazero host's compile and start of one VM (the
+// start of `authgate serve --engine wasm` before it can listen) in a new
+// process, as a restart would: this program re-run with -child-wasm-new,
+// keeping compiled code in cacheDir. The first call with a fresh directory
+// compiles; a second finds the filter there.
+func measureWasmNew(ctx context.Context, wasmFile, cacheDir string) (float64, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	out, err := exec.CommandContext(ctx, self, "-wasm", wasmFile, "-child-wasm-new", cacheDir).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return 0, fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return 0, err
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}
+
+// runChildWasmNew is -child-wasm-new: one wasm.New with the example's
+// plugin configuration, its time in milliseconds on stdout. No request is
+// sent, so the cluster points nowhere.
+func runChildWasmNew(wasmFile, cacheDir string) error {
+	if wasmFile == "" {
+		return errors.New("-wasm is required")
+	}
+	bin, err := os.ReadFile(wasmFile)
+	if err != nil {
+		return err
+	}
+	root, err := envoyrun.RepoRoot()
+	if err != nil {
+		return err
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples", "envoy", "envoy.yaml"))
+	if err != nil {
+		return err
+	}
+	boot, err := envoyrun.ParseBootstrap(example)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
 	began := time.Now()
 	h, err := wasm.New(ctx, wasm.Config{
-		Wasm:         wasmBytes,
-		PluginConfig: pluginConfig,
+		Wasm:         bin,
+		PluginConfig: boot.PluginConfig(),
 		VMID:         "authgate",
 		PluginName:   "authgate",
 		RootID:       "authgate",
 		PoolSize:     1,
-		Clusters:     map[string]string{"authorizer": fmt.Sprintf("http://127.0.0.1:%d", authorizerPort)},
+		Clusters:     map[string]string{"authorizer": "http://127.0.0.1:9"},
 		Logger:       slog.New(slog.DiscardHandler),
+		CacheDir:     cacheDir,
 	})
 	took := time.Since(began)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if err := h.Close(ctx); err != nil {
-		return 0, err
-	}
-	return ms(took), nil
+	fmt.Printf("%.1f\n", ms(took))
+	return h.Close(ctx)
 }
 
 // quiesce waits (at most 2s) until the upstream and the authorizer have

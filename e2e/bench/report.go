@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,6 +32,9 @@ type Report struct {
 	ServeMode       string  `json:"serveMode"`
 	ProxyMode       string  `json:"referenceProxyMode"`
 
+	WasmFileBytes   int64 `json:"wasmFileBytes"`
+	ModuleFileBytes int64 `json:"moduleFileBytes,omitempty"`
+
 	GatewayCPU GatewayCPUSettings `json:"gatewayCpu"`
 
 	TokensSettings TokensSettings `json:"manyTokens"`
@@ -38,6 +42,7 @@ type Report struct {
 
 	ColdStart struct {
 		WasmNewMs        float64 `json:"wasmNewMs"`
+		WasmNewCachedMs  float64 `json:"wasmNewFromCacheMs"`
 		WasmNewError     string  `json:"wasmNewError,omitempty"`
 		EnvoyBareReadyMs float64 `json:"envoyBareReadyMs"`
 		EnvoyWasmReadyMs float64 `json:"envoyWithFilterReadyMs"`
@@ -123,6 +128,7 @@ type RSSSample struct {
 type ScenarioResult struct {
 	ID      string      `json:"id"`
 	Title   string      `json:"title"`
+	Workers int         `json:"envoyConcurrency,omitempty"`
 	ReadyMs float64     `json:"readyMs"`
 	RSSMiB  float64     `json:"rssMiB"`
 	Runs    []RunResult `json:"runs"`
@@ -303,7 +309,8 @@ func (r *Report) finish() {
 	}
 	r.Goals = append(r.Goals, cpu)
 	goal("Envoy + authgate (hit) >= 3 x Envoy + ext_authz", 3, "envoy-filter-hit", "envoy-ext-authz")
-	goal("authgate serve (wasm) >= 0.70 x Go ReverseProxy", 0.70, "serve-wasm", "go-proxy")
+	goal("authgate serve (wasm) >= 0.75 x Go ReverseProxy", 0.75, "serve-wasm", "go-proxy")
+	goal("authgate serve (native) >= 0.90 x Go ReverseProxy", 0.90, "serve-native", "go-proxy")
 
 	calls := Goal{Text: "Envoy + authgate, 10k tokens: authorizer calls per token == 1.0", Want: 1, Unit: "calls/token"}
 	switch s := r.byID("envoy-filter-10k-tokens"); {
@@ -336,6 +343,144 @@ func (r *Report) finish() {
 		}
 	}
 	r.Goals = append(r.Goals, growth)
+	r.Goals = append(r.Goals, r.weightGoals()...)
+}
+
+// weightGoals are the filter's costs against their targets: CPU per
+// request over bare Envoy at each worker count, on a miss, memory, start
+// times and size, and the same for the dynamic module where it applies.
+func (r *Report) weightGoals() []Goal {
+	var gs []Goal
+	add := func(text string, want float64, unit string, measured *float64, note string) {
+		g := Goal{Text: text, Want: want, Unit: unit, Note: note}
+		if measured == nil {
+			if g.Note == "" {
+				g.Note = "not measured (scenario not run or broken)"
+			}
+		} else {
+			met := *measured <= want
+			g.Measured, g.Met = measured, &met
+		}
+		gs = append(gs, g)
+	}
+	cpu := func(id string) *float64 {
+		if s := r.byID(id); usable(s) {
+			return s.MedianGatewayCPUUsPerReq
+		}
+		return nil
+	}
+	rss := func(id string) *float64 {
+		if s := r.byID(id); usable(s) && s.RSSMiB > 0 {
+			return &s.RSSMiB
+		}
+		return nil
+	}
+	diff := func(a, b *float64) *float64 {
+		if a == nil || b == nil {
+			return nil
+		}
+		v := *a - *b
+		return &v
+	}
+	// The CPU a filter adds per cached request, at every worker count run.
+	pairs := []workerPair{{r.EnvoyWorkers, "envoy-filter-hit", "envoy-bare"}}
+	for _, s := range r.Scenarios {
+		if n, ok := strings.CutPrefix(s.ID, "envoy-filter-hit-w"); ok {
+			pairs = append(pairs, workerPair{s.Workers, s.ID, "envoy-bare-w" + n})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b workerPair) int { return a.workers - b.workers })
+	for _, p := range pairs {
+		add(fmt.Sprintf("filter CPU per cached request over bare Envoy, --concurrency %d", p.workers), 15, "µs", diff(cpu(p.filter), cpu(p.bare)), "")
+	}
+	add(fmt.Sprintf("module CPU per cached request over bare Envoy, --concurrency %d", r.EnvoyWorkers), 15, "µs", diff(cpu("envoy-module-hit"), cpu("envoy-bare")), "")
+	extAuthz := ""
+	if v := cpu("envoy-ext-authz"); v != nil {
+		extAuthz = fmt.Sprintf("Envoy + ext_authz: %.1f µs", *v)
+	}
+	add("filter CPU per request on a miss (TTL 0, one call each)", 120, "µs", cpu("envoy-filter-miss"), extAuthz)
+	add("module CPU per request on a miss (TTL 0, one call each)", 120, "µs", cpu("envoy-module-miss"), extAuthz)
+	over := func(id string) *float64 { return diff(rss(id), rss("envoy-bare")) }
+	add(fmt.Sprintf("Envoy RSS with the filter over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 50, "MiB", over("envoy-filter-hit"),
+		"bare: "+fmtMiB(rss("envoy-bare")))
+	add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 50, "MiB", over("envoy-module-hit"), "")
+	add("Envoy RSS per added worker with the filter (slope of filter − bare over the worker counts)", 5, "MiB", r.rssPerWorker(pairs, rss), "")
+	perToken := func(id, hit string, vms int) *float64 {
+		s, h := r.byID(id), rss(hit)
+		if !usable(s) || s.Tokens == nil || h == nil || vms <= 0 {
+			return nil
+		}
+		v := (s.RSSMiB - *h) * 1024 / float64(s.Tokens.DistinctTokens) / float64(vms)
+		return &v
+	}
+	add("Envoy RSS per cached token per VM (10k tokens, over one token)", 2, "KiB", perToken("envoy-filter-10k-tokens", "envoy-filter-hit", r.EnvoyWorkers),
+		fmt.Sprintf("%d VMs serve requests; 10k tokens: %s", r.EnvoyWorkers, fmtMiB(rss("envoy-filter-10k-tokens"))))
+	add("module RSS per cached token (10k tokens, over one token; one cache per Envoy)", 2, "KiB", perToken("envoy-module-10k-tokens", "envoy-module-hit", 1),
+		"10k tokens: "+fmtMiB(rss("envoy-module-10k-tokens")))
+	ready := func(id string) *float64 {
+		if s := r.byID(id); s != nil && s.ReadyMs > 0 {
+			return &s.ReadyMs
+		}
+		return nil
+	}
+	add(fmt.Sprintf("Envoy ready after start with the filter, --concurrency %d", r.EnvoyWorkers), 1000, "ms", ready("envoy-filter-hit"), "bare: "+fmtMs(r.ColdStart.EnvoyBareReadyMs))
+	add(fmt.Sprintf("Envoy ready after start with the module, --concurrency %d", r.EnvoyWorkers), 1000, "ms", ready("envoy-module-hit"), "")
+	var size *float64
+	if r.WasmFileBytes > 0 {
+		v := float64(r.WasmFileBytes) / 1e6
+		size = &v
+	}
+	add("build/authgate.wasm", 3, "MB", size, "")
+	var cached *float64
+	if r.ColdStart.WasmNewError == "" && r.ColdStart.WasmNewCachedMs > 0 {
+		cached = &r.ColdStart.WasmNewCachedMs
+	}
+	add("wasm.New on a second start (compilation cache on disk)", 300, "ms", cached, "first start: "+fmtMs(r.ColdStart.WasmNewMs))
+	return gs
+}
+
+// workerPair names the filter-hit and bare Envoy rows run at one worker
+// count.
+type workerPair struct {
+	workers      int
+	filter, bare string
+}
+
+// rssPerWorker is the least-squares slope of (filter RSS − bare RSS)
+// over Envoy's worker counts: what each added worker's VM costs.
+func (r *Report) rssPerWorker(pairs []workerPair, rss func(string) *float64) *float64 {
+	var xs, ys []float64
+	for _, p := range pairs {
+		f, b := rss(p.filter), rss(p.bare)
+		if f != nil && b != nil {
+			xs, ys = append(xs, float64(p.workers)), append(ys, *f-*b)
+		}
+	}
+	if len(xs) < 2 {
+		return nil
+	}
+	var mx, my float64
+	for i := range xs {
+		mx, my = mx+xs[i], my+ys[i]
+	}
+	mx, my = mx/float64(len(xs)), my/float64(len(xs))
+	var num, den float64
+	for i := range xs {
+		num += (xs[i] - mx) * (ys[i] - my)
+		den += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if den == 0 {
+		return nil
+	}
+	v := num / den
+	return &v
+}
+
+func fmtMiB(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MiB", *v)
 }
 
 func (r *Report) print(out io.Writer) {
@@ -369,13 +514,15 @@ func (r *Report) print(out io.Writer) {
 	}
 	_ = tw.Flush()
 	r.printCPU(out)
-	fmt.Fprintf(out, "\nCold start: Envoy ready %s bare vs %s with the filter (--concurrency %d: V8 compiles one VM per worker plus the main thread);",
+	fmt.Fprintf(out, "\nCold start: Envoy ready %s bare vs %s with the filter (--concurrency %d: V8 compiles the module once, then starts one VM per worker plus the main thread's);",
 		fmtMs(r.ColdStart.EnvoyBareReadyMs), fmtMs(r.ColdStart.EnvoyWasmReadyMs), r.EnvoyWorkers)
 	if r.ColdStart.WasmNewError != "" {
 		fmt.Fprintf(out, " wasm.New failed: %s\n", r.ColdStart.WasmNewError)
 	} else {
-		fmt.Fprintf(out, " wasm.New (wazero compile + 1 VM, in process) %.0fms.\n", r.ColdStart.WasmNewMs)
+		fmt.Fprintf(out, " wasm.New (wazero compile + 1 VM, in a new process) %.0fms, again from the compilation cache on disk %.0fms.\n",
+			r.ColdStart.WasmNewMs, r.ColdStart.WasmNewCachedMs)
 	}
+	fmt.Fprintf(out, "Sizes: build/authgate.wasm %.2f MB; build/libauthgate.so %.2f MB.\n", float64(r.WasmFileBytes)/1e6, float64(r.ModuleFileBytes)/1e6)
 	fmt.Fprintf(out, "authgate serve: %s; reference proxy: %s.\n", r.ServeMode, r.ProxyMode)
 	r.printTokens(out)
 	r.printMemory(out)
@@ -439,6 +586,10 @@ func fmtGoal(g Goal) string {
 		return fmt.Sprintf("%.3f calls/token", *g.Measured)
 	case "x CPU":
 		return fmt.Sprintf("%.2f x bare Envoy's CPU per request", *g.Measured)
+	case "ms":
+		return fmt.Sprintf("%.0f ms (target <= %g ms)", *g.Measured, g.Want)
+	case "µs", "MiB", "KiB", "MB":
+		return fmt.Sprintf("%.1f %s (target <= %g %s)", *g.Measured, g.Unit, g.Want, g.Unit)
 	}
 	return fmt.Sprintf("%.2f", *g.Measured)
 }

@@ -40,6 +40,8 @@ type env struct {
 	example        []byte // examples/envoy/envoy.yaml
 	pluginConfig   []byte // its plugin configuration JSON
 	wasmFile       string
+	moduleExample  []byte // examples/envoy/envoy-module.yaml
+	moduleFile     string
 	envoyBin       string
 	authgateBin    string
 	upstreamPort   int
@@ -77,8 +79,12 @@ typed_config:
 // envoyConfig builds the Envoy configuration of a scenario from the
 // example file; the listener binds a port the kernel chooses. It also
 // returns the environment the filter's code needs.
-func (e *env) envoyConfig(kind scenarioKind) ([]byte, []string, error) {
-	b, err := envoyrun.ParseBootstrap(e.example)
+func (e *env) envoyConfig(sc scenario) ([]byte, []string, error) {
+	kind, example, code := sc.kind, e.example, e.wasmFile
+	if sc.module {
+		example, code = e.moduleExample, e.moduleFile
+	}
+	b, err := envoyrun.ParseBootstrap(example)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,16 +103,16 @@ func (e *env) envoyConfig(kind scenarioKind) ([]byte, []string, error) {
 	case envoyExtAuthz:
 		err = b.ReplaceFilter(fmt.Appendf(nil, extAuthzFilter, e.authorizerPort))
 	case envoyFilterHit, envoyFilterTokens:
-		codeEnv, err = b.SetCode(e.wasmFile)
+		codeEnv, err = b.SetCode(code)
 	case envoyRSS:
-		if codeEnv, err = b.SetCode(e.wasmFile); err == nil && e.rssCache != "" {
+		if codeEnv, err = b.SetCode(code); err == nil && e.rssCache != "" {
 			err = editPluginConfig(b, func(doc map[string]any) error {
 				doc["authorizerCache"] = json.RawMessage(e.rssCache)
 				return nil
 			})
 		}
 	case envoyFilterMiss:
-		if codeEnv, err = b.SetCode(e.wasmFile); err == nil {
+		if codeEnv, err = b.SetCode(code); err == nil {
 			err = editPluginConfig(b, withoutCache)
 		}
 	default:
@@ -155,8 +161,21 @@ func withoutCache(doc map[string]any) error {
 	return nil
 }
 
-func (e *env) startEnvoy(ctx context.Context, kind scenarioKind, name string) (*target, error) {
-	cfg, codeEnv, err := e.envoyConfig(kind)
+// workersOf is the --concurrency a scenario's Envoy runs with (0 for
+// gateways that are not Envoy).
+func (e *env) workersOf(sc scenario) int {
+	switch {
+	case sc.workers > 0:
+		return sc.workers
+	case strings.HasPrefix(sc.id, "envoy-"):
+		return e.envoyWorkers
+	}
+	return 0
+}
+
+func (e *env) startEnvoy(ctx context.Context, sc scenario) (*target, error) {
+	name := sc.id
+	cfg, codeEnv, err := e.envoyConfig(sc)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +183,7 @@ func (e *env) startEnvoy(ctx context.Context, kind scenarioKind, name string) (*
 		ConfigYAML:   cfg,
 		Binary:       e.envoyBin,
 		Env:          codeEnv,
-		Concurrency:  e.envoyWorkers,
+		Concurrency:  e.workersOf(sc),
 		LogLevel:     "warn",
 		ReadyTimeout: e.readyTimeout,
 		LogPath:      filepath.Join(e.dir, name+".envoy.log"),

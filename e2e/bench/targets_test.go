@@ -23,7 +23,12 @@ func TestEnvoyConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	moduleExample, err := os.ReadFile("../../examples/envoy/envoy-module.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &env{example: example, pluginConfig: boot.PluginConfig(), wasmFile: "/b/authgate.wasm",
+		moduleExample: moduleExample, moduleFile: "/m/libauthgate.so",
 		upstreamPort: 9100, authorizerPort: 9101, rssCache: `{"sharedSlots": 262144}`}
 	ttls := func(t *testing.T, doc map[string]any) []any {
 		var out []any
@@ -34,6 +39,7 @@ func TestEnvoyConfig(t *testing.T) {
 	}
 	tests := []struct {
 		kind   scenarioKind
+		module bool
 		filter envoyrun.FilterKind
 		// filters, for scenarios without the authgate filter, are the
 		// names of http_filters.
@@ -55,6 +61,16 @@ func TestEnvoyConfig(t *testing.T) {
 				t.Errorf("the rest of the configuration was lost: %v", doc)
 			}
 		}},
+		{kind: envoyFilterHit, module: true, filter: envoyrun.ModuleFilter, check: func(t *testing.T, b *envoyrun.Bootstrap, doc map[string]any) {
+			if got := ttls(t, doc); len(got) != 1 || got[0] != 300.0 {
+				t.Errorf("TTLs %v, want the example's 300", got)
+			}
+		}},
+		{kind: envoyFilterMiss, module: true, filter: envoyrun.ModuleFilter, check: func(t *testing.T, b *envoyrun.Bootstrap, doc map[string]any) {
+			if got := ttls(t, doc); len(got) != 1 || got[0] != 0.0 {
+				t.Errorf("TTLs %v, want 0", got)
+			}
+		}},
 		{kind: envoyRSS, filter: envoyrun.WasmFilter, check: func(t *testing.T, b *envoyrun.Bootstrap, doc map[string]any) {
 			if c, _ := doc["authorizerCache"].(map[string]any); c["sharedSlots"] != 262144.0 {
 				t.Errorf("authorizerCache = %v", doc["authorizerCache"])
@@ -62,13 +78,19 @@ func TestEnvoyConfig(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(scenarioKindName(tt.kind), func(t *testing.T) {
-			cfg, codeEnv, err := e.envoyConfig(tt.kind)
+		t.Run(scenarioName(tt.kind, tt.module), func(t *testing.T) {
+			cfg, codeEnv, err := e.envoyConfig(scenario{kind: tt.kind, module: tt.module})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if codeEnv != nil {
-				t.Errorf("environment %v for the wasm filter", codeEnv)
+			wantEnv, wantCode := "", "/b/authgate.wasm"
+			if tt.module {
+				// The example names the module; Envoy finds it on its
+				// search path.
+				wantEnv, wantCode = envoyrun.ModuleSearchPathVar+"=/m", ""
+			}
+			if got := strings.Join(codeEnv, " "); got != wantEnv {
+				t.Errorf("environment %q, want %q", got, wantEnv)
 			}
 			b, err := envoyrun.ParseBootstrap(cfg)
 			if tt.filter == 0 {
@@ -88,7 +110,7 @@ func TestEnvoyConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b.Kind() != tt.filter || b.Code() != "/b/authgate.wasm" {
+			if b.Kind() != tt.filter || b.Code() != wantCode {
 				t.Errorf("kind %v, code %q", b.Kind(), b.Code())
 			}
 			if up, _ := b.Cluster("upstream"); up != "127.0.0.1:9100" {
@@ -131,9 +153,9 @@ func httpFilterNames(t *testing.T, cfg []byte) []string {
 	return names
 }
 
-func scenarioKindName(k scenarioKind) string {
+func scenarioName(k scenarioKind, module bool) string {
 	for _, sc := range scenarios {
-		if sc.kind == k {
+		if sc.kind == k && sc.module == module {
 			return sc.id
 		}
 	}

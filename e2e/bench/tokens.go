@@ -164,7 +164,7 @@ func mergeLoad(a, b *LoadResult) {
 // got and is marked partial, never lost.
 func runRSSScenario(ctx context.Context, e *env, sc scenario, f flags, tokens []string, cnt *counters, progress func(string, ...any)) *ScenarioResult {
 	began := time.Now()
-	res := &ScenarioResult{ID: sc.id, Title: sc.title}
+	res := &ScenarioResult{ID: sc.id, Title: sc.title, Workers: e.workersOf(sc)}
 	m := &MemoryResult{
 		DistinctTokens:  len(tokens),
 		TargetRequests:  f.rssRequests,

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,11 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/authgate/authgate/examples/echo"
 	"github.com/authgate/authgate/examples/envoy/envoyrun"
 	"github.com/authgate/authgate/examples/jwt-authorizer/jwtauth"
 )
@@ -65,15 +66,11 @@ var checks = []check{
 // passed; an error means the demo could not run at all.
 func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	root, rootErr := envoyrun.RepoRoot()
-	wasmFile := o.wasm
-	if wasmFile == "" {
-		f, err := envoyrun.FilterFile()
-		if err != nil {
-			return false, fmt.Errorf("%w (`make demo` builds it first)", err)
-		}
-		wasmFile = f
+	wasmFile, err := codeFile(o)
+	if err != nil {
+		return false, err
 	}
-	wasmFile, err := filepath.Abs(wasmFile)
+	wasmFile, err = filepath.Abs(wasmFile)
 	if err != nil {
 		return false, err
 	}
@@ -89,13 +86,10 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, fmt.Errorf("--authorizer: want http or lambda, got %q", o.authorizer)
 	}
 	examplePath := o.example
+	name, useModule := exampleName(o.gateway, lambdaMode)
 	if examplePath == "" {
 		if rootErr != nil {
 			return false, fmt.Errorf("%w (make demo), or pass --example", rootErr)
-		}
-		name := "envoy.yaml"
-		if lambdaMode {
-			name = "envoy-lambda.yaml"
 		}
 		examplePath = filepath.Join(root, "examples", "envoy", name)
 	}
@@ -108,6 +102,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	boot, err := envoyrun.ReadBootstrap(examplePath)
 	if err != nil {
 		return false, err
+	}
+	if useModule {
+		if err := boot.UseModule("authgate"); err != nil {
+			return false, err
+		}
 	}
 	envoyBin, err := envoyrun.Binary()
 	if err != nil {
@@ -150,18 +149,22 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 
-	// The secret is printable so it can travel in a Lambda function's
-	// environment as well.
-	raw := make([]byte, jwtauth.MinHS256SecretBytes)
-	if _, err := rand.Read(raw); err != nil {
+	secret, err := demoSecret(o.secret)
+	if err != nil {
 		return false, err
 	}
-	secret := []byte(hex.EncodeToString(raw))
-	stopUp := envoyrun.Serve(upLn, echoHandler())
+	secretFrom := "random secret"
+	switch {
+	case o.secret != "":
+		secretFrom = "secret from --secret"
+	case os.Getenv(SecretVar) != "":
+		secretFrom = "secret from $" + SecretVar
+	}
+	stopUp := envoyrun.Serve(upLn, echo.Handler())
 	defer stopUp()
 	var authzCalls func() int64
 	var envoyEnv []string
-	authzLine := fmt.Sprintf("http://127.0.0.1:%d (in process, HS256, random secret)", p.authorizer)
+	authzLine := fmt.Sprintf("http://127.0.0.1:%d (in process, HS256, %s)", p.authorizer, secretFrom)
 	if lambdaMode {
 		lam, err := startLambda(ctx, root, dir, authzLn, secret)
 		if err != nil {
@@ -198,6 +201,9 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if err := boot.SetCluster(authzCluster, fmt.Sprintf("127.0.0.1:%d", p.authorizer)); err != nil {
 		return false, err
 	}
+	if err := logDecisions(boot); err != nil {
+		return false, err
+	}
 	codeEnv, err := boot.SetCode(wasmFile)
 	if err != nil {
 		return false, err
@@ -232,8 +238,13 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 			return false, err
 		}
 	}
-	fmt.Fprintf(out, "Demo tokens (valid 1h; sub admin in group admins, and sub alice):\n")
-	fmt.Fprintf(out, "  export ADMIN_TOKEN=%s\n  export USER_TOKEN=%s\n  export GW=http://127.0.0.1:%d\n\n", tokens["ADMIN_TOKEN"], tokens["USER_TOKEN"], p.listener)
+	fmt.Fprintf(out, "Demo tokens (valid 1h; sub admin in group admins, and sub alice), and the secret that signs them:\n")
+	fmt.Fprintf(out, "  export JWT_SECRET=%s\n", secret)
+	fmt.Fprintf(out, "  export ADMIN_TOKEN=%s\n  export USER_TOKEN=%s\n  export GW=http://127.0.0.1:%d\n", tokens["ADMIN_TOKEN"], tokens["USER_TOKEN"], p.listener)
+	fmt.Fprintf(out, "More tokens, with JWT_SECRET exported, from the repository's root (the authorizer takes any HS256 token it signs):\n")
+	fmt.Fprintf(out, "  export BOB_TOKEN=$(go run ./examples/jwt-authorizer mint --sub bob --ttl 1h)\n")
+	fmt.Fprintf(out, "  export ROOT_TOKEN=$(go run ./examples/jwt-authorizer mint --sub root --groups admins --ttl 1h)\n")
+	fmt.Fprintf(out, "(Run the demo again with the same secret, JWT_SECRET=... make demo, and these tokens stay valid.)\n\n")
 
 	curl, _ := exec.LookPath("curl")
 	if curl == "" {
@@ -242,7 +253,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", p.listener)
 	passed := 0
 	for i, c := range checks {
-		ok := runCheck(ctx, out, i+1, c, curl, base, dir, tokens)
+		ok := runCheck(ctx, out, i+1, c, curl, base, tokens)
 		if ok {
 			passed++
 		}
@@ -263,31 +274,33 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	fmt.Fprintf(out, "\nEverything keeps running: paste the export lines above into a shell and try e.g.\n")
 	fmt.Fprintf(out, "  curl -i -H \"Authorization: Bearer $USER_TOKEN\" $GW/pets\n")
 	fmt.Fprintf(out, "  curl -i -X DELETE -H \"Authorization: Bearer $USER_TOKEN\" $GW/users/bob\n")
+	fmt.Fprintf(out, "  curl -i -X DELETE -H \"Authorization: Bearer $ROOT_TOKEN\" $GW/users/bob\n")
+	fmt.Fprintf(out, "Envoy logs every decision line (logDecisions) to %s.\n", env.LogPath())
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		if exited, err := env.Exited(); exited {
-			return allPassed, fmt.Errorf("envoy exited: %v\n%s", err, env.LogTail(30))
-		}
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
+		}
+		if exited, err := env.Exited(); exited && ctx.Err() == nil {
+			return allPassed, fmt.Errorf("envoy exited: %v\n%s", err, env.LogTail(30))
 		}
 	}
 	fmt.Fprintf(out, "\nstopping Envoy, the authorizer and the upstream\n")
 	return allPassed, nil
 }
 
-// runCheck sends one request, prints the command, the answer and a
-// PASS/FAIL mark, and reports whether the answer was the expected one.
-func runCheck(ctx context.Context, out io.Writer, n int, c check, curl, base, dir string, tokens map[string]string) bool {
-	bodyFile := filepath.Join(dir, fmt.Sprintf("body-%d", n))
+// runCheck sends one request, prints the curl -i command that sends it
+// (tokens and the gateway as the shell variables the demo exported), the
+// answer as curl -i shows it and a PASS/FAIL mark, and reports whether
+// the answer was the expected one.
+func runCheck(ctx context.Context, out io.Writer, n int, c check, curl, base string, tokens map[string]string) bool {
 	url := base + c.path
-	// shown is the command as a user pastes it (tokens as variables);
-	// args is what runs (tokens expanded).
-	shown := []string{"curl", "-s", "-o", bodyFile, "-w", "'%{http_code}'"}
-	args := []string{"-s", "-o", bodyFile, "-w", "%{http_code}"}
+	// shown is the command as a user pastes it; args is what runs.
+	shown := []string{"curl", "-i"}
+	args := []string{"-s", "-i"}
 	if c.method != "GET" {
 		shown = append(shown, "-X", c.method)
 		args = append(args, "-X", c.method)
@@ -304,28 +317,30 @@ func runCheck(ctx context.Context, out io.Writer, n int, c check, curl, base, di
 	if auth != "" {
 		args = append(args, "-H", "Authorization: "+auth)
 	}
-	shown = append(shown, url)
+	shown = append(shown, "$GW"+c.path)
 	args = append(args, url)
 	fmt.Fprintf(out, "%d. %s\n   $ %s\n", n, c.title, strings.Join(shown, " "))
 
-	var status int
-	var body []byte
+	var a answer
 	var err error
 	if curl != "" {
-		status, body, err = viaCurl(ctx, curl, args, bodyFile)
+		a, err = viaCurl(ctx, curl, args)
 	} else {
-		status, body, err = viaGo(ctx, c.method, url, auth)
+		a, err = viaGo(ctx, c.method, url, auth)
 	}
 	if err != nil {
 		fmt.Fprintf(out, "   FAIL  request failed: %v\n\n", err)
 		return false
 	}
-	fmt.Fprintf(out, "   -> %d %s\n", status, oneLine(body))
+	for _, l := range a.head {
+		fmt.Fprintf(out, "   %s\n", l)
+	}
+	fmt.Fprintf(out, "\n   %s\n", oneLine(a.body))
 	problem := ""
-	if status != c.wantStatus {
+	if a.status != c.wantStatus {
 		problem = fmt.Sprintf("want status %d", c.wantStatus)
 	} else if c.wantPrincipal != "" {
-		got := echoedPrincipal(body)
+		got := echo.Principal(a.body)
 		if got != c.wantPrincipal {
 			problem = fmt.Sprintf("the upstream saw x-authorizer-principal-id %q, want %q", got, c.wantPrincipal)
 		}
@@ -342,7 +357,15 @@ func runCheck(ctx context.Context, out io.Writer, n int, c check, curl, base, di
 	return true
 }
 
-func viaCurl(ctx context.Context, curl string, args []string, bodyFile string) (int, []byte, error) {
+// answer is a response as curl -i shows it: the status line and the
+// headers (without date, which changes every second), then the body.
+type answer struct {
+	status int
+	head   []string
+	body   []byte
+}
+
+func viaCurl(ctx context.Context, curl string, args []string) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
@@ -350,66 +373,66 @@ func viaCurl(ctx context.Context, curl string, args []string, bodyFile string) (
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
 	if err != nil {
-		return 0, nil, fmt.Errorf("curl: %w %s", err, strings.TrimSpace(stderr.String()))
+		return answer{}, fmt.Errorf("curl: %w %s", err, strings.TrimSpace(stderr.String()))
 	}
-	status, err := strconv.Atoi(strings.TrimSpace(string(stdout)))
-	if err != nil {
-		return 0, nil, fmt.Errorf("curl printed %q, want a status code", stdout)
-	}
-	body, err := os.ReadFile(bodyFile)
-	if err != nil && !errors.Is(err, os.ErrNotExist) { // no file: empty body
-		return 0, nil, err
-	}
-	return status, body, nil
+	return parseCurl(stdout)
 }
 
-func viaGo(ctx context.Context, method, url, auth string) (int, []byte, error) {
+// parseCurl reads curl -i's output: a status line, header lines, an empty
+// line and the body.
+func parseCurl(b []byte) (answer, error) {
+	head, body, ok := bytes.Cut(b, []byte("\r\n\r\n"))
+	if !ok {
+		return answer{}, fmt.Errorf("curl printed %q, want a response", b)
+	}
+	lines := strings.Split(string(head), "\r\n")
+	f := strings.Fields(lines[0])
+	if len(f) < 2 {
+		return answer{}, fmt.Errorf("curl printed the status line %q", lines[0])
+	}
+	status, err := strconv.Atoi(f[1])
+	if err != nil {
+		return answer{}, fmt.Errorf("curl printed the status line %q", lines[0])
+	}
+	a := answer{status: status, head: lines[:1], body: body}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(strings.ToLower(l), "date:") {
+			a.head = append(a.head, l)
+		}
+	}
+	return a, nil
+}
+
+func viaGo(ctx context.Context, method, url, auth string) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
-		return 0, nil, err
+		return answer{}, err
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, body, err
-}
-
-// echoed is what the echo upstream answers.
-type echoed struct {
-	Method            string            `json:"method"`
-	Path              string            `json:"path"`
-	AuthorizerHeaders map[string]string `json:"authorizerHeaders"`
-}
-
-// echoHandler answers 200 with the method, the path and every
-// x-authorizer-* header it received: what the gateway told the upstream.
-func echoHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e := echoed{Method: r.Method, Path: r.URL.EscapedPath(), AuthorizerHeaders: map[string]string{}}
-		for name, vals := range r.Header {
-			if lower := strings.ToLower(name); strings.HasPrefix(lower, "x-authorizer-") {
-				e.AuthorizerHeaders[lower] = strings.Join(vals, ",")
-			}
+	a := answer{status: resp.StatusCode, head: []string{resp.Proto + " " + resp.Status}, body: body}
+	names := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		if k != "Date" {
+			names = append(names, k)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(e)
-	})
-}
-
-func echoedPrincipal(body []byte) string {
-	var e echoed
-	if json.Unmarshal(body, &e) != nil {
-		return ""
 	}
-	return e.AuthorizerHeaders["x-authorizer-principal-id"]
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range resp.Header[k] {
+			a.head = append(a.head, strings.ToLower(k)+": "+v)
+		}
+	}
+	return a, err
 }
 
 // oneLine shortens a body for printing; JSON is re-encoded (maps come out
@@ -429,6 +452,47 @@ func oneLine(b []byte) string {
 		s = "(empty body)"
 	}
 	return s
+}
+
+// logDecisions turns on the plugin configuration's logDecisions, so that
+// Envoy's log shows every decision at its default level.
+func logDecisions(boot *envoyrun.Bootstrap) error {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(boot.PluginConfig(), &doc); err != nil {
+		return fmt.Errorf("the example's plugin configuration: %w", err)
+	}
+	doc["logDecisions"] = json.RawMessage("true")
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return boot.SetPluginConfig(b)
+}
+
+// SecretVar is the environment variable the demo takes its HS256 secret
+// from when --secret is not given, as the example authorizer does.
+const SecretVar = "JWT_SECRET"
+
+// demoSecret is the secret that signs the demo's tokens: the flag's, else
+// $JWT_SECRET, else a random one. A secret given must be long enough for
+// HS256; a random one is hex, so it travels in a Lambda function's
+// environment and a shell's export line as it is.
+func demoSecret(flagValue string) ([]byte, error) {
+	s := flagValue
+	if s == "" {
+		s = os.Getenv(SecretVar)
+	}
+	if s == "" {
+		raw := make([]byte, jwtauth.MinHS256SecretBytes)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		return []byte(hex.EncodeToString(raw)), nil
+	}
+	if len(s) < jwtauth.MinHS256SecretBytes {
+		return nil, fmt.Errorf("--secret (or $%s): %d bytes, want at least %d for HS256", SecretVar, len(s), jwtauth.MinHS256SecretBytes)
+	}
+	return []byte(s), nil
 }
 
 // listen binds the preferred port on 127.0.0.1, or any free port when it is

@@ -1,15 +1,21 @@
 // Command demo runs the whole authgate story on one machine: an echo
 // upstream, the example JWT authorizer and a real Envoy running
-// examples/envoy/envoy.yaml with the compiled filter. It mints an admin and
-// a user token, sends real curl requests through Envoy, prints each command
-// and its answer next to what API Gateway would answer, and then keeps
-// everything running for you to try until Ctrl-C.
+// examples/envoy/envoy.yaml with the compiled filter, logging every
+// decision. It mints an admin and a user token with a secret from
+// --secret or $JWT_SECRET (random without either), prints the commands
+// that mint more, sends real curl -i requests through Envoy, prints each
+// command and its answer next to what API Gateway would answer, and then
+// keeps everything running for you to try until Ctrl-C, which ends it
+// with exit status 0.
 //
-//	make demo                      # builds build/authgate.wasm, then runs this
-//	make demo AUTHORIZER=lambda    # the authorizer as a Lambda function under the runtime emulator
-//	go run ./examples/demo --once  # the checks only; exit status 1 if one fails
+//	make demo                            # builds build/authgate.wasm and this command, then runs it
+//	make demo GATEWAY=module             # the dynamic module build/libauthgate.so in Envoy instead of the .wasm
+//	JWT_SECRET=<32 bytes or more> make demo        # tokens that outlive one run
+//	make demo AUTHORIZER=lambda          # the authorizer as a Lambda function under the runtime emulator
+//	go run ./examples/demo --once        # the checks only; exit status 1 if one fails
 //
-// It builds nothing itself: build/authgate.wasm must exist.
+// It builds nothing itself but the Lambda bootstrap: build/authgate.wasm
+// (or, with --gateway module, build/libauthgate.so) must exist.
 package main
 
 import (
@@ -30,6 +36,9 @@ func main() {
 	fs.StringVar(&o.example, "example", "", "the Envoy configuration to run (default examples/envoy/envoy.yaml in the repository)")
 	fs.BoolVar(&o.freePorts, "free-ports", false, "let the kernel pick every port instead of trying 8080, 9000, 9001 and 9901 first")
 	fs.IntVar(&o.concurrency, "concurrency", 2, "Envoy worker threads (--concurrency), each with its own wasm VM")
+	fs.StringVar(&o.gateway, "gateway", gatewayWasm, "what runs authgate in Envoy: wasm (build/authgate.wasm, examples/envoy/envoy.yaml) or module (the dynamic module build/libauthgate.so or $AUTHGATE_MODULE, examples/envoy/envoy-module.yaml)")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", envoyReadyTimeout, "how long to wait for Envoy to start (V8 compiles the filter once per worker)")
+	fs.StringVar(&o.secret, "secret", "", "HS256 `secret` signing the demo's tokens, at least 32 bytes (default $JWT_SECRET, else a random one)")
 	fs.StringVar(&o.authorizer, "authorizer", "http", "how the JWT authorizer runs: http (served in process, examples/envoy/envoy.yaml) or lambda (its Lambda bootstrap under aws-lambda-rie, invoked through the Lambda Invoke API with SigV4, examples/envoy/envoy-lambda.yaml)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
@@ -54,6 +63,8 @@ type options struct {
 	freePorts   bool
 	concurrency int
 	authorizer  string // "http" (default) or "lambda"
+	gateway     string // "wasm" (default) or "module"
+	secret      string // --secret; "" for $JWT_SECRET or a random one
 	// readyTimeout bounds the wait for Envoy; zero means envoyReadyTimeout.
 	// The tests allow more: they share the machine with other packages.
 	readyTimeout time.Duration

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/engine"
 	"github.com/authgate/authgate/core/pipeline"
+	"github.com/authgate/authgate/host/internal/decisionlog"
 	"github.com/authgate/authgate/host/internal/envoyheaders"
 )
 
@@ -142,12 +144,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		start := time.Now()
 		envoyheaders.OriginForm(r)
 		envoyheaders.Prepare(r)
-		req, res := m.authorize(r)
+		req, res, coalesced := m.authorize(r)
 		m.eng.Count(res)
 		if m.onDecision != nil {
 			m.onDecision(res)
 		}
-		m.logRequest(req, &res, time.Since(start))
+		m.logRequest(req, &res, coalesced, time.Since(start))
 		if res.Kind != pipeline.KindAllow {
 			writeReject(w, &res)
 			return
@@ -161,8 +163,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 
 // authorize runs r through the engine and applies an Allow to r's headers.
 // Any panic becomes the failure result, so a fault never reaches next. req
-// is the pipeline's view of r, for the log line.
-func (m *Middleware) authorize(r *http.Request) (req *pipeline.Request, res pipeline.Result) {
+// is the pipeline's view of r, for the log line; coalesced says the result
+// came from another request's authorizer call.
+func (m *Middleware) authorize(r *http.Request) (req *pipeline.Request, res pipeline.Result, coalesced bool) {
 	req = &pipeline.Request{Method: r.Method, Target: r.RequestURI}
 	defer func() {
 		if v := recover(); v != nil {
@@ -177,7 +180,7 @@ func (m *Middleware) authorize(r *http.Request) (req *pipeline.Request, res pipe
 	case s.Lead != nil:
 		res = m.lead(r.Context(), s.Lead, now)
 	case s.Wait != nil:
-		res = <-w.done
+		res, coalesced = <-w.done, true
 	default:
 		res = s.Result
 	}
@@ -186,7 +189,7 @@ func (m *Middleware) authorize(r *http.Request) (req *pipeline.Request, res pipe
 	if res.Kind == pipeline.KindAllow {
 		applyAllow(r.Header, &res)
 	}
-	return req, res
+	return req, res, coalesced
 }
 
 // waiter is how a request's goroutine waits for another request's call:
@@ -241,7 +244,7 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.clusters[c.Cluster]+c.Path, bytes.NewReader(c.Event))
 	if err != nil {
-		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", err)
+		ans.Response = pipeline.Response{Cause: pipeline.CauseRefused, Detail: err.Error()}
 		return ans
 	}
 	if c.Authority != "" {
@@ -258,10 +261,18 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.
 	defer func() {
 		ans.Sent, ans.Latency = true, time.Since(began)
 		ans.TimedOut = ans.Response.Status == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
+		if ans.TimedOut {
+			// The reason says how long the call had; Go's error text
+			// would add nothing.
+			ans.Response.Cause, ans.Response.Detail = pipeline.CauseTimeout, ""
+		}
 	}()
 	resp, err := m.client.Do(req)
 	if err != nil {
-		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", redactURLError(err))
+		ans.Response = pipeline.Response{Cause: pipeline.CauseReset, Detail: redactURLError(err).Error()}
+		if isDialError(err) {
+			ans.Response.Cause = pipeline.CauseRefused
+		}
 		return ans
 	}
 	defer resp.Body.Close()
@@ -273,7 +284,7 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.MaxResponseBytes)+1))
 	if err != nil {
-		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", fmt.Errorf("read body: %w", err))
+		ans.Response = pipeline.Response{Cause: pipeline.CauseReset, Detail: "reading the answer: " + err.Error()}
 		return ans
 	}
 	if len(body) > c.MaxResponseBytes {
@@ -283,6 +294,14 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.
 	}
 	ans.Response = res
 	return ans
+}
+
+// isDialError reports whether err happened while connecting (the
+// connection refused, the host unreachable or unknown): the authorizer
+// was never reached, which the log and the counters call refused.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // redactURLError keeps the cause of a failed call and drops the URL, which
@@ -350,25 +369,17 @@ func writeReject(w http.ResponseWriter, res *pipeline.Result) {
 	_, _ = w.Write(res.Body)
 }
 
-// logRequest writes the one line per request: the decision record
-// (pipeline.Record), then the latency. It never logs the identity, the
-// cache key, the principal or context values, nor the query string (which
-// may carry an identity source).
-func (m *Middleware) logRequest(req *pipeline.Request, res *pipeline.Result, latency time.Duration) {
-	if !m.log.Enabled(context.Background(), slog.LevelInfo) {
+// logRequest writes the one line per request (host/internal/decisionlog):
+// the decision record (pipeline.Record), then the latency. It never logs
+// the identity, the cache key, the principal or context values, nor the
+// query string (which may carry an identity source).
+func (m *Middleware) logRequest(req *pipeline.Request, res *pipeline.Result, coalesced bool, latency time.Duration) {
+	ctx := context.Background()
+	if !decisionlog.Enabled(ctx, m.log, res.Decision) {
 		return
 	}
 	rec := pipeline.NewRecord(req.Method, req.Target, req.RequestID, res)
-	var buf [10]pipeline.Field
-	fields := rec.Fields(buf[:0])
-	attrs := make([]slog.Attr, 0, len(fields)+1)
-	for _, f := range fields {
-		if f.IsNumber {
-			attrs = append(attrs, slog.Int(f.Key, f.Number))
-		} else {
-			attrs = append(attrs, slog.String(f.Key, f.Text))
-		}
-	}
-	attrs = append(attrs, slog.Duration("latency", latency))
-	m.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+	rec.Coalesced = coalesced
+	var buf [9]pipeline.Field
+	decisionlog.Log(ctx, m.log, rec.Fields(buf[:0]), latency)
 }

@@ -635,17 +635,19 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	want := map[string]uint64{
-		"authgate.jwt.allow":        2,
-		"authgate.jwt.cache_miss":   4, // allow, getonly, boom, slow
-		"authgate.jwt.cache_hit":    1,
-		"authgate.jwt.deny":         1,
-		"authgate.jwt.error":        2,
-		"authgate.jwt.timeout":      1,
-		"authgate.jwt.unauthorized": 1,
-		"authgate.NONE.allow":       1,
-		"authgate.NONE.no_route":    1,
-		"authgate.fresh.allow":      1,
-		"authgate.fresh.cache_miss": 1,
+		"authgate.jwt.allow":         2,
+		"authgate.jwt.cache_miss":    4, // allow, getonly, boom, slow
+		"authgate.jwt.cache_hit":     1,
+		"authgate.jwt.deny":          1,
+		"authgate.jwt.error":         2,
+		"authgate.jwt.timeout":       1,
+		"authgate.jwt.error_timeout": 1,
+		"authgate.jwt.error_status":  1,
+		"authgate.jwt.unauthorized":  1,
+		"authgate.NONE.allow":        1,
+		"authgate.NONE.no_route":     1,
+		"authgate.fresh.allow":       1,
+		"authgate.fresh.cache_miss":  1,
 	}
 	if !reflect.DeepEqual(got.Counters, want) {
 		t.Errorf("counters\n got %v\nwant %v", got.Counters, want)

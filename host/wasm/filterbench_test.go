@@ -53,6 +53,7 @@ func BenchmarkHit(b *testing.B) {
 		Wasm: filterWasm(b), PluginConfig: []byte(benchConfig), PoolSize: 1,
 		Clusters: map[string]string{"authorizer": authz.URL},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		CacheDir: wasm.DefaultCacheDir(),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,8 +27,9 @@ type stream struct {
 	id     uint32
 	v      *vm
 	source string
-	proto  string        // request.protocol as Envoy names it
-	wake   chan struct{} // a callback changed the disposition; buffered 1
+	proto  string          // request.protocol as Envoy names it
+	ctx    context.Context // the request's, for Config.StreamLog
+	wake   chan struct{}   // a callback changed the disposition; buffered 1
 
 	req, resp           []abi.Header
 	reqDirty, respDirty bool
@@ -106,6 +108,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	envoyheaders.OriginForm(r)
 	envoyheaders.Prepare(r)
 	st := &stream{
+		ctx:    ctx,
 		source: r.RemoteAddr,
 		proto:  envoyProtocol(r.Proto),
 		wake:   make(chan struct{}, 1),

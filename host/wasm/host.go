@@ -49,6 +49,15 @@ type Config struct {
 	// Logger receives proxy_log and the guest's stdout/stderr; nil means
 	// slog.Default(). Its enabled level is what proxy_get_log_level reports.
 	Logger *slog.Logger
+	// StreamLog, when set, is offered every line the guest logs while one
+	// of the requests' HTTP contexts is effective (during its callbacks,
+	// or after proxy_set_effective_context named it), with the context of
+	// that request's *http.Request. A line it takes (returns true) does not reach Logger. With
+	// StreamLog set, proxy_get_log_level reports debug at most, so that a
+	// guest writes its per-request debug lines for StreamLog to see;
+	// Logger still drops those of them it does not record. authgate serve
+	// reads the filter's decision lines this way.
+	StreamLog func(ctx context.Context, level abi.LogLevel, msg string) bool
 	// Clock is the wall clock the guest sees; nil means time.Now.
 	Clock func() time.Time
 	// HTTPClient performs callouts; nil means a client that, like Envoy's
@@ -65,15 +74,17 @@ type Config struct {
 	// own failures; nil answers an empty 500. authgate serve sets the
 	// gateway's authorizer failure response.
 	FailureResponse *LocalResponse
+	// CacheDir keeps compiled filters on disk, so that a later process
+	// starting the same filter loads it instead of compiling it again
+	// (wazero keys entries by the filter's content, its own version and
+	// the CPU). Empty keeps them in memory, for the life of the process.
+	// The directory must be writable by this user only: its files are
+	// machine code that the host runs.
+	CacheDir string
 }
 
 // DefaultMaxCalloutBody is the default of Config.MaxCalloutBody.
 const DefaultMaxCalloutBody = 16 << 20
-
-// compilationCache keeps compiled filters in memory for the life of the
-// process, so a second Host for the same binary (a reload, a test) skips
-// compilation; wazero keys it by the module's content.
-var compilationCache = wazero.NewCompilationCache()
 
 // Host runs one plugin in a pool of VMs. It is safe for concurrent use.
 type Host struct {
@@ -129,11 +140,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		tr.DisableCompression = true
 		client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(compilationCache))
-	compiled, err := rt.CompileModule(ctx, cfg.Wasm)
+	rt, compiled, err := compile(ctx, &cfg)
 	if err != nil {
-		_ = rt.Close(ctx)
-		return nil, fmt.Errorf("wasm: compile: %w", err)
+		return nil, err
 	}
 	if err := check(compiled); err != nil {
 		_ = rt.Close(ctx)
@@ -269,7 +278,7 @@ func slogLevel(l abi.LogLevel) slog.Level {
 // can skip formatting messages nobody will see.
 func (h *Host) logLevel() abi.LogLevel {
 	for l := abi.LogTrace; l < abi.LogCritical; l++ {
-		if h.log.Enabled(context.Background(), slogLevel(l)) {
+		if h.log.Enabled(context.Background(), slogLevel(l)) || (l == abi.LogDebug && h.cfg.StreamLog != nil) {
 			return l
 		}
 	}

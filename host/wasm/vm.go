@@ -241,6 +241,11 @@ func (v *vm) log(level abi.LogLevel, msg string) {
 	if level >= abi.LogError {
 		v.lastErr = msg
 	}
+	if f := v.h.cfg.StreamLog; f != nil {
+		if st := v.streams[v.cur]; st != nil && f(st.ctx, level, msg) {
+			return
+		}
+	}
 	v.h.log.Log(context.Background(), slogLevel(level), msg, slog.Int("vm", v.slot))
 }
 

@@ -363,6 +363,12 @@ func TestBuffers(t *testing.T) {
 func TestHTTPCall(t *testing.T) {
 	release := make(chan struct{})
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hangup" {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
 		if r.URL.Path == "/slow" {
 			select {
 			case <-release:
@@ -400,6 +406,9 @@ func TestHTTPCall(t *testing.T) {
 		{"connection refused", map[string]string{"x-test": "call-headers", "x-cluster": "down", "x-call-path": "/check"},
 			200, ":status: 503\ncontent-length: 98\ncontent-type: text/plain\n" +
 				"body=upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"},
+		{"connection closed before the answer", map[string]string{"x-test": "call-headers", "x-cluster": "authz", "x-call-path": "/hangup"},
+			200, ":status: 503\ncontent-length: 95\ncontent-type: text/plain\n" +
+				"body=upstream connect error or disconnect/reset before headers. reset reason: connection termination"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,7 +10,9 @@
 // picks the answer; the id only makes the token unique and becomes the
 // principal, "user-<id>" (or "b-user-<id>" for events POSTed under /b/, a
 // second authorizer whose answers must not be served for the first).
-// Unknown behaviours answer Unauthorized. Answers follow the Lambda
+// Unknown behaviours answer Unauthorized. A test may also script the
+// answer for one token (the Scripted behaviour, see Script), where the
+// policy itself is what varies. Answers follow the Lambda
 // authorizer output formats:
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html
 // and, for events POSTed to SimplePath, the HTTP API simple response:
@@ -35,6 +37,7 @@ const (
 	Implicit    = "implicit"    // Allow on another stage only: implicit deny here
 	Ctx         = "ctx"         // Allow with CtxContext
 	Tier        = "tier"        // Allow with TierContext
+	EmptyValue  = "emptyval"    // Allow with EmptyContext
 	Nested      = "nested"      // a context value that is an object: invalid
 	CRLF        = "crlf"        // a context value with CR/LF: cannot be a header
 	NoPrincipal = "noprincipal" // no principalId: invalid
@@ -48,6 +51,19 @@ const (
 	Malformed   = "malformed"   // 200 with truncated JSON
 	Slow        = "slow"        // waits SlowDelay (or until the caller gives up), then allows
 	Delay       = "delay"       // waits ShortDelay, then allows: lets concurrent requests overlap
+	Hangup      = "hangup"      // closes the connection without an answer
+
+	// Policies the security rows judge requests against, all on the
+	// event's stage.
+	AdminDeny     = "admindeny"     // Allow, with explicit Denies on GET /rt/admin, every DELETE and */admin
+	PetsOnly      = "petsonly"      // Allow for GET /pets and GET /pets/* only
+	IP10          = "ip10"          // Allow only where aws:SourceIp is in 10.0.0.0/8
+	IPLoop        = "iploop"        // Allow only where aws:SourceIp is in 127.0.0.0/8
+	DenyOutside10 = "denyoutside10" // Allow, and an explicit Deny where aws:SourceIp is not in 10.0.0.0/8
+
+	// Scripted answers what Script set for the token's id, or
+	// Unauthorized (a 200 with the JSON string) when nothing was set.
+	Scripted = "script"
 )
 
 // Delays of the slow behaviours.
@@ -61,6 +77,8 @@ const (
 const (
 	CtxContext  = `{"stringKey":"hello","numberKey":42,"floatKey":2.5,"booleanKey":true,"Mixed-Case":"MiXeD"}`
 	TierContext = `{"tier":"gold","quota":7,"beta":true}`
+	// EmptyContext has a value that is the empty string.
+	EmptyContext = `{"empty":"","set":"yes"}`
 )
 
 // Where events are POSTed, by what the answer must be.
@@ -85,16 +103,29 @@ type Event struct {
 
 // Server is the authorizer; use New. It is safe for concurrent use.
 type Server struct {
-	mu     sync.Mutex
-	events map[string][]Event // by token
-	total  int                // every POST, with or without a token
-	bad    []string           // bodies no token was found in
+	mu      sync.Mutex
+	events  map[string][]Event // by token
+	total   int                // every POST, with or without a token
+	bad     []string           // bodies no token was found in
+	scripts map[string]string  // Scripted answers, by id
 }
 
 // New returns a server with nothing recorded.
 func New() *Server {
-	return &Server{events: make(map[string][]Event)}
+	return &Server{events: make(map[string][]Event), scripts: make(map[string]string)}
 }
+
+// Script makes body (JSON, sent with status 200) the answer for the
+// Scripted token with this id, whichever identity source carries it
+// ("Bearer script.<id>", "script.<id>").
+func (s *Server) Script(id, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scripts[id] = body
+}
+
+// ScriptedToken is the token whose answer Script(id, ...) sets.
+func ScriptedToken(id string) string { return Scripted + "." + id }
 
 // ServeHTTP records a POSTed event and answers it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -209,6 +240,16 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 		principal = "b-" + principal
 	}
 	stage := stageARN(ev.ARN)
+	if behaviour == Scripted {
+		s.mu.Lock()
+		body, ok := s.scripts[id]
+		s.mu.Unlock()
+		if !ok {
+			body = `"Unauthorized"`
+		}
+		writeRaw(w, 200, "application/json", body)
+		return
+	}
 	if ev.Path == SimplePath {
 		switch behaviour {
 		case Allow:
@@ -227,25 +268,42 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 	}
 	switch behaviour {
 	case Allow:
-		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, "")
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, "")
 	case Deny:
-		writePolicy(w, principal, []statement{{"Allow", "*"}, {"Deny", stage + "/*"}}, "")
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: "*"}, {effect: "Deny", resource: stage + "/*"}}, "")
 	case GetOnly:
-		writePolicy(w, principal, []statement{{"Allow", stage + "/GET/*"}}, "")
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/GET/*"}}, "")
 	case Implicit:
-		writePolicy(w, principal, []statement{{"Allow", otherStage(stage) + "/*"}}, "")
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: otherStage(stage) + "/*"}}, "")
 	case Ctx:
-		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, CtxContext)
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, CtxContext)
 	case Tier:
-		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, TierContext)
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, TierContext)
+	case EmptyValue:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, EmptyContext)
+	case AdminDeny:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"},
+			{effect: "Deny", resource: stage + "/GET/rt/admin"}, {effect: "Deny", resource: stage + "/DELETE/*"}, {effect: "Deny", resource: stage + "/*/admin"}}, "")
+	case PetsOnly:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/GET/pets"}, {effect: "Allow", resource: stage + "/GET/pets/*"}}, "")
+	case IP10, IPLoop:
+		cidr := "10.0.0.0/8"
+		if behaviour == IPLoop {
+			cidr = "127.0.0.0/8"
+		}
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*",
+			condition: `{"IpAddress":{"aws:SourceIp":"` + cidr + `"}}`}}, "")
+	case DenyOutside10:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"},
+			{effect: "Deny", resource: stage + "/*", condition: `{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}`}}, "")
 	case Nested:
-		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, `{"obj":{"a":1}}`)
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, `{"obj":{"a":1}}`)
 	case CRLF:
-		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, `{"bad":"a\r\nx-injected: yes"}`)
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, `{"bad":"a\r\nx-injected: yes"}`)
 	case NoPrincipal:
-		writeRaw(w, 200, "application/json", `{"policyDocument":`+policy([]statement{{"Allow", stage + "/*"}})+`}`)
+		writeRaw(w, 200, "application/json", `{"policyDocument":`+policy([]statement{{effect: "Allow", resource: stage + "/*"}})+`}`)
 	case BadPolicy:
-		writePolicy(w, principal, []statement{{"Maybe", stage + "/*"}}, "")
+		writePolicy(w, principal, []statement{{effect: "Maybe", resource: stage + "/*"}}, "")
 	case Unauth401:
 		writeRaw(w, 401, "text/plain", "Unauthorized")
 	case UnauthJSON:
@@ -260,6 +318,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 		writeRaw(w, 403, "application/json", `{"message":"Forbidden"}`)
 	case Malformed:
 		writeRaw(w, 200, "application/json", `{"principalId":"`+principal+`","policyDocument":{"Version"`)
+	case Hangup:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
 	case Slow, Delay:
 		d := SlowDelay
 		if behaviour == Delay {
@@ -272,7 +334,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 		case <-r.Context().Done():
 			return // the gateway gave up: nobody reads the answer
 		}
-		writePolicy(w, principal, []statement{{"Allow", stage + "/*"}}, "")
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, "")
 	default:
 		writeRaw(w, 401, "text/plain", "Unauthorized")
 	}
@@ -295,7 +357,9 @@ func otherStage(stage string) string {
 	return stage + "-other"
 }
 
-type statement struct{ effect, resource string }
+// statement is one policy statement; condition, when set, is its
+// Condition block as JSON.
+type statement struct{ effect, resource, condition string }
 
 // policy writes an IAM policy document; its JSON is built by hand so that
 // the context literals next to it keep their spelling.
@@ -307,7 +371,11 @@ func policy(stmts []statement) string {
 			b.WriteByte(',')
 		}
 		r, _ := json.Marshal(s.resource) // a string always marshals
-		b.WriteString(`{"Action":"execute-api:Invoke","Effect":"` + s.effect + `","Resource":` + string(r) + `}`)
+		b.WriteString(`{"Action":"execute-api:Invoke","Effect":"` + s.effect + `","Resource":` + string(r))
+		if s.condition != "" {
+			b.WriteString(`,"Condition":` + s.condition)
+		}
+		b.WriteByte('}')
 	}
 	b.WriteString(`]}`)
 	return b.String()

@@ -47,6 +47,7 @@ func post(t *testing.T, url, body string) (int, string) {
 
 func TestAnswers(t *testing.T) {
 	s := New()
+	s.Script("set", `{"principalId":"scripted"}`)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	tests := []struct {
@@ -62,6 +63,7 @@ func TestAnswers(t *testing.T) {
 		{"deny", "/", tokenEvent("Bearer deny.a"), 200, `"Effect":"Deny","Resource":"arn:aws:execute-api:us-east-1:123456789012:api/prod/*"`},
 		{"ctx keeps literals", "/", tokenEvent("Bearer ctx.a"), 200, `"numberKey":42,"floatKey":2.5,"booleanKey":true,"Mixed-Case":"MiXeD"`},
 		{"tier", "/", tokenEvent("Bearer tier.a"), 200, `"context":{"tier":"gold","quota":7,"beta":true}`},
+		{"emptyval", "/", tokenEvent("Bearer emptyval.a"), 200, `"context":{"empty":"","set":"yes"}`},
 		{"crlf", "/", tokenEvent("Bearer crlf.a"), 200, `"bad":"a\r\nx-injected: yes"`},
 		{"unauth401", "/", tokenEvent("Bearer unauth401.a"), 401, "Unauthorized"},
 		{"unknown", "/", tokenEvent("Bearer whatever.a"), 401, "Unauthorized"},
@@ -74,6 +76,14 @@ func TestAnswers(t *testing.T) {
 		{"simple tier", SimplePath, `{"version":"2.0","type":"REQUEST","headers":{"x-token":"tier.s"}}`, 200, `{"isAuthorized":true,"context":{"tier":"gold","quota":7,"beta":true}}`},
 		{"simple deny", SimplePath, `{"version":"2.0","type":"REQUEST","headers":{"x-token":"deny.s"}}`, 200, `{"isAuthorized":false}`},
 		{"simple fail", SimplePath, `{"version":"2.0","type":"REQUEST","headers":{"x-token":"fail500.s"}}`, 500, "boom"},
+		{"admindeny", "/", tokenEvent("Bearer admindeny.a"), 200, `{"Action":"execute-api:Invoke","Effect":"Deny","Resource":"arn:aws:execute-api:us-east-1:123456789012:api/prod/*/admin"}`},
+		{"petsonly", "/", tokenEvent("Bearer petsonly.a"), 200, `"Resource":"arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/pets"},{"Action"`},
+		{"ip10", "/", tokenEvent("Bearer ip10.a"), 200, `"Effect":"Allow","Resource":"arn:aws:execute-api:us-east-1:123456789012:api/prod/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`},
+		{"iploop", "/", tokenEvent("Bearer iploop.a"), 200, `"Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}`},
+		{"denyoutside10", "/", tokenEvent("Bearer denyoutside10.a"), 200, `"Effect":"Deny","Resource":"arn:aws:execute-api:us-east-1:123456789012:api/prod/*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`},
+		{"scripted", "/", tokenEvent("Bearer script.set"), 200, `{"principalId":"scripted"}`},
+		{"scripted, request event", "/request", `{"type":"REQUEST","headers":{"x-token":"script.set"}}`, 200, `{"principalId":"scripted"}`},
+		{"scripted, nothing set", "/", tokenEvent("Bearer script.unset"), 200, `"Unauthorized"`},
 		{"no token", "/request", `{"type":"REQUEST","headers":{"other":"x"}}`, 400, "no token"},
 		{"not JSON", "/", `{"type"`, 400, "no token"},
 	}

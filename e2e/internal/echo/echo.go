@@ -14,6 +14,7 @@ package echo
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,6 +46,10 @@ type Request struct {
 // Marker is a response header that only the upstream sets, so a test can
 // tell an upstream answer from a gateway answer.
 const Marker = "x-echo-upstream"
+
+// HeadReport is the response header that carries the description (JSON,
+// base64) in an answer to HEAD, which has no body to carry it.
+const HeadReport = "x-echo-head-report"
 
 // Handler answers every request with its description. Served by NewServer
 // it reports the header fields as they were on the wire; elsewhere it
@@ -79,6 +84,9 @@ func Handler() http.Handler {
 		}
 		w.Header().Set("content-type", "application/json")
 		w.Header().Set(Marker, "1")
+		if r.Method == http.MethodHead {
+			w.Header().Set(HeadReport, base64.StdEncoding.EncodeToString(b))
+		}
 		_, _ = w.Write(b)
 	})
 }
@@ -186,6 +194,19 @@ func (c *recordingConn) head(line string) ([][2]string, bool) {
 		}
 		return fields, true
 	}
+}
+
+// DecodeAnswer reads the description in an upstream answer: its body, or
+// for an answer to HEAD the HeadReport header.
+func DecodeAnswer(h http.Header, body []byte) (*Request, error) {
+	if rep := h.Get(HeadReport); rep != "" && len(body) == 0 {
+		b, err := base64.StdEncoding.DecodeString(rep)
+		if err != nil {
+			return nil, fmt.Errorf("echo: decoding %s: %w", HeadReport, err)
+		}
+		body = b
+	}
+	return Decode(body)
 }
 
 // Decode reads an upstream answer's body.

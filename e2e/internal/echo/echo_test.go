@@ -90,6 +90,29 @@ func TestInProcess(t *testing.T) {
 	}
 }
 
+// TestHeadReport checks an answer to HEAD, which has no body, still
+// carries the description.
+func TestHeadReport(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	req, err := http.NewRequest(http.MethodHead, s.URL+"/h?x=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r, err := DecodeAnswer(resp.Header, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Method != "HEAD" || r.Target != "/h?x=1" || !r.Wire {
+		t.Errorf("%+v", r)
+	}
+}
+
 // TestReaders checks the three readings of one request.
 func TestReaders(t *testing.T) {
 	r := &Request{

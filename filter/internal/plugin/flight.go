@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/authgate/authgate/core/crossvm"
@@ -78,7 +76,7 @@ func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint3
 	} else {
 		resp = p.readCalloutResponse(headers, bodySize, call.MaxResponseBytes)
 		p.observe(call.Authorizer, now.Sub(sent))
-		if timedOut(headers, resp) {
+		if timedOut(resp) {
 			p.countSuffix(call.Authorizer, pipeline.MetricTimeout)
 		}
 	}
@@ -104,18 +102,12 @@ func (p *Plugin) logCalloutAnswer(a *calloutAnswer) {
 		a.authorizer, a.ref.Token, a.resp.Status, len(a.resp.Body), head)
 }
 
-// envoyTimeoutBody is the body of the 504 Envoy's router answers itself
-// when a callout exceeds its timeout.
-const envoyTimeoutBody = "upstream request timeout"
-
 // timedOut tells whether a callout's answer is the host's report of a call
-// that got no answer: no headers at all (a timeout or reset reported as a
-// failure, as the wazero host and Envoy's async client failures do), or
-// Envoy's own 504 for an exceeded timeout. An authorizer's own 504 with
-// another body is an error, not a timeout.
-func timedOut(headers uint32, resp pipeline.Response) bool {
-	return headers == 0 || resp.Status == 0 ||
-		(resp.Status == 504 && strings.TrimSpace(string(resp.Body)) == envoyTimeoutBody)
+// that ran out of time (pipeline.Response.TimedOut): Envoy's own 504.
+// No headers at all is how Envoy reports a reset; an authorizer's own 504
+// with another body is its answer.
+func timedOut(resp pipeline.Response) bool {
+	return resp.TimedOut()
 }
 
 // readCalloutResponse reads a callout's answer. Status 0 (the call failed)
@@ -132,23 +124,9 @@ func (p *Plugin) readCalloutResponse(headers, bodySize uint32, maxBody int) pipe
 		p.logf(abi.LogError, "reading callout response headers: %v", st)
 		return pipeline.Response{}
 	}
-	var resp pipeline.Response
-	for _, h := range hs {
-		if h.Name == ":status" {
-			n, err := strconv.Atoi(h.Value)
-			if err != nil || n < 100 || n > 999 {
-				p.logf(abi.LogError, "callout response with bad :status %q", h.Value)
-				return pipeline.Response{}
-			}
-			resp.Status = n
-			continue
-		}
-		if !strings.HasPrefix(h.Name, ":") {
-			resp.Headers = append(resp.Headers, pipeline.Header(h))
-		}
-	}
-	if resp.Status == 0 {
-		p.logf(abi.LogError, "callout response without :status")
+	resp, err := pipeline.NewResponse(hs, nil)
+	if err != nil {
+		p.logf(abi.LogError, "%v", err)
 		return pipeline.Response{}
 	}
 	if uint64(bodySize) > uint64(maxBody) {

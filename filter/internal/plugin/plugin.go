@@ -358,31 +358,29 @@ func (p *Plugin) OnDelete(id uint32) {
 	}
 }
 
-// logDecision writes the debug line of a decision: the stream's context
-// id, the decision record (pipeline.Record's text layout) and extra
-// key/value pairs. It is formatted only when the proxy writes the line.
+// logDecision writes the decision line of a request: the decision record
+// (pipeline.Record's text layout, which hosts read back with
+// pipeline.ParseText), then the stream's context id and extra key/value
+// pairs. A final decision is logged at debug level, or at info when the
+// plan sets logDecisions, and an authorizer failure at warning level; a
+// pending one (extra pairs say which callout it waits for) always at
+// debug. It is formatted only when the proxy writes the line.
 func (p *Plugin) logDecision(s *stream, res *pipeline.Result, extra ...string) {
 	level := abi.LogDebug
-	if res.Decision == pipeline.DecisionError {
+	switch {
+	case res.Decision == pipeline.DecisionError:
 		// An authorizer failure is an operator's problem, not a client's.
 		level = abi.LogWarn
+	case res.Kind == pipeline.KindCall:
+	case s.root != nil && s.root.pipe != nil && s.root.pipe.Plan().LogDecisions:
+		level = abi.LogInfo
 	}
 	if !p.logs(level) {
 		return
 	}
 	rec := pipeline.NewRecord(s.method, s.target, s.requestID, res)
-	b := make([]byte, 0, 256)
-	b = append(b, "ctx="...)
-	b = strconv.AppendUint(b, uint64(s.id), 10)
-	b = append(b, ' ')
-	b = rec.AppendText(b)
-	for i := 0; i+1 < len(extra); i += 2 {
-		b = append(b, ' ')
-		b = append(b, extra[i]...)
-		b = append(b, '=')
-		b = append(b, extra[i+1]...)
-	}
-	p.host.Log(level, string(b))
+	rec.Coalesced = s.coalesced
+	p.host.Log(level, string(rec.AppendLine(make([]byte, 0, 256), "ctx", uint64(s.id), extra...)))
 }
 
 // logs reports whether the proxy writes lines at level.

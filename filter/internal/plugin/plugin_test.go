@@ -611,7 +611,7 @@ func TestDecisionLine(t *testing.T) {
 	e := newEnv(t)
 	e.request(2, "GET", "/pets/1?q=secret", bearer("abc"), abi.Header{Name: "x-request-id", Value: "r\"1"})
 	e.answer(e.h.Callouts[0].ID, 200, policy("Deny", nil))
-	want := `ctx=2 method=GET path=/pets/1 route=/pets/{id} authorizer=tok cache=miss decision=DENY status=403 reason="explicit deny" request_id="r\"1"`
+	want := `method=GET path=/pets/1 route=/pets/{id} authorizer=tok cache=miss decision=DENY status=403 reason="explicit deny" request_id="r\"1" ctx=2`
 	lines := e.h.LogsAt(abi.LogDebug)
 	if !slices.Contains(lines, want) {
 		t.Errorf("no line %s in %q", want, lines)

@@ -351,7 +351,7 @@ func TestSharedFailureReleasesWaiters(t *testing.T) {
 	c.allowed(1, 10)
 	c.allowed(1, 11)
 	c.deliver()
-	c.counters(map[string]int64{"allow": 2, "error": 1, "cache_miss": 3, "timeout": 1, "coalesced": 1})
+	c.counters(map[string]int64{"allow": 2, "error": 1, "error_reset": 1, "cache_miss": 3, "coalesced": 1})
 	c.end(0, 10)
 	c.end(1, 10)
 	c.end(1, 11)
@@ -553,20 +553,19 @@ func TestMetricsDefined(t *testing.T) {
 
 func TestTimedOut(t *testing.T) {
 	tests := []struct {
-		name    string
-		headers uint32
-		resp    pipeline.Response
-		want    bool
+		name string
+		resp pipeline.Response
+		want bool
 	}{
-		{name: "no answer", headers: 0, want: true},
-		{name: "envoy's timeout", headers: 3, resp: pipeline.Response{Status: 504, Body: []byte("upstream request timeout")}, want: true},
-		{name: "authorizer's own 504", headers: 3, resp: pipeline.Response{Status: 504, Body: []byte(`{"message":"slow"}`)}},
-		{name: "envoy's connect failure", headers: 3, resp: pipeline.Response{Status: 503, Body: []byte("upstream connect error")}},
-		{name: "ok", headers: 3, resp: pipeline.Response{Status: 200}},
+		{name: "no answer is a reset", resp: pipeline.Response{}},
+		{name: "envoy's timeout", resp: pipeline.Response{Status: 504, Body: []byte("upstream request timeout")}, want: true},
+		{name: "authorizer's own 504", resp: pipeline.Response{Status: 504, Body: []byte(`{"message":"slow"}`)}},
+		{name: "envoy's connect failure", resp: pipeline.Response{Status: 503, Body: []byte(pipeline.ResetBodyPrefix + "remote connection failure")}},
+		{name: "ok", resp: pipeline.Response{Status: 200}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := timedOut(tt.headers, tt.resp); got != tt.want {
+			if got := timedOut(tt.resp); got != tt.want {
 				t.Errorf("timedOut = %v, want %v", got, tt.want)
 			}
 		})

@@ -94,7 +94,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	emit := func(names map[string]float64, suffix string, vt prometheus.ValueType) {
 		for _, name := range sortedNames(names) {
 			family, authz := promName(name)
-			d, labels := desc(family+suffix, authz)
+			d, labels := desc(family, suffix, authz)
 			ch <- prometheus.MustNewConstMetric(d, vt, names[name], labels...)
 		}
 	}
@@ -103,7 +103,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, name := range sortedNames(s.hists) {
 		h := s.hists[name]
 		family, authz := promName(name)
-		d, labels := desc(family, authz)
+		d, labels := desc(family, "", authz)
 		buckets := make(map[float64]uint64, len(stats.Bounds))
 		for i, n := range h.Cumulative() {
 			buckets[stats.Bounds[i]] = n
@@ -112,11 +112,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func desc(family, authorizer string) (*prometheus.Desc, []string) {
-	if authorizer == "" {
-		return prometheus.NewDesc(family, "authgate filter metric "+family+".", nil, nil), nil
+// desc describes the family with Prometheus's suffix appended (_total
+// for counters): its HELP is what the metric counts (pipeline.MetricHelp)
+// for the families every embedding defines, and names the guest's own
+// metric otherwise.
+func desc(family, suffix, authorizer string) (*prometheus.Desc, []string) {
+	help := "Metric " + family + " the filter defined."
+	if s, ok := strings.CutPrefix(family, pipeline.MetricPrefix+"_"); ok && pipeline.MetricHelp(s) != "" {
+		help = pipeline.MetricHelp(s)
 	}
-	return prometheus.NewDesc(family, "authgate filter metric "+family+", per authorizer.", []string{"authorizer"}, nil), []string{authorizer}
+	if authorizer == "" {
+		return prometheus.NewDesc(family+suffix, help, nil, nil), nil
+	}
+	return prometheus.NewDesc(family+suffix, help+" Per authorizer (NONE: requests decided without one).", []string{"authorizer"}, nil), []string{authorizer}
 }
 
 func sortedNames[V any](m map[string]V) []string {

@@ -9,7 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/core/stats"
+	"github.com/authgate/authgate/host/native"
 )
 
 func TestPromName(t *testing.T) {
@@ -114,4 +117,78 @@ func FuzzPromName(f *testing.F) {
 			t.Fatalf("promName(%q) = %q, %q: not the authorizer part of the name", name, family, authz)
 		}
 	})
+}
+
+// TestMetricsConventions scrapes what the native engine exports for a
+// plan and checks Prometheus's conventions on every family: HELP that
+// says what it counts, TYPE, counters named _total, histograms as
+// _bucket (up to +Inf), _sum and _count, every sample labelled with its
+// authorizer.
+func TestMetricsConventions(t *testing.T) {
+	plan, err := config.Parse([]byte(`{"region":"us-east-1","accountId":"123456789012","restApiId":"a1b2c3d4e5","stage":"prod",
+	 "authorizers":{"jwt":{"type":"TOKEN","cluster":"c"}},"routes":[{"method":"ANY","path":"/a","authorizer":"jwt"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := native.New(plan, native.Options{Clusters: map[string]string{"c": "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready atomic.Bool
+	srv := httptest.NewServer(adminHandler(nativeEngine{mw}, &ready))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	help, typ := map[string]string{}, map[string]string{}
+	sample := regexp.MustCompile(`^([a-zA-Z_][a-zA-Z0-9_]*)\{authorizer="[^"]+"(,le="[^"]+")?\} [0-9.e+]+$`)
+	samples := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		switch {
+		case strings.HasPrefix(line, "# HELP "):
+			name, text, _ := strings.Cut(strings.TrimPrefix(line, "# HELP "), " ")
+			help[name] = text
+		case strings.HasPrefix(line, "# TYPE "):
+			name, kind, _ := strings.Cut(strings.TrimPrefix(line, "# TYPE "), " ")
+			typ[name] = kind
+		default:
+			m := sample.FindStringSubmatch(line)
+			if m == nil {
+				t.Errorf("sample %q: not a name{authorizer=...} value line", line)
+				continue
+			}
+			samples[m[1]]++
+		}
+	}
+	for name, kind := range typ {
+		if h := help[name]; len(h) < 30 || strings.Contains(h, "defined") {
+			t.Errorf("%s: HELP %q says nothing about what it counts", name, h)
+		}
+		switch kind {
+		case "counter":
+			if !strings.HasSuffix(name, "_total") || samples[name] == 0 {
+				t.Errorf("counter %s: want a _total name and samples (%d)", name, samples[name])
+			}
+		case "histogram":
+			if samples[name+"_bucket"] != 20 || samples[name+"_sum"] != 1 || samples[name+"_count"] != 1 {
+				t.Errorf("histogram %s: %d buckets, %d sums, %d counts; want 20 (Envoy's 19 bounds and +Inf), 1, 1",
+					name, samples[name+"_bucket"], samples[name+"_sum"], samples[name+"_count"])
+			}
+		default:
+			t.Errorf("%s: type %s", name, kind)
+		}
+	}
+	for _, m := range pipeline.PlanMetrics(plan) {
+		want, kind := "authgate_"+m.Suffix+"_total", "counter"
+		if m.Histogram {
+			want, kind = "authgate_"+m.Suffix, "histogram"
+		}
+		if typ[want] != kind {
+			t.Errorf("/metrics has %s as %q, want %s", want, typ[want], kind)
+		}
+	}
 }

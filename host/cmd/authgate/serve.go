@@ -17,6 +17,7 @@ import (
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/host/awssign"
 	"github.com/authgate/authgate/host/native"
+	"github.com/authgate/authgate/host/wasm"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in progress
@@ -82,13 +83,15 @@ type serveOptions struct {
 	filter     string
 	pool       int
 	admin      string
+	logFormat  string
+	cacheDir   string
 
 	idleTimeout, headersTimeout, requestTimeout time.Duration
 }
 
 // serve runs the authorizing reverse proxy until ctx is done.
 func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--idle-timeout D] [--request-headers-timeout D] [--request-timeout D]")
+	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--log-format text|json] [--cache-dir DIR] [--idle-timeout D] [--request-headers-timeout D] [--request-timeout D]")
 	o := serveOptions{clusters: clusterFlags{}}
 	fs.StringVar(&o.configFile, "config", "", "gateway configuration `FILE` (JSON)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on")
@@ -97,7 +100,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	fs.StringVar(&o.engine, "engine", "wasm", "`wasm` (the compiled filter on wazero) or native (the Go pipeline)")
 	fs.StringVar(&o.filter, "filter", "", "filter `FILE.wasm` for the wasm engine; default: the one embedded at build time")
 	fs.IntVar(&o.pool, "pool", 0, "number of wasm VMs (`N`); default GOMAXPROCS")
+	fs.StringVar(&o.cacheDir, "cache-dir", wasm.DefaultCacheDir(), "`DIR` keeping the compiled filter between runs of the wasm engine; empty: compile at every start")
 	fs.StringVar(&o.admin, "admin", "", "`ADDR` of the admin listener serving /metrics and /ready, e.g. 127.0.0.1:9902; default none")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log lines on stderr as `text` (logfmt) or json (one object per line)")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "close a keep-alive connection idle this `long`; 0: the request timeout applies")
 	fs.DurationVar(&o.headersTimeout, "request-headers-timeout", defaultRequestHeadersTimeout, "`time` a client has to send a request's headers; 0: the request timeout applies")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", defaultRequestTimeout, "`time` a client has to send a whole request, body included; 0: none")
@@ -119,6 +124,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		return exitUsage
 	case o.filter != "" && o.engine != "wasm":
 		c.usageError(fs, "--filter: only with --engine wasm")
+		return exitUsage
+	case o.logFormat != "text" && o.logFormat != "json":
+		c.usageError(fs, fmt.Sprintf("--log-format: want text or json, got %q", o.logFormat))
 		return exitUsage
 	case o.idleTimeout < 0 || o.headersTimeout < 0 || o.requestTimeout < 0:
 		c.usageError(fs, "--idle-timeout, --request-headers-timeout, --request-timeout: must not be negative")
@@ -146,7 +154,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		}
 	}
 
-	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	var handler slog.Handler = slog.NewTextHandler(c.stderr, nil)
+	if o.logFormat == "json" {
+		handler = slog.NewJSONHandler(c.stderr, nil)
+	}
+	logger := slog.New(handler)
 	eng, err := c.newEngine(ctx, &o, plan, raw, logger)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "authgate serve: %v\n", err)
@@ -164,6 +176,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 1024
 	transport.MaxIdleConnsPerHost = 1024
+	// Without this the transport asks the upstream for gzip on requests
+	// that did not, and unpacks the answer: the upstream would receive an
+	// Accept-Encoding the client never sent, where Envoy forwards the
+	// request as it came.
+	transport.DisableCompression = true
 	proxy := &httputil.ReverseProxy{
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -219,8 +220,8 @@ func (c *cli) testAuthorizer(ctx context.Context, args []string) int {
 // callAuthorizer POSTs c's event to url as the gateway does (no
 // redirects, the authorizer's timeout, an answer bounded in size; Lambda
 // clusters signed through client, which is nil for plain HTTP) and
-// reports what came back. A call that got no answer is the zero Response,
-// as the gateway feeds it to the pipeline.
+// reports what came back. A call that got no answer is a Response with
+// status 0 and its cause, as the gateway feeds it to the pipeline.
 func (c *cli) callAuthorizer(ctx context.Context, client *http.Client, url string, call *pipeline.Call) (pipeline.Response, *testAnswer) {
 	ctx, cancel := context.WithTimeout(ctx, call.Timeout)
 	defer cancel()
@@ -246,7 +247,7 @@ func (c *cli) callAuthorizer(ctx context.Context, client *http.Client, url strin
 	if err != nil {
 		ans.LatencyMs = msSince(began)
 		ans.Error = callError(err, ctx)
-		return pipeline.Response{}, ans
+		return failedCall(err, ctx, ans.Error), ans
 	}
 	defer resp.Body.Close()
 	var hs []pipeline.Header
@@ -267,7 +268,7 @@ func (c *cli) callAuthorizer(ctx context.Context, client *http.Client, url strin
 	ans.LatencyMs = msSince(began)
 	if err != nil {
 		ans.Status, ans.Error = resp.StatusCode, "reading the answer: "+callError(err, ctx)
-		return pipeline.Response{}, ans
+		return failedCall(err, ctx, ans.Error), ans
 	}
 	ans.Status = resp.StatusCode
 	if int64(len(body)) > limit {
@@ -275,6 +276,20 @@ func (c *cli) callAuthorizer(ctx context.Context, client *http.Client, url strin
 	}
 	ans.Body = string(body)
 	return pipeline.Response{Status: resp.StatusCode, Headers: hs, Body: body}, ans
+}
+
+// failedCall is the Response the gateway feeds the pipeline for a call
+// that got no answer, with its cause as authgate serve's native engine
+// tells it: out of time, never connected (refused), or broken off.
+func failedCall(err error, ctx context.Context, detail string) pipeline.Response {
+	var op *net.OpError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return pipeline.Response{Cause: pipeline.CauseTimeout}
+	case errors.As(err, &op) && op.Op == "dial":
+		return pipeline.Response{Cause: pipeline.CauseRefused, Detail: detail}
+	}
+	return pipeline.Response{Cause: pipeline.CauseReset, Detail: detail}
 }
 
 // callError names why a call got no answer, in the words an operator

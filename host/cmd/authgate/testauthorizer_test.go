@@ -181,7 +181,7 @@ func TestTestAuthorizer(t *testing.T) {
 			want: []string{
 				"answer:     none after ",
 				"timed out",
-				"decision:   ERROR: the gateway answers 500: authorizer call failed",
+				"decision:   ERROR: the gateway answers 500: authorizer call timed out after 100ms",
 				"cache:      failures are never cached",
 			},
 		},
@@ -189,7 +189,7 @@ func TestTestAuthorizer(t *testing.T) {
 			name: "refused connection is a 500",
 			args: []string{"--authorizer", "down", "--token", "t"},
 			code: 1,
-			want: []string{"answer:     none after ", "connection refused", "decision:   ERROR: the gateway answers 500"},
+			want: []string{"answer:     none after ", "connection refused", "decision:   ERROR: the gateway answers 500: authorizer call refused: connection refused"},
 		},
 		{
 			name:   "path of another authorizer's route",

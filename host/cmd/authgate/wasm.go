@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/abi"
+	"github.com/authgate/authgate/host/internal/decisionlog"
 	"github.com/authgate/authgate/host/wasm"
 )
 
@@ -44,8 +46,12 @@ func loadFilter(file string) ([]byte, error) {
 	return b, err
 }
 
-// wasmEngine runs the compiled filter in the wazero host. The filter logs
-// its own decisions through proxy_log; the engine adds what the host sees.
+// wasmEngine runs the compiled filter in the wazero host. The filter
+// logs each decision as a line in the decision record's layout; the host
+// hands the lines of each request to the engine (wasm.Config.StreamLog),
+// which reads the record back and logs it as the native engine logs its
+// own, with the latency the engine measures: both engines write the same
+// line.
 type wasmEngine struct {
 	host *wasm.Host
 	log  *slog.Logger
@@ -56,6 +62,7 @@ func newWasmEngine(ctx context.Context, o *serveOptions, plan *config.Plan, plug
 	if err != nil {
 		return nil, err
 	}
+	e := &wasmEngine{log: logger}
 	h, err := wasm.New(ctx, wasm.Config{
 		Wasm:            bin,
 		PluginConfig:    pluginConfig,
@@ -65,14 +72,52 @@ func newWasmEngine(ctx context.Context, o *serveOptions, plan *config.Plan, plug
 		PoolSize:        o.pool,
 		Clusters:        o.clusters,
 		Logger:          logger.With("source", "filter"),
+		StreamLog:       e.decisionLine,
 		MaxCalloutBody:  maxResponseBytes(plan),
 		FailureResponse: failureResponse(plan),
 		HTTPClient:      client,
+		CacheDir:        o.cacheDir,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &wasmEngine{host: h, log: logger}, nil
+	e.host = h
+	return e, nil
+}
+
+// decisionKey keys a request's *requestLog in its context.
+type decisionKey struct{}
+
+// requestLog is what the engine knows of one request's decision line.
+type requestLog struct {
+	start  time.Time
+	logged atomic.Bool
+}
+
+// decisionLine takes the filter's final decision line of a request and
+// logs it, with the time since the engine began serving the request. Any
+// other line (the filter's pending line, its debug notes) goes on to the
+// host's logger at its own level.
+func (e *wasmEngine) decisionLine(ctx context.Context, _ abi.LogLevel, msg string) bool {
+	d, _ := ctx.Value(decisionKey{}).(*requestLog)
+	if d == nil {
+		return false
+	}
+	fields, ok := pipeline.ParseText(msg)
+	if !ok || fieldText(fields, pipeline.RecordDecision) == pipeline.DecisionPending || d.logged.Swap(true) {
+		return false
+	}
+	decisionlog.Log(ctx, e.log, fields, time.Since(d.start))
+	return true
+}
+
+func fieldText(fields []pipeline.Field, key string) string {
+	for _, f := range fields {
+		if f.Key == key {
+			return f.Text
+		}
+	}
+	return ""
 }
 
 // maxResponseBytes is the largest answer any authorizer of plan accepts:
@@ -100,14 +145,22 @@ func failureResponse(plan *config.Plan) *wasm.LocalResponse {
 func (e *wasmEngine) Handler(next http.Handler) http.Handler {
 	inner := e.host.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		d := &requestLog{start: time.Now()}
+		r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 		sw := &statusWriter{ResponseWriter: w}
 		inner.ServeHTTP(sw, r)
-		e.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.EscapedPath()),
-			slog.Int("status", sw.statusCode()),
-			slog.Duration("latency", time.Since(start)))
+		if d.logged.Load() {
+			return
+		}
+		// The filter decided nothing (it trapped, the host is closing,
+		// the client left first): say so in the same layout.
+		res := pipeline.Result{Decision: pipeline.DecisionError, Reason: "no decision from the filter"}
+		if sw.status != 0 {
+			res.Kind, res.Status = pipeline.KindReject, sw.status
+		}
+		rec := pipeline.NewRecord(r.Method, r.RequestURI, r.Header.Get("x-request-id"), &res)
+		var buf [9]pipeline.Field
+		decisionlog.Log(r.Context(), e.log, rec.Fields(buf[:0]), time.Since(d.start))
 	})
 }
 

@@ -3,10 +3,10 @@ package gate
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/core/engine"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/module/abi"
 )
@@ -19,24 +19,18 @@ const FilterName = "authgate"
 // %RESPONSE_CODE_DETAILS%), as the wasm filter sends it.
 const Details = "authgate"
 
-// HopCalloutAnswers, when set, hands every authorizer answer to its stream
-// through Post from another goroutine instead of resuming the stream inside
-// the callout hook: the path by which requests that waited for another
-// worker's call are resumed. Only a test build of the library sets it
-// (build tag authgate_hop), so that real Envoy runs that path; it is read,
-// never written, once Envoy calls the module.
-var HopCalloutAnswers bool
-
 // Config is one filter configuration: the plugin configuration compiled
-// into a pipeline, and the ids of its metrics. It is shared by every
-// worker thread and immutable after NewConfig, except for the pipeline's
-// own cache, which is safe for concurrent use.
+// into the engine every worker thread shares (one cache, one table of
+// authorizer calls in flight, so a burst of first requests for one
+// identity costs one call for the whole Envoy), and the ids of its Envoy
+// metrics. It is immutable after NewConfig; the engine is safe for
+// concurrent use.
 type Config struct {
 	host    Host
 	metrics Metrics
-	pipe    *pipeline.Pipeline
-	// counters and histograms hold the metric ids by name, defined up
-	// front: Envoy refuses definitions once the configuration exists.
+	eng     *engine.Engine
+	// counters and histograms hold the metric ids, defined up front:
+	// Envoy refuses definitions once the configuration exists.
 	counters   map[counterKey]uint64
 	histograms map[string]uint64
 	// now reads the clock; tests replace it.
@@ -58,8 +52,9 @@ func NewConfig(h Host, m Metrics, name string, raw []byte) (*Config, error) {
 		logf(h, abi.LogError, "invalid plugin configuration: %v", err)
 		return nil, err
 	}
-	logf(h, abi.LogInfo, "configured: %d routes, %d authorizers", len(c.pipe.Plan().Routes), len(c.pipe.Plan().Authorizers))
-	for _, lc := range c.pipe.Plan().LambdaClusters {
+	plan := c.eng.Pipeline().Plan()
+	logf(h, abi.LogInfo, "configured: %d routes, %d authorizers", len(plan.Routes), len(plan.Authorizers))
+	for _, lc := range plan.LambdaClusters {
 		// The module never signs: the cluster's aws_request_signing
 		// upstream filter must, for this region and role.
 		logf(h, abi.LogInfo, "%s", lc.SigningNote())
@@ -78,88 +73,62 @@ func newConfig(h Host, m Metrics, name string, raw []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One pipeline serves every worker thread: there is no other cache
-	// to share answers with.
 	c := &Config{
 		host:       h,
 		metrics:    m,
-		pipe:       pipeline.New(plan, pipeline.WithoutSharing()),
 		counters:   map[counterKey]uint64{},
 		histograms: map[string]uint64{},
 		now:        time.Now,
 	}
 	c.defineMetrics(plan)
+	// One engine serves every worker thread: there is no other cache to
+	// share answers with. Its metrics reach Envoy's stats through the
+	// recorder, on the Envoy thread that counts them.
+	c.eng = engine.New(pipeline.New(plan, pipeline.WithoutSharing()), engine.WithRecorder(envoyStats{c}))
 	return c, nil
 }
 
-// Pipeline is the request pipeline of the configuration.
-func (c *Config) Pipeline() *pipeline.Pipeline { return c.pipe }
+// Engine is the engine of the configuration, shared by every worker.
+func (c *Config) Engine() *engine.Engine { return c.eng }
 
-// authorizerCounters are the counters of every authorizer, as the wasm
-// filter defines them, so that both show the same stats.
-var authorizerCounters = []string{
-	pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
-	pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
-	pipeline.MetricCoalesced, pipeline.MetricStaleServed,
-}
-
-// noAuthorizerCounters are the counters of requests decided without an
-// authorizer.
-var noAuthorizerCounters = []string{
-	pipeline.MetricAllow, pipeline.MetricError, pipeline.MetricNoRoute, pipeline.MetricBadRequest,
-}
-
-// defineMetrics defines every metric of a configuration, named
-// pipeline.MetricName(authorizer, suffix) like the wasm filter's.
+// defineMetrics defines every metric of pipeline.PlanMetrics in Envoy, so
+// that /stats shows the wasm filter's series from the start, at zero.
 func (c *Config) defineMetrics(plan *config.Plan) {
-	names := make([]string, 0, len(plan.Authorizers))
-	for name := range plan.Authorizers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		for _, suffix := range authorizerCounters {
-			c.defineCounter(name, suffix)
+	for _, d := range pipeline.PlanMetrics(plan) {
+		name := d.Name()
+		if d.Histogram {
+			if id, r := c.metrics.DefineHistogram(name); r == abi.MetricsSuccess {
+				c.histograms[d.Authorizer] = id
+			} else {
+				logf(c.host, abi.LogWarn, "defining metric %s: %v", name, r)
+			}
+			continue
 		}
-		hist := pipeline.MetricName(name, pipeline.MetricAuthorizerLatency)
-		if id, r := c.metrics.DefineHistogram(hist); r == abi.MetricsSuccess {
-			c.histograms[name] = id
-		} else {
-			logf(c.host, abi.LogWarn, "defining metric %s: %v", hist, r)
+		id, r := c.metrics.DefineCounter(name)
+		if r != abi.MetricsSuccess {
+			logf(c.host, abi.LogWarn, "defining metric %s: %v", name, r)
+			continue
 		}
-	}
-	for _, suffix := range noAuthorizerCounters {
-		c.defineCounter("", suffix)
+		c.counters[counterKey{d.Authorizer, d.Suffix}] = id
 	}
 }
 
-func (c *Config) defineCounter(authorizer, suffix string) {
-	name := pipeline.MetricName(authorizer, suffix)
-	id, r := c.metrics.DefineCounter(name)
-	if r != abi.MetricsSuccess {
-		logf(c.host, abi.LogWarn, "defining metric %s: %v", name, r)
-		return
-	}
-	c.counters[counterKey{authorizer, suffix}] = id
-}
+// envoyStats is the engine's Recorder: every metric the engine counts
+// moves the Envoy stat of the same name. The engine calls it on the
+// thread that counts, which in the module is always one of Envoy's (a
+// hook, a callout answer, a scheduled event): Envoy's histograms may be
+// recorded only there.
+type envoyStats struct{ c *Config }
 
-// count increments the counters of a final result.
-func (c *Config) count(res *pipeline.Result) {
-	for _, suffix := range pipeline.Counters(*res) {
-		c.countSuffix(res.Authorizer, suffix)
+func (s envoyStats) Add(authorizer, suffix string) {
+	if id, ok := s.c.counters[counterKey{authorizer, suffix}]; ok {
+		s.c.metrics.IncrementCounter(id, 1)
 	}
 }
 
-func (c *Config) countSuffix(authorizer, suffix string) {
-	if id, ok := c.counters[counterKey{authorizer, suffix}]; ok {
-		c.metrics.IncrementCounter(id, 1)
-	}
-}
-
-// observe records one authorizer call's duration in milliseconds.
-func (c *Config) observe(authorizer string, d time.Duration) {
-	if id, ok := c.histograms[authorizer]; ok {
-		c.metrics.RecordHistogram(id, uint64(max(d, 0).Milliseconds()))
+func (s envoyStats) Observe(authorizer string, ms uint64) {
+	if id, ok := s.c.histograms[authorizer]; ok {
+		s.c.metrics.RecordHistogram(id, ms)
 	}
 }
 

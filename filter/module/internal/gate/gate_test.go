@@ -147,13 +147,13 @@ func TestRequestFlow(t *testing.T) {
 			status: 200, body: `{"principalId":`, wantStatus: 500, wantBody: `{"message":null}`},
 		{name: "reset", path: "/pets/1", headers: []string{"authorization", "Bearer r1"},
 			result: abi.CalloutReset, wantStatus: 500, wantBody: `{"message":null}`,
-			counters: []string{"authgate.jwt.timeout", "authgate.jwt.error"}},
+			counters: []string{"authgate.jwt.error_reset", "authgate.jwt.error"}},
 		{name: "envoy timeout", path: "/pets/1", headers: []string{"authorization", "Bearer t1"},
 			status: 504, body: "upstream request timeout", wantStatus: 500, wantBody: `{"message":null}`,
-			counters: []string{"authgate.jwt.timeout"}},
+			counters: []string{"authgate.jwt.timeout", "authgate.jwt.error_timeout"}},
 		{name: "unknown cluster", path: "/pets/1", headers: []string{"authorization", "Bearer c1"},
 			init: abi.CalloutInitClusterNotFound, wantStatus: 500, wantBody: `{"message":null}`,
-			counters: []string{"authgate.jwt.error"}},
+			counters: []string{"authgate.jwt.error", "authgate.jwt.error_refused"}},
 		{name: "no authorizer", path: "/health", counters: []string{"authgate.NONE.allow"}},
 		{name: "dot segment", path: "/pets/../admin", wantStatus: 400, wantBody: `{"message":"Bad Request"}`,
 			counters: []string{"authgate.NONE.bad_request"}},
@@ -372,7 +372,8 @@ func TestMetricsDefinedUpFront(t *testing.T) {
 	v := newEnv(t, tokenConfig)
 	var want []string
 	for _, s := range []string{pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
-		pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
+		pipeline.MetricErrorRefused, pipeline.MetricErrorReset, pipeline.MetricErrorTimeout, pipeline.MetricErrorStatus,
+		pipeline.MetricErrorMalformed, pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
 		pipeline.MetricCoalesced, pipeline.MetricStaleServed, pipeline.MetricAuthorizerLatency} {
 		want = append(want, pipeline.MetricName("jwt", s))
 	}
@@ -441,62 +442,6 @@ func TestPostRunsOnTheStreamsWorker(t *testing.T) {
 	}
 }
 
-// TestHopResumesEachStreamOnItsWorker runs the hop build's path: callout
-// answers reach their streams from other goroutines through the
-// schedulers, for streams spread over two workers.
-func TestHopResumesEachStreamOnItsWorker(t *testing.T) {
-	gate.HopCalloutAnswers = true
-	t.Cleanup(func() { gate.HopCalloutAnswers = false })
-	v := newEnv(t, tokenConfig)
-	w2 := v.e.NewWorker()
-	t.Cleanup(w2.Stop)
-	const n = 40
-	streams := make([]*gatetest.Stream, n)
-	for i := range n {
-		w := v.w
-		if i%2 == 1 {
-			w = w2
-		}
-		streams[i] = v.stream(w, "GET", fmt.Sprintf("/pets/%d", i), "authorization", fmt.Sprintf("Bearer s%d", i))
-		v.headers(streams[i])
-	}
-	var wg sync.WaitGroup
-	for i, s := range streams {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			effect := "Allow"
-			if i%4 == 3 {
-				effect = "Deny"
-			}
-			s.W.Do(func() {
-				body := policy(fmt.Sprintf("p%d", i), effect)
-				s.Filter.OnCalloutDone(s, s.Callouts()[0].ID, abi.CalloutSuccess,
-					[]gate.Header{{Name: ":status", Value: "200"}}, []byte(body), len(body))
-			})
-		}()
-	}
-	wg.Wait()
-	// Each answer hops through a goroutine back to its worker.
-	v.e.WaitScheduled(n)
-	v.w.Drain()
-	w2.Drain()
-	for i, s := range streams {
-		if i%4 == 3 {
-			if r := s.Responses(); len(r) != 1 || r[0].Status != 403 {
-				t.Errorf("stream %d: responses %+v, want 403", i, r)
-			}
-			continue
-		}
-		if s.Continued() != 1 || !slices.Equal(header(s.Headers, "x-authorizer-principal-id"), []string{fmt.Sprintf("p%d", i)}) {
-			t.Errorf("stream %d: continued %d, principal %q", i, s.Continued(), header(s.Headers, "x-authorizer-principal-id"))
-		}
-		if len(s.Delivered()) != 1 {
-			t.Errorf("stream %d: %d scheduled events, want 1", i, len(s.Delivered()))
-		}
-	}
-}
-
 // TestUpstreamReadings: the module removes names a CGI-style upstream
 // reads as authorizer or override headers, on a NONE route, refuses a
 // method outside API Gateway's, and writes an IPv4-mapped peer as IPv4,
@@ -543,5 +488,53 @@ func TestUpstreamReadings(t *testing.T) {
 	}
 	if got := ev.RequestContext.HTTP.SourceIP; got != "10.1.2.3" {
 		t.Errorf("sourceIp %q, want 10.1.2.3", got)
+	}
+}
+
+// TestDecisionLines: a final decision is logged at debug, or at info with
+// logDecisions, with the record first and the stream after it, as the
+// wasm filter logs; a failed call at warn in either case.
+func TestDecisionLines(t *testing.T) {
+	withLog := strings.Replace(tokenConfig, `"stage": "prod",`, `"stage": "prod", "logDecisions": true,`, 1)
+	tests := []struct {
+		name, cfg, token string
+		result           abi.CalloutResult
+		status           int
+		want             string
+	}{
+		{"allow at debug", tokenConfig, "Bearer d1", abi.CalloutSuccess, 200,
+			"debug: method=GET path=/pets/1 route=/{proxy+} authorizer=jwt cache=miss decision=ALLOW status=200 request_id=rid-1 stream="},
+		{"allow at info with logDecisions", withLog, "Bearer d2", abi.CalloutSuccess, 200,
+			"info: method=GET path=/pets/1 route=/{proxy+} authorizer=jwt cache=miss decision=ALLOW status=200 request_id=rid-1 stream="},
+		{"reset at warn", withLog, "Bearer d3", abi.CalloutReset, 0,
+			"warning: method=GET path=/pets/1 route=/{proxy+} authorizer=jwt cache=miss decision=ERROR status=500 reason=\"authorizer call reset\" request_id=rid-1 stream="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newEnv(t, tt.cfg)
+			s := v.stream(v.w, "GET", "/pets/1?secret=q", "authorization", tt.token)
+			v.headers(s)
+			calls := s.Callouts()
+			if len(calls) != 1 {
+				t.Fatalf("%d callouts, want 1", len(calls))
+			}
+			body := ""
+			if tt.status == 200 {
+				body = `{"principalId":"u1","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}}`
+			}
+			v.answer(s, calls[0].ID, tt.result, tt.status, body)
+			var found []string
+			for _, l := range v.e.Log() {
+				if strings.Contains(l, "decision=") && !strings.Contains(l, "callout=") {
+					found = append(found, l)
+				}
+			}
+			if len(found) != 1 || !strings.HasPrefix(found[0], tt.want) {
+				t.Errorf("decision lines %q, want one starting %q", found, tt.want)
+			}
+			if len(found) == 1 && strings.Contains(found[0], "secret") {
+				t.Errorf("decision line %q shows the query", found[0])
+			}
+		})
 	}
 }

@@ -8,6 +8,11 @@ import "github.com/authgate/authgate/filter/module/abi"
 func (f *Filter) Prepare(s Stream) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.prepareLocked(s)
+}
+
+// prepareLocked is Prepare with f.mu held.
+func (f *Filter) prepareLocked(s Stream) {
 	if f.sched == nil && !f.closed {
 		f.sched = s.NewScheduler()
 	}
@@ -21,6 +26,11 @@ func (f *Filter) Prepare(s Stream) {
 func (f *Filter) Post(fn func(Stream)) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.postLocked(fn)
+}
+
+// postLocked is Post with f.mu held.
+func (f *Filter) postLocked(fn func(Stream)) bool {
 	if f.closed || f.sched == nil {
 		return false
 	}
