@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/authgate/authgate/core/internal/jsondepth"
 	"github.com/authgate/authgate/core/policy"
 	"github.com/tidwall/gjson"
 )
@@ -125,13 +123,8 @@ func readMembers(status int, body []byte) (map[string]gjson.Result, error) {
 	if s == "" {
 		return nil, errors.New("response: empty body")
 	}
-	if !utf8.ValidString(s) {
-		return nil, errors.New("response: not valid UTF-8")
-	}
-	// Before any recursive parser runs: in the filter, a few thousand
-	// levels would exhaust the engine's stack and kill the VM.
-	if jsondepth.Exceeds(s, jsondepth.Max) {
-		return nil, fmt.Errorf("response: nested deeper than %d levels", jsondepth.Max)
+	if err := checkText("response: ", s); err != nil {
+		return nil, err
 	}
 	if !gjson.Valid(s) {
 		return nil, errors.New("response: invalid JSON")

@@ -42,11 +42,12 @@ func TestParseResponseUnauthorized(t *testing.T) {
 	}
 }
 
-// TestParseResponseErrors covers every rejection that is decided before the
-// policy document is parsed, so none of these depend on the policy parser.
 // nested is n arrays one inside the other around a number.
 func nested(n int) string { return strings.Repeat("[", n) + "1" + strings.Repeat("]", n) }
 
+// TestParseResponseErrors covers every rejection that is decided before the
+// policy document is parsed, so none of these depend on the policy parser.
+// Text no parser may read (not UTF-8, nested too deep) is ErrUnreadable.
 func TestParseResponseErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -119,6 +120,10 @@ func TestParseResponseErrors(t *testing.T) {
 			}
 			if err.Error() != tt.wantErr {
 				t.Errorf("error = %q, want %q", err, tt.wantErr)
+			}
+			unreadable := strings.Contains(tt.wantErr, "UTF-8") || strings.Contains(tt.wantErr, "nested")
+			if errors.Is(err, ErrUnreadable) != unreadable {
+				t.Errorf("errors.Is(%q, ErrUnreadable) = %v, want %v", err, !unreadable, unreadable)
 			}
 		})
 	}

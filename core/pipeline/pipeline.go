@@ -589,7 +589,13 @@ func (p *Pipeline) read(c *Call, resp Response) (res *authorizer.Result, f Cause
 	}
 	if auth.IsLambda() {
 		if err := authorizer.ReadInvokeResponse(resp.Status, resp.Headers, resp.Body); err != nil {
-			return nil, CauseStatus, "authorizer failed: ", err
+			// A function error is the Invoke API's report, unless its
+			// body could not be read at all.
+			f = CauseStatus
+			if errors.Is(err, authorizer.ErrUnreadable) {
+				f = CauseMalformed
+			}
+			return nil, f, "authorizer failed: ", err
 		}
 	}
 	res, err = p.parser(auth)(resp.Status, resp.Body)
