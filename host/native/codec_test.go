@@ -26,6 +26,9 @@ func TestCodecRefusals(t *testing.T) {
 	}{
 		{"101 header fields", many, 431, "Request Header Fields Too Large"},
 		{"HTTP/1.0", old, 426, "Upgrade Required"},
+		{"a method Envoy's codec does not know", httptest.NewRequest("FOO", "/pets", nil), 400, "Bad Request"},
+		{"a lower-case method", httptest.NewRequest("get", "/pets", nil), 400, "Bad Request"},
+		{"UTF-8 not percent-encoded in the target", httptest.NewRequest("GET", "/pets/\xc3\xa9", nil), 400, "Bad Request"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := httptest.NewRecorder()

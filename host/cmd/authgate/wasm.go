@@ -16,6 +16,7 @@ import (
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/host/internal/decisionlog"
+	"github.com/authgate/authgate/host/internal/envoyheaders"
 	"github.com/authgate/authgate/host/wasm"
 )
 
@@ -145,6 +146,11 @@ func failureResponse(plan *config.Plan) *wasm.LocalResponse {
 func (e *wasmEngine) Handler(next http.Handler) http.Handler {
 	inner := e.host.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if envoyheaders.Refuse(w, r) {
+			// What Envoy's codec refuses never reaches a filter, and
+			// gets no decision line (natively neither).
+			return
+		}
 		d := &requestLog{start: time.Now()}
 		r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 		sw := &statusWriter{ResponseWriter: w}

@@ -28,9 +28,11 @@ func fields(n int) string {
 	return b.String()
 }
 
-// TestRefuse pins the thresholds measured on Envoy 1.40: 99 headers and
-// Host pass, a 101st entry gets 431; joined headers count once, others
-// once per line; Transfer-Encoding counts; HTTP/1.0 gets 426.
+// TestRefuse pins what Envoy 1.40's HTTP/1 codec was measured to refuse,
+// and in which order: methods outside its list, target bytes outside
+// '!'..'~', more than 100 header entries (99 headers and Host pass;
+// joined headers count once, others once per line; Transfer-Encoding
+// counts), HTTP/1.0.
 func TestRefuse(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -47,6 +49,30 @@ func TestRefuse(t *testing.T) {
 		{"transfer-encoding within the limit", "POST / HTTP/1.1\r\nHost: x\r\n" + fields(98) + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, ""},
 		{"HTTP/1.0", "GET / HTTP/1.0\r\nHost: x\r\n\r\n", 426, "Upgrade Required"},
 		{"HTTP/1.0 without host", "GET / HTTP/1.0\r\n\r\n", 426, "Upgrade Required"},
+
+		// Methods: Envoy's codec knows http-parser's list, spelt exactly.
+		{"unknown method", "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"lower-case method", "get / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"mixed-case method", "Delete / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"M-SEARCH as written", "M-SEARCH / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"MSEARCH as http-parser spells it", "MSEARCH / HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+		{"PROPFIND is known", "PROPFIND / HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+		{"TRACE is known", "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+		{"QUERY without a body", "QUERY / HTTP/1.1\r\nHost: x\r\n\r\n", 400, ""},
+		{"CONNECT with a path", "CONNECT /pets HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"CONNECT to an authority", "CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+
+		// Target bytes: '!' to '~'.
+		{"raw UTF-8 in the path", "GET /pets/\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"raw UTF-8 in the query", "GET /pets?a=\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"percent-encoded UTF-8", "GET /pets/%C3%A9 HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+		{"absolute form", "GET http://api.example/pets?q=1 HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+
+		// The order Envoy finds them in (measured on Envoy 1.40).
+		{"method before HTTP/1.0", "FOO / HTTP/1.0\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"method before the header count", "FOO / HTTP/1.1\r\nHost: x\r\n" + fields(100) + "\r\n", 400, "Bad Request"},
+		{"target before HTTP/1.0", "GET /\xc3\xa9 HTTP/1.0\r\nHost: x\r\n\r\n", 400, "Bad Request"},
+		{"header count before HTTP/1.0", "GET / HTTP/1.0\r\nHost: x\r\n" + fields(100) + "\r\n", 431, "Request Header Fields Too Large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,8 +87,11 @@ func TestRefuse(t *testing.T) {
 			if rec.Code != tt.status || rec.Body.String() != tt.body {
 				t.Errorf("answer %d %q, want %d %q", rec.Code, rec.Body, tt.status, tt.body)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "text/plain" {
-				t.Errorf("content-type %q, want text/plain", ct)
+			if ct, want := rec.Header().Get("Content-Type"), map[bool]string{true: "text/plain"}[tt.body != ""]; ct != want {
+				t.Errorf("content-type %q, want %q", ct, want)
+			}
+			if c := rec.Header().Get("Connection"); c != "close" {
+				t.Errorf("connection %q, want close: Envoy closes after a codec error", c)
 			}
 		})
 	}
