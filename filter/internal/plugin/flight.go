@@ -99,7 +99,7 @@ func (p *Plugin) logCalloutAnswer(a *calloutAnswer) {
 		head = head[:calloutLogBytes]
 	}
 	p.logf(abi.LogDebug, "authorizer[%s]: callout %d answered status=%d bytes=%d body=%q",
-		a.authorizer, a.ref.Token, a.resp.Status, len(a.resp.Body), head)
+		a.authorizer, a.ref.Token, a.resp.Status, max(len(a.resp.Body), a.resp.BodySize), head)
 }
 
 // timedOut tells whether a callout's answer is the host's report of a call

@@ -22,14 +22,24 @@ func TestHostileAnswers(t *testing.T) {
 		body     string
 		bodySize uint32 // what the host reports; 0: len(body)
 		readBody bool   // whether the filter may copy the body in
+		reason   string // the warning's reason
 	}{
-		{name: "deeply nested", body: `{"principalId":"p","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, readBody: true},
-		{name: "larger than maxResponseBytes", body: "", bodySize: 1<<20 + 1},
-		{name: "far larger than maxResponseBytes", body: "", bodySize: 15 << 20},
-		{name: "gzip", headers: []abi.Header{{Name: "content-encoding", Value: "gzip"}}, body: allow, readBody: true},
-		{name: "context key folding into the principal",
+		{name: "deeply nested", body: `{"principalId":"p","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, readBody: true,
+			reason: `"invalid authorizer response: response: nested deeper than 32 levels"`},
+		{name: "larger than maxResponseBytes", body: "", bodySize: 1<<20 + 1, reason: `"authorizer answer larger than maxResponseBytes (1048576)"`},
+		{name: "far larger than maxResponseBytes", body: "", bodySize: 15 << 20, reason: `"authorizer answer larger than maxResponseBytes (1048576)"`},
+		{name: "gzip", headers: []abi.Header{{Name: "content-encoding", Value: "gzip"}}, body: allow, readBody: true,
+			reason: `"authorizer answer has content-encoding \"gzip\"; only identity is read"`},
+		{name: "not UTF-8", body: strings.Replace(allow, `"p"`, "\"\xff\"", 1), readBody: true,
+			reason: `"invalid authorizer response: response: not valid UTF-8"`},
+		{name: "context key folding into the principal", readBody: true,
 			body: `{"principalId":"p","context":{"principal_id":"root"},"policyDocument":{"Version":"2012-10-17","Statement":` +
-				`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}}}`, readBody: true},
+				`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}}}`,
+			reason: `"context[\"principal_id\"]: collides with header x-authorizer-principal-id"`},
+		{name: "context key folding into the principal by case", readBody: true,
+			body: `{"principalId":"p","context":{"Principal-Id":"root"},"policyDocument":{"Version":"2012-10-17","Statement":` +
+				`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}}}`,
+			reason: `"context[\"Principal-Id\"]: collides with header x-authorizer-principal-id"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +67,20 @@ func TestHostileAnswers(t *testing.T) {
 			local := e.h.Streams[2].Local
 			if len(local) != 1 || local[0].Status != 500 || local[0].Body != `{"message":null}` {
 				t.Fatalf("local responses %+v, want one 500", local)
+			}
+			// A malformed answer, whose reason names the limit.
+			warn := strings.Join(e.h.LogsAt(abi.LogWarn), "\n")
+			if !strings.Contains(warn, "decision=ERROR status=500 reason="+tt.reason) {
+				t.Errorf("warnings %q lack reason %s", warn, tt.reason)
+			}
+			malformed := -1
+			for _, m := range e.h.Store.Metrics() {
+				if m.Name == "authgate.tok.error_malformed" {
+					malformed = int(m.Value)
+				}
+			}
+			if malformed != 1 {
+				t.Errorf("authgate.tok.error_malformed = %d, want 1 (-1: not defined)", malformed)
 			}
 			e.end(2)
 

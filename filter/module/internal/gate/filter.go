@@ -323,7 +323,7 @@ func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, he
 	res := f.finish(a, now)
 	if res.Decision == pipeline.DecisionError {
 		f.logf(abi.LogDebug, "authorizer[%s]: callout %d answered result=%v status=%d bytes=%d",
-			authorizer, id, result, resp.Status, len(resp.Body))
+			authorizer, id, result, resp.Status, max(len(resp.Body), resp.BodySize))
 	}
 	f.apply(s, res, true)
 }

@@ -20,12 +20,18 @@ func TestHostileAnswers(t *testing.T) {
 		name     string
 		headers  []gate.Header
 		body     string
-		bodySize int // the size Envoy reports; 0: len(body)
+		bodySize int    // the size Envoy reports; 0: len(body)
+		reason   string // the warning's reason
 	}{
-		{name: "deeply nested", body: `{"principalId":"p","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`},
-		{name: "larger than maxResponseBytes", bodySize: 15 << 20},
-		{name: "gzip", headers: []gate.Header{{Name: "content-encoding", Value: "gzip"}}, body: policy("alice", "Allow")},
-		{name: "context key folding into the principal", body: fold},
+		{name: "deeply nested", body: `{"principalId":"p","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`,
+			reason: `"invalid authorizer response: response: nested deeper than 32 levels"`},
+		{name: "larger than maxResponseBytes", bodySize: 15 << 20, reason: `"authorizer answer larger than maxResponseBytes (1048576)"`},
+		{name: "gzip", headers: []gate.Header{{Name: "content-encoding", Value: "gzip"}}, body: policy("alice", "Allow"),
+			reason: `"authorizer answer has content-encoding \"gzip\"; only identity is read"`},
+		{name: "context key folding into the principal", body: fold,
+			reason: `"context[\"principal_id\"]: collides with header x-authorizer-principal-id"`},
+		{name: "context key folding into the principal by case", body: strings.Replace(fold, "principal_id", "Principal-Id", 1),
+			reason: `"context[\"Principal-Id\"]: collides with header x-authorizer-principal-id"`},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +54,13 @@ func TestHostileAnswers(t *testing.T) {
 			s.W.Drain()
 			if r := s.Responses(); len(r) != 1 || r[0].Status != 500 || r[0].Body != `{"message":null}` {
 				t.Fatalf("responses %+v, want one 500", r)
+			}
+			// A malformed answer, whose reason names the limit.
+			if n := v.stat("authgate.jwt.error_malformed"); n != 1 {
+				t.Errorf("error_malformed = %d, want 1", n)
+			}
+			if !slices.ContainsFunc(v.e.Log(), func(l string) bool { return strings.Contains(l, "reason="+tt.reason) }) {
+				t.Errorf("no line with reason=%s: %q", tt.reason, v.e.Log())
 			}
 
 			open := v.stream(v.w, "GET", "/health")
