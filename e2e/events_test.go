@@ -13,15 +13,7 @@ import (
 // event field (or by another key a check names). A listed difference is
 // logged instead of failing; one that no longer occurs fails, so the list
 // shrinks as hosts are fixed.
-var knownHostDiffs = map[string]map[string]string{
-	"module": {
-		// Envoy's dynamic-module ABI removes a header that set_header is
-		// given an empty value for, and add_header refuses one: the module
-		// cannot forward a context value that is the empty string.
-		upstreamKey("x-authorizer-empty", ""):  "Envoy's dynamic-module ABI cannot set a header to an empty value",
-		upstreamKey("x-authorizer-groups", ""): "Envoy's dynamic-module ABI cannot set a header to an empty value",
-	},
-}
+var knownHostDiffs = map[string]map[string]string{}
 
 // knownDiffs records which known differences were seen. Runs go one
 // after another, but hosts_agree reads what they wrote, so access is

@@ -251,8 +251,10 @@ func TestHandler(t *testing.T) {
 			status: 500, body: bodyError, errorType: "AuthorizerConfigurationException", calls: 1, decision: "ERROR",
 		},
 		{
-			name: "CR LF in context value", method: "GET", target: "/pets", headers: bearer("crlf"),
-			status: 500, body: bodyError, errorType: "AuthorizerConfigurationException", calls: 1, decision: "ERROR",
+			name: "CR LF in context value travels only encoded", method: "GET", target: "/pets", headers: bearer("crlf"),
+			status: 200, body: "upstream", calls: 1, decision: "ALLOW",
+			upstream: map[string]string{"X-Authorizer-Principal-Id": "alice", "X-Authorizer-Evil": "", "X-Injected": "",
+				"X-Authorizer-Context": "eyJldmlsIjoiYVxyXG54LWluamVjdGVkOiAxIn0="},
 		},
 		{
 			name: "NONE route", method: "POST", target: "/health",

@@ -679,7 +679,8 @@ func TestForgedHeadersRemoved(t *testing.T) {
 		names = append(names, h.Name+"="+h.Value)
 	}
 	want := []string{":method=GET", ":path=/pets/1", ":scheme=http", ":authority=api.example.com", "authorization=Bearer a",
-		"accept=*/*", "x-authorizer-principal-id=user-1", "x-authorizer-tier=silver"}
+		"accept=*/*", "x-authorizer-principal-id=user-1", "x-authorizer-tier=silver",
+		"x-authorizer-context=eyJ0aWVyIjoic2lsdmVyIn0="}
 	if !slices.Equal(names, want) {
 		t.Errorf("allowed route: headers\n got %v\nwant %v", names, want)
 	}
