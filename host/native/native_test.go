@@ -661,3 +661,19 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("fresh latency histogram = %+v, want 1 call", h)
 	}
 }
+
+// TestConfigurationWarnings: New logs what validate warns about.
+func TestConfigurationWarnings(t *testing.T) {
+	cfg := strings.Replace(testConfig, `"region"`, `"allowPathParameters": true, "region"`, 1)
+	plan, err := config.Parse([]byte(cfg))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	var logs testutil.SyncBuffer
+	if _, err := New(plan, Options{Clusters: map[string]string{"authz": "http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN msg=configuration warning=") || !strings.Contains(got, "allowPathParameters: true") {
+		t.Errorf("log %q, want the allowPathParameters warning", got)
+	}
+}
