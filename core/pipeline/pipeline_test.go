@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -132,6 +133,7 @@ func TestEvaluate(t *testing.T) {
 				{Name: "x-authorizer-admin", Value: "false"},
 				{Name: "x-authorizer-n", Value: "42"},
 				{Name: "x-authorizer-tier", Value: "gold"},
+				contextHeader(`{"admin":false,"n":42,"tier":"gold"}`),
 			},
 			wantRemove: []string{"x-authorizer-tier"}, decision: DecisionAllow,
 		},
@@ -186,15 +188,23 @@ func TestEvaluate(t *testing.T) {
 			wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
-			name:     "newline in context value never becomes a header",
+			name:     "newline in context value travels only encoded",
 			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("crlf")},
 			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"x": "a\r\nx-authorizer-principal-id: root"})),
-			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"x":"a\r\nx-authorizer-principal-id: root"}`)},
 		},
 		{
-			name:     "context key colliding with the principal header",
+			name:     "context key colliding with the principal header travels only encoded",
 			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("collide")},
-			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal-Id": "root"})),
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal_Id": "root"})),
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"Principal_Id":"root"}`)},
+		},
+		{
+			name:     "principal that cannot be a header value",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("badprincipal")},
+			resp:     ptr(policyResponse("p\r\nx-admin: 1", "Allow", []string{"*"}, nil)),
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
@@ -247,6 +257,11 @@ func TestEvaluate(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// contextHeader is the ContextHeader of a context whose JSON is doc.
+func contextHeader(doc string) Header {
+	return Header{Name: ContextHeader, Value: base64.StdEncoding.EncodeToString([]byte(doc))}
+}
 
 func equalHeaders(a, b []Header) bool {
 	if len(a) != len(b) {
@@ -344,7 +359,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 		{Status: 500},
 		{Status: 401},
 		{Status: 200, Body: []byte(`"Unauthorized"`)},
-		policyResponse("p", "Allow", []string{"*"}, map[string]any{"bad": "a\nb"}),
+		policyResponse("p\nq", "Allow", []string{"*"}, nil),
 	}
 	for i, a := range answers {
 		r := p.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("err")}, t0)

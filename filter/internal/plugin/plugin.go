@@ -155,6 +155,9 @@ func (p *Plugin) OnConfigure(rootID, size uint32) (ok bool) {
 		}
 	}
 	p.logf(abi.LogInfo, "configured: %d routes, %d authorizers", len(plan.Routes), len(plan.Authorizers))
+	for _, w := range plan.Warnings {
+		p.logf(abi.LogWarn, "configuration: %s", w)
+	}
 	for _, c := range plan.LambdaClusters {
 		// The filter never signs: the cluster must (Envoy's
 		// aws_request_signing upstream filter), for this region and role.
