@@ -1,5 +1,6 @@
-// Package arn parses and formats execute-api method ARNs and matches request
-// paths against API Gateway route templates.
+// Package arn parses and formats execute-api method ARNs and the Lambda
+// function ARNs of authorizerUri (core/route matches paths against route
+// templates).
 //
 // The ARN layout is documented at
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html.

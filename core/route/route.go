@@ -1,3 +1,7 @@
+// Package route matches request paths against API Gateway route templates
+// ({name}, {proxy+}, $default) as API Gateway does, and cleans and judges
+// the path first (CleanPath): what reaches the router is the one reading
+// of the path every upstream shares, or the request is refused.
 package route
 
 import (
