@@ -99,14 +99,25 @@ func mintLambdaJWT(subject, group string) string {
 }
 
 // lambdaContext is what the upstream receives from the example
-// authorizer's context for a subject in group ("" for none).
+// authorizer's context for a subject in group ("" for none, which has no
+// header of its own: an empty value travels only encoded).
 func lambdaContext(subject, group string) map[string]string {
-	return map[string]string{
-		"x-authorizer-sub":            subject,
-		"x-authorizer-groups":         group,
-		"x-authorizer-admin":          strconv.FormatBool(group == jwtauth.AdminGroup),
-		"x-authorizer-tokenexpiresat": strconv.FormatInt(lambdaMinted.Add(lambdaTokenTTL).Unix(), 10),
+	admin, expires := group == jwtauth.AdminGroup, lambdaMinted.Add(lambdaTokenTTL).Unix()
+	// The example's context is a Go map, which encoding/json writes with
+	// sorted keys.
+	doc, err := json.Marshal(map[string]any{"sub": subject, "groups": group, "admin": admin, "tokenExpiresAt": expires})
+	if err != nil {
+		panic(err)
 	}
+	own := map[string]string{
+		"x-authorizer-sub":            subject,
+		"x-authorizer-admin":          strconv.FormatBool(admin),
+		"x-authorizer-tokenexpiresat": strconv.FormatInt(expires, 10),
+	}
+	if group != "" {
+		own["x-authorizer-groups"] = group
+	}
+	return contextHeaders(string(doc), own)
 }
 
 // lambdaRows run in order. The first invocation of jwt is a cold start,

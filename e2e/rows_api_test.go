@@ -1,5 +1,7 @@
 package e2e
 
+import "github.com/authgate/authgate/e2e/internal/authz"
+
 // ARN prefixes of the REST and HTTP API configurations, up to the verb.
 const (
 	restARN        = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/"
@@ -26,7 +28,7 @@ func unauthorizedREST(rid string) *answer {
 }
 
 // tierHeaders are the upstream headers of authz.TierContext.
-var tierHeaders = map[string]string{"x-authorizer-tier": "gold", "x-authorizer-quota": "7", "x-authorizer-beta": "true"}
+var tierHeaders = contextHeaders(authz.TierContext, map[string]string{"x-authorizer-tier": "gold", "x-authorizer-quota": "7", "x-authorizer-beta": "true"})
 
 // apiRows run against the REQUEST authorizer and HTTP API configurations,
 // and check the events the authorizer receives field by field.

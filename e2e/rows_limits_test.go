@@ -10,7 +10,8 @@ import (
 // or confuse a host. Each hostile answer must be the authorizer failure
 // answer (500) at once, and the row after it sends ordinary requests on
 // the same connection, which in Envoy is the same worker and so the VM
-// that read the answer. The codec rows send what Envoy's connection
+// that read the answer. A context key that would read as the principal
+// header must not reach the upstream as one. The codec rows send what Envoy's connection
 // manager refuses before any filter runs, which every Go host must
 // refuse alike. They run against cfgSecurity, whose "small" authorizer
 // has a maxResponseBytes of 2048.
@@ -49,9 +50,18 @@ var limitsRows = func() []row {
 		rows = append(rows, hostileRows(b, fmt.Sprintf("l%d", i))...)
 	}
 	// A context key an upstream folding '_' into '-' (or ignoring case)
-	// reads as the principal header.
-	rows = append(rows, hostileRows(authz.FoldUnderscore, "l5")...)
-	rows = append(rows, hostileRows(authz.FoldCase, "l6")...)
+	// would read as the principal header gets no header of its own: the
+	// upstream, read either way, sees one principal, and the key only
+	// inside x-authorizer-context.
+	for _, f := range []struct{ behaviour, id, key string }{
+		{authz.FoldUnderscore, "l5", "principal_id"}, {authz.FoldCase, "l6", "Principal-Id"},
+	} {
+		tok := bearer(f.behaviour, f.id)
+		rows = append(rows, row{name: "context_key_" + f.behaviour, config: cfgSecurity,
+			steps: one(get("/pets/1", auth(tok)), allowed("user-"+f.id, contextHeaders(`{"`+f.key+`":"root"}`, nil),
+				"x-authorizer-principal_id")),
+			token: tok, calls: 1})
+	}
 
 	// maxResponseBytes is the authorizer's own: the same 4 KiB answer is
 	// within jwt's default limit and past small's 2048.

@@ -15,6 +15,7 @@ var forged = [][2]string{
 	{"x_authorizer_principal_id", "admin"},
 	{"X_Authorizer_Tier", "platinum"},
 	{"X-Authorizer_Role", "root"},
+	{"X_Authorizer_Context", "eyJhZG1pbiI6dHJ1ZX0="}, // {"admin":true}
 }
 
 // overrides are the method and URL override headers, one also spelt the
@@ -48,7 +49,7 @@ func secRow(name, method, target, token string, calls int, w want, headers ...[2
 var securityRows = []row{
 	// Header names read the CGI way, on a NONE route and an authorized one.
 	secRow("forged_underscore_names_none_route", "GET", "/health", "", 0,
-		allowed("", nil, "x-authorizer-principal-id", "x-authorizer-tier", "x-authorizer-role"), forged...),
+		allowed("", nil, "x-authorizer-principal-id", "x-authorizer-tier", "x-authorizer-role", "x-authorizer-context"), forged...),
 	secRow("forged_underscore_names_authorized_route", "GET", "/pets/1", bearer(authz.Tier, "s2"), 1,
 		allowed("user-s2", tierHeaders, "x-authorizer-role"), forged...),
 	secRow("forged_mixed_hyphen_underscore", "GET", "/pets/1", bearer(authz.Allow, "s3"), 1,

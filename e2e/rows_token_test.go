@@ -18,13 +18,13 @@ var (
 )
 
 // ctxHeaders are the upstream headers of authz.CtxContext.
-var ctxHeaders = map[string]string{
+var ctxHeaders = contextHeaders(authz.CtxContext, map[string]string{
 	"x-authorizer-stringkey":  "hello",
 	"x-authorizer-numberkey":  "42",
 	"x-authorizer-floatkey":   "2.5",
 	"x-authorizer-booleankey": "true",
 	"x-authorizer-mixed-case": "MiXeD",
-}
+})
 
 // spoofed are client-sent headers in the authorizer namespace, in two spellings.
 var spoofed = [][2]string{{"x-authorizer-principal-id", "admin"}, {"X-Authorizer-Foo", "bar"}}
@@ -63,9 +63,17 @@ var tokenRows = []row{
 		token: bearer("allow", "a4"), calls: 1, arns: []string{methodARNPrefix + "PUT/pets/9"}},
 	{name: "context_values_as_headers", steps: one(get("/pets/1", auth(bearer(authz.Ctx, "c1"))), allowed("user-c1", ctxHeaders)),
 		token: bearer(authz.Ctx, "c1"), calls: 1},
-	{name: "context_empty_value_forwarded_empty", steps: one(get("/pets/1", auth(bearer(authz.EmptyValue, "c2"))),
-		allowed("user-c2", map[string]string{"x-authorizer-empty": "", "x-authorizer-set": "yes"})),
+	{name: "context_empty_value_travels_encoded", steps: one(get("/pets/1", auth(bearer(authz.EmptyValue, "c2"))),
+		allowed("user-c2", contextHeaders(authz.EmptyContext, map[string]string{"x-authorizer-set": "yes"}), "x-authorizer-empty")),
 		token: bearer(authz.EmptyValue, "c2"), calls: 1},
+	// API Gateway accepts any string, number or boolean in a context; what
+	// a header cannot carry as is reaches the upstream only encoded, never
+	// as a 500 and never as a header of the client's or a second principal.
+	{name: "context_awkward_keys_and_values_travel_encoded", steps: one(get("/pets/1", auth(bearer(authz.Awkward, "c3"))),
+		allowed("user-c3", contextHeaders(authz.AwkwardContext, map[string]string{"x-authorizer-plain": "ok"}),
+			"x-authorizer-role", "x-authorizer-team-id", "x-authorizer-team_id", "x-authorizer-pad", "x-authorizer-line",
+			"x-authorizer-empty", "x-authorizer-name")),
+		token: bearer(authz.Awkward, "c3"), calls: 1},
 
 	// Denials by policy.
 	{name: "explicit_deny", steps: one(get("/pets/1", auth(bearer("deny", "d1"))), rejected(explicitDeny)), token: bearer("deny", "d1"), calls: 1},
@@ -84,8 +92,9 @@ var tokenRows = []row{
 	{name: "authorizer_http_403", steps: one(get("/pets/1", auth(bearer(authz.Fail403, "f2"))), rejected(authzFailure)), token: bearer(authz.Fail403, "f2"), calls: 1},
 	{name: "authorizer_malformed_json", steps: one(get("/pets/1", auth(bearer(authz.Malformed, "f3"))), rejected(authzFailure)), token: bearer(authz.Malformed, "f3"), calls: 1},
 	{name: "authorizer_nested_context", steps: one(get("/pets/1", auth(bearer(authz.Nested, "f4"))), rejected(authzFailure)), token: bearer(authz.Nested, "f4"), calls: 1},
-	{name: "authorizer_crlf_in_context", steps: []step{{req: get("/pets/1", auth(bearer(authz.CRLF, "f5"))), repeat: 2, want: rejected(authzFailure)}},
-		token: bearer(authz.CRLF, "f5"), calls: 2},
+	{name: "authorizer_crlf_in_context_travels_encoded", steps: one(get("/pets/1", auth(bearer(authz.CRLF, "f5"))),
+		allowed("user-f5", contextHeaders(authz.CRLFContext, nil), "x-authorizer-bad", "x-injected")),
+		token: bearer(authz.CRLF, "f5"), calls: 1},
 	{name: "authorizer_missing_principal", steps: one(get("/pets/1", auth(bearer(authz.NoPrincipal, "f6"))), rejected(authzFailure)), token: bearer(authz.NoPrincipal, "f6"), calls: 1},
 	{name: "authorizer_invalid_policy", steps: one(get("/pets/1", auth(bearer(authz.BadPolicy, "f7"))), rejected(authzFailure)), token: bearer(authz.BadPolicy, "f7"), calls: 1},
 	{name: "authorizer_timeout", steps: one(get("/slow/x", auth(bearer(authz.Slow, "t1"))), rejected(authzFailure)), token: bearer(authz.Slow, "t1"), calls: 1},
@@ -93,7 +102,7 @@ var tokenRows = []row{
 
 	// The cache.
 	// One call per token per TTL for the whole gateway, every VM included
-	// (DESIGN.md, "Where the cache lives"): hence fresh connections.
+	// (docs/design.md, "Where the cache lives"): hence fresh connections.
 	{name: "cache_hits", steps: []step{{req: get("/pets/5", auth(bearer("allow", "h1"))), repeat: 5, fresh: true, want: allowed("user-h1", nil)}},
 		token: bearer("allow", "h1"), calls: 1},
 	{name: "cache_policy_reevaluated_per_method_arn", steps: []step{

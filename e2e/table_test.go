@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"maps"
 	"testing"
 )
@@ -186,6 +187,19 @@ func allowed(principal string, extra map[string]string, absent ...string) want {
 		up["x-authorizer-principal-id"] = principal
 	}
 	return want{upstream: up, absent: absent}
+}
+
+// contextHeaders are the upstream headers of an allow whose context the
+// authorizer sent as doc: own, the entries with a header of their own, and
+// x-authorizer-context, doc in standard base64 (doc must be compact, as
+// the gateway re-encodes only the keys).
+func contextHeaders(doc string, own map[string]string) map[string]string {
+	up := maps.Clone(own)
+	if up == nil {
+		up = map[string]string{}
+	}
+	up["x-authorizer-context"] = base64.StdEncoding.EncodeToString([]byte(doc))
+	return up
 }
 
 func one(req request, w want) []step { return []step{{req: req, want: w}} }

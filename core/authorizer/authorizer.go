@@ -36,6 +36,23 @@ type ContextValue struct {
 	Key, Value, Raw string
 }
 
+// AppendContextJSON appends ctx as one JSON object: each key as a JSON
+// string, each value as the authorizer wrote it (Raw), in document order.
+// Decoded, it is the authorizer's context object, whatever its keys and
+// values hold.
+func AppendContextJSON(b []byte, ctx []ContextValue) []byte {
+	b = append(b, '{')
+	for i, cv := range ctx {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, cv.Key)
+		b = append(b, ':')
+		b = append(b, cv.Raw...)
+	}
+	return append(b, '}')
+}
+
 // Result is a parsed, valid authorizer response. It is immutable once built.
 type Result struct {
 	PrincipalID        string

@@ -50,7 +50,7 @@ var (
 	answer500 = Response{Status: 500, Body: []byte(`boom`)}
 	unreached = Response{}
 	malformed = Response{Status: 200, Body: []byte(`{"principalId":`)}
-	badHeader = policyResponse("p", "Allow", []string{"*"}, map[string]any{"x": "a\nb"})
+	badHeader = policyResponse("p\nq", "Allow", []string{"*"}, nil)
 )
 
 // summary renders what a test asserts about a Result in one comparable line.
@@ -99,7 +99,7 @@ func runSteps(t *testing.T, p *Pipeline, target string, steps []cacheStep) {
 		if r.Kind == KindReject && string(r.Body) != wantBody[r.Status] {
 			t.Errorf("step %d: body %s, want %s", i, r.Body, wantBody[r.Status])
 		}
-		if r.Kind == KindAllow && !equalHeaders(r.Set, []Header{{Name: "x-authorizer-principal-id", Value: "alice"}, {Name: "x-authorizer-tier", Value: "gold"}}) {
+		if r.Kind == KindAllow && !equalHeaders(r.Set, []Header{{Name: "x-authorizer-principal-id", Value: "alice"}, {Name: "x-authorizer-tier", Value: "gold"}, contextHeader(`{"tier":"gold"}`)}) {
 			t.Errorf("step %d: set %v", i, r.Set)
 		}
 	}

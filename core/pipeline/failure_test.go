@@ -85,8 +85,6 @@ func TestResumeCauses(t *testing.T) {
 			CauseMalformed, "invalid authorizer response: response: nested deeper than 32 levels"},
 		{"not UTF-8", Response{Status: 200, Body: []byte("{\"principalId\":\"\xff\"}")}, CauseMalformed,
 			"invalid authorizer response: response: not valid UTF-8"},
-		{"a context key folding into the principal header", policyResponse("a", "Allow", []string{"*"}, map[string]any{"principal_id": "root"}),
-			CauseMalformed, `context["principal_id"]: collides with header x-authorizer-principal-id`},
 		// The status decides first: an oversized error page is a status.
 		{"a 503 larger than maxResponseBytes", Response{Status: 503, BodySize: 5 << 20}, CauseStatus, "authorizer answered status 503"},
 	}

@@ -137,10 +137,10 @@ func TestHTTPAnswers(t *testing.T) {
 			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, decision: DecisionUnauthorized},
 		{name: "policy allow", req: Request{Method: "GET", Target: "/pets/1", Headers: []Header{{Name: "authorization", Value: "a1"}}},
 			resp:     ptr(policyResponse("alice", "Allow", []string{httpARN + "GET/pets/*"}, map[string]any{"tier": "gold"})),
-			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "alice"}, {Name: "x-authorizer-tier", Value: "gold"}}, decision: DecisionAllow},
+			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "alice"}, {Name: "x-authorizer-tier", Value: "gold"}, contextHeader(`{"tier":"gold"}`)}, decision: DecisionAllow},
 		{name: "policy allow with array and map context", req: Request{Method: "GET", Target: "/pets/1", Headers: []Header{{Name: "authorization", Value: "a8"}}},
 			resp:     ptr(policyResponse("alice", "Allow", []string{"*"}, map[string]any{"arr": []any{"v1", 2}, "map": map[string]any{"k": "v"}})),
-			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "alice"}, {Name: "x-authorizer-arr", Value: `["v1",2]`}, {Name: "x-authorizer-map", Value: `{"k":"v"}`}}, decision: DecisionAllow},
+			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "alice"}, {Name: "x-authorizer-arr", Value: `["v1",2]`}, {Name: "x-authorizer-map", Value: `{"k":"v"}`}, contextHeader(`{"arr":["v1",2],"map":{"k":"v"}}`)}, decision: DecisionAllow},
 		{name: "policy implicit deny", req: Request{Method: "GET", Target: "/pets/1", Headers: []Header{{Name: "authorization", Value: "a2"}}},
 			resp:     ptr(policyResponse("alice", "Allow", []string{httpARN + "POST/*"}, nil)),
 			wantKind: KindReject, wantStatus: 403, wantBody: `{"message":"Forbidden"}`, decision: DecisionImplicitDeny},
@@ -161,13 +161,13 @@ func TestHTTPAnswers(t *testing.T) {
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, decision: DecisionError},
 		{name: "simple allow", req: Request{Method: "PUT", Target: "/simple?key=k1"},
 			resp:     ptr(simpleResponse(true, map[string]any{"user": "bob", "n": 2})),
-			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-n", Value: "2"}, {Name: "x-authorizer-user", Value: "bob"}}, decision: DecisionAllow},
+			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-n", Value: "2"}, {Name: "x-authorizer-user", Value: "bob"}, contextHeader(`{"n":2,"user":"bob"}`)}, decision: DecisionAllow},
 		{name: "simple deny", req: Request{Method: "PUT", Target: "/simple?key=k2"},
 			resp:     ptr(simpleResponse(false, nil)),
 			wantKind: KindReject, wantStatus: 403, wantBody: `{"message":"Forbidden"}`, decision: DecisionDeny},
 		{name: "simple response context cannot claim the principal header", req: Request{Method: "PUT", Target: "/simple?key=k3"},
 			resp:     ptr(simpleResponse(true, map[string]any{"principal-id": "root"})),
-			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, decision: DecisionError},
+			wantKind: KindAllow, wantSet: []Header{contextHeader(`{"principal-id":"root"}`)}, decision: DecisionAllow},
 		{name: "policy on a simple authorizer is invalid", req: Request{Method: "PUT", Target: "/simple?key=k4"},
 			resp:     ptr(policyResponse("alice", "Allow", []string{"*"}, nil)),
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, decision: DecisionError},
@@ -236,7 +236,7 @@ func TestHTTPSimpleResponseCached(t *testing.T) {
 		if r.Kind != s.kind || r.CacheState != s.cache {
 			t.Errorf("%s: kind %v cache %v, want %v %v", s.name, r.Kind, r.CacheState, s.kind, s.cache)
 		}
-		if s.kind == KindAllow && !equalHeaders(r.Set, []Header{{Name: "x-authorizer-u", Value: "x"}}) {
+		if s.kind == KindAllow && !equalHeaders(r.Set, []Header{{Name: "x-authorizer-u", Value: "x"}, contextHeader(`{"u":"x"}`)}) {
 			t.Errorf("%s: set = %v", s.name, r.Set)
 		}
 	}

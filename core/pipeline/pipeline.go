@@ -9,6 +9,7 @@
 package pipeline
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/netip"
 	"strconv"
@@ -670,15 +671,20 @@ func (p *Pipeline) decide(e *entry, st *callState, cs CacheState) Result {
 	return r
 }
 
-// PrincipalHeader carries the authorizer's principalId to the upstream;
-// context values travel as HeaderPrefix + the lower-cased key.
+// PrincipalHeader carries the authorizer's principalId to the upstream.
+// ContextHeader carries the authorizer's whole context: the standard
+// base64 (RFC 4648 section 4, padded) of a JSON object holding every key
+// and value as the authorizer sent them, in document order. Besides it,
+// each context entry whose key and value are safe as a header (see
+// ownHeader) travels as HeaderPrefix + the lower-cased key.
 const (
 	HeaderPrefix    = "x-authorizer-"
 	PrincipalHeader = HeaderPrefix + "principal-id"
+	ContextHeader   = HeaderPrefix + "context"
 )
 
-// newEntry renders the upstream headers of a result once. A principal or
-// context entry that cannot be a header makes the entry unable to allow.
+// newEntry renders the upstream headers of a result once. A principal
+// that cannot be a header makes the entry unable to allow.
 func newEntry(res *authorizer.Result) *entry {
 	e := &entry{result: res}
 	set, err := UpstreamHeaders(res)
@@ -692,82 +698,89 @@ func newEntry(res *authorizer.Result) *entry {
 
 // UpstreamHeaders returns the headers an allowed request carries upstream
 // for an authorizer result: the principal (none for simple responses),
-// then each context entry in document order as HeaderPrefix + the
-// lower-cased key. A principal or context value that cannot be a header
-// value, a key that is not a header name, or a key that collides with
-// another authorizer header is an error naming the field: the gateway then
-// answers 500 rather than allow. Names collide when they are equal once
-// '_' is read as '-', as CGI-style servers read header names: context key
-// principal_id would otherwise reach such an upstream as a second
-// principal.
+// then, in document order, each context entry that may have a header of
+// its own (ownHeader), then ContextHeader with the whole context when it
+// has any entry. No context value is lost or refused: one that cannot be
+// a header of its own reaches the upstream only inside ContextHeader. A
+// principal that cannot be a header value is an error: the gateway then
+// answers 500 rather than allow.
 func UpstreamHeaders(res *authorizer.Result) ([]Header, error) {
 	if !validHeaderValue(res.PrincipalID) {
 		return nil, errors.New("principalId: not a valid header value")
 	}
-	set := make([]Header, 0, 1+len(res.Context))
-	// A simple response has no principal, so it sends no principal header;
-	// its context still may not take that header's name.
+	set := make([]Header, 0, 2+len(res.Context))
+	// A simple response has no principal, so it sends no principal header.
 	if !res.Simple {
 		set = append(set, Header{Name: PrincipalHeader, Value: res.PrincipalID})
 	}
-	for _, cv := range res.Context {
-		name := HeaderPrefix + strings.ToLower(cv.Key)
-		field := "context[" + quoteKey(cv.Key) + "]"
-		switch {
-		case !validHeaderName(cv.Key):
-			return nil, errors.New(field + ": the key is not a valid header name")
-		case !validHeaderValue(cv.Value):
-			return nil, errors.New(field + ": not a valid header value")
-		}
-		if other := collision(set, name); other != "" {
-			return nil, errors.New(field + ": collides with header " + other)
-		}
-		set = append(set, Header{Name: name, Value: cv.Value})
+	if len(res.Context) == 0 {
+		return set, nil
 	}
+	for i := range res.Context {
+		if cv := &res.Context[i]; ownHeader(res.Context, i) {
+			set = append(set, Header{Name: HeaderPrefix + strings.ToLower(cv.Key), Value: cv.Value})
+		}
+	}
+	doc := authorizer.AppendContextJSON(make([]byte, 0, 64), res.Context)
+	set = append(set, Header{Name: ContextHeader, Value: base64.StdEncoding.EncodeToString(doc)})
 	return set, nil
 }
 
-// collision returns the header of set (the principal header included,
-// even when set lacks it) that an upstream folding '_' into '-' would read
-// as lowerName, or "".
-func collision(set []Header, lowerName string) string {
-	folded := foldName(lowerName)
-	if folded == PrincipalHeader {
-		return PrincipalHeader
+// ownHeader reports whether the context entry ctx[i] travels as a header
+// of its own as well as inside ContextHeader. Its key must be a header
+// name (an RFC 9110 token) that no other key of the context, nor the
+// principal or context header, shares once read as CGI-style upstreams
+// read names (case folded, '_' as '-'): Role and role, or user_id and
+// user-id, would otherwise reach such an upstream as one variable with two
+// values, and principal_id as a second principal. Its value must be
+// non-empty printable ASCII without leading or trailing blanks, which
+// every proxy and upstream passes on unchanged (Envoy's dynamic-module ABI
+// removes an empty header; blanks are trimmed; other bytes are read as
+// Latin-1 by some frameworks).
+func ownHeader(ctx []authorizer.ContextValue, i int) bool {
+	key, val := ctx[i].Key, ctx[i].Value
+	if !validHeaderName(key) || !safeHeaderValue(val) {
+		return false
 	}
-	for _, h := range set {
-		if foldName(h.Name) == folded {
-			return h.Name
+	folded := foldName(HeaderPrefix + key)
+	if folded == PrincipalHeader || folded == ContextHeader {
+		return false
+	}
+	for j := range ctx {
+		if j != i && foldName(HeaderPrefix+ctx[j].Key) == folded {
+			return false
 		}
 	}
-	return ""
+	return true
 }
 
-// foldName reads a header name the way CGI-style servers do: '_' is '-'.
+// foldName reads a header name as CGI-style upstreams do: lower case, with
+// '-' for '_'.
 func foldName(name string) string {
-	if strings.IndexByte(name, '_') < 0 {
-		return name
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case c == '_':
+			b[i] = '-'
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
 	}
-	return strings.ReplaceAll(name, "_", "-")
+	return string(b)
 }
 
-// quoteKey renders a context key for a log line without letting it break the line.
-func quoteKey(k string) string {
-	if len(k) > 64 {
-		k = k[:64]
+// safeHeaderValue reports whether s is non-empty printable ASCII with no
+// leading or trailing space.
+func safeHeaderValue(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
 	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			b.WriteByte('?')
-			continue
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
 		}
-		b.WriteByte(c)
 	}
-	b.WriteByte('"')
-	return b.String()
+	return true
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -133,6 +134,7 @@ func TestEvaluate(t *testing.T) {
 				{Name: "x-authorizer-admin", Value: "false"},
 				{Name: "x-authorizer-n", Value: "42"},
 				{Name: "x-authorizer-tier", Value: "gold"},
+				contextHeader(`{"admin":false,"n":42,"tier":"gold"}`),
 			},
 			wantRemove: []string{"x-authorizer-tier"}, decision: DecisionAllow,
 		},
@@ -187,28 +189,38 @@ func TestEvaluate(t *testing.T) {
 			wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
-			name:     "newline in context value never becomes a header",
+			name:     "newline in context value travels only encoded",
 			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("crlf")},
 			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"x": "a\r\nx-authorizer-principal-id: root"})),
-			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"x":"a\r\nx-authorizer-principal-id: root"}`)},
 		},
 		{
-			name:     "context key colliding with the principal header",
+			name:     "context key colliding with the principal header travels only encoded",
 			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("collide")},
-			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal-Id": "root"})),
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"Principal_Id": "root"})),
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"Principal_Id":"root"}`)},
+		},
+		{
+			name:     "principal that cannot be a header value",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("badprincipal")},
+			resp:     ptr(policyResponse("p\r\nx-admin: 1", "Allow", []string{"*"}, nil)),
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
-			name:     "context key folding into the principal header",
+			name:     "context key folding into the principal header travels only encoded",
 			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("fold1")},
 			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"principal_id": "root"})),
-			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"principal_id":"root"}`)},
 		},
 		{
-			name:     "context keys folding into one another",
+			name:     "context keys folding into one another travel only encoded",
 			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("fold2")},
 			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"user-id": "a", "user_id": "b"})),
-			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"user-id":"a","user_id":"b"}`)},
 		},
 		{
 			name:     "answer larger than maxResponseBytes",
@@ -357,6 +369,11 @@ func TestMethodARNNotUTF8(t *testing.T) {
 	}
 }
 
+// contextHeader is the ContextHeader of a context whose JSON is doc.
+func contextHeader(doc string) Header {
+	return Header{Name: ContextHeader, Value: base64.StdEncoding.EncodeToString([]byte(doc))}
+}
+
 func equalHeaders(a, b []Header) bool {
 	if len(a) != len(b) {
 		return false
@@ -453,7 +470,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 		{Status: 500},
 		{Status: 401},
 		{Status: 200, Body: []byte(`"Unauthorized"`)},
-		policyResponse("p", "Allow", []string{"*"}, map[string]any{"bad": "a\nb"}),
+		policyResponse("p\nq", "Allow", []string{"*"}, nil),
 	}
 	for i, a := range answers {
 		r := p.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("err")}, t0)

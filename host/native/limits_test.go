@@ -52,8 +52,6 @@ func hostileAuthorizer(t *testing.T, encodings *[]string) (url string, stop func
 			w.Write(bytes.Repeat([]byte(" "), 1<<20+1))
 			w.(http.Flusher).Flush()
 			<-held
-		case bytes.Contains(body, []byte("Bearer fold")):
-			w.Write(authorizerResponse("alice", "Allow", arnPrefix+"*", map[string]any{"principal_id": "root"}))
 		default:
 			w.Write(allow)
 		}
@@ -98,7 +96,6 @@ func TestHostileAnswers(t *testing.T) {
 		{"gzip", "gzip", `authorizer answer has content-encoding "gzip"; only identity is read`},
 		{"content-length over the limit", "biglength", "authorizer answer larger than maxResponseBytes (1048576)"},
 		{"stream over the limit", "bigstream", "authorizer answer larger than maxResponseBytes (1048576)"},
-		{"context key folding into the principal", "fold", "context[\"principal_id\"]: collides with header x-authorizer-principal-id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

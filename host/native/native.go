@@ -112,6 +112,11 @@ func New(plan *config.Plan, opts Options) (*Middleware, error) {
 		onDecision: opts.OnDecision,
 		onCall:     opts.OnCall,
 	}
+	if m.log != nil {
+		for _, w := range plan.Warnings {
+			m.log.Warn("configuration", "warning", w)
+		}
+	}
 	if m.client == nil {
 		m.client = &http.Client{
 			// A redirect from an authorizer is an answer (non-2xx, so a

@@ -251,8 +251,10 @@ func TestHandler(t *testing.T) {
 			status: 500, body: bodyError, errorType: "AuthorizerConfigurationException", calls: 1, decision: "ERROR",
 		},
 		{
-			name: "CR LF in context value", method: "GET", target: "/pets", headers: bearer("crlf"),
-			status: 500, body: bodyError, errorType: "AuthorizerConfigurationException", calls: 1, decision: "ERROR",
+			name: "CR LF in context value travels only encoded", method: "GET", target: "/pets", headers: bearer("crlf"),
+			status: 200, body: "upstream", calls: 1, decision: "ALLOW",
+			upstream: map[string]string{"X-Authorizer-Principal-Id": "alice", "X-Authorizer-Evil": "", "X-Injected": "",
+				"X-Authorizer-Context": "eyJldmlsIjoiYVxyXG54LWluamVjdGVkOiAxIn0="},
 		},
 		{
 			name: "NONE route", method: "POST", target: "/health",
@@ -657,5 +659,21 @@ func TestMetrics(t *testing.T) {
 	}
 	if h := got.Histograms["authgate.fresh.authorizer_latency_ms"]; h.Count != 1 {
 		t.Errorf("fresh latency histogram = %+v, want 1 call", h)
+	}
+}
+
+// TestConfigurationWarnings: New logs what validate warns about.
+func TestConfigurationWarnings(t *testing.T) {
+	cfg := strings.Replace(testConfig, `"region"`, `"allowPathParameters": true, "region"`, 1)
+	plan, err := config.Parse([]byte(cfg))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	var logs testutil.SyncBuffer
+	if _, err := New(plan, Options{Clusters: map[string]string{"authz": "http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN msg=configuration warning=") || !strings.Contains(got, "allowPathParameters: true") {
+		t.Errorf("log %q, want the allowPathParameters warning", got)
 	}
 }

@@ -41,7 +41,8 @@ const (
 	Tier        = "tier"        // Allow with TierContext
 	EmptyValue  = "emptyval"    // Allow with EmptyContext
 	Nested      = "nested"      // a context value that is an object: invalid
-	CRLF        = "crlf"        // a context value with CR/LF: cannot be a header
+	CRLF        = "crlf"        // Allow with CRLFContext: a value with CR/LF, which only the encoded context carries
+	Awkward     = "awkward"     // Allow with AwkwardContext: keys and values that cannot all be headers
 	NoPrincipal = "noprincipal" // no principalId: invalid
 	BadPolicy   = "badpolicy"   // a statement with an unknown Effect: invalid
 	Unauth401   = "unauth401"   // HTTP 401
@@ -65,7 +66,8 @@ const (
 
 	// Hostile answers: each allows on the whole stage, but is refused
 	// for how it is written (the gateway must answer 500 and go on
-	// serving).
+	// serving), except the two context keys, which must not reach the
+	// upstream as a second principal.
 	Deep           = "deep"           // a member nested DeepLevels deep
 	Big            = "big"            // BigBytes long, sent chunked (no content-length)
 	BigLength      = "biglength"      // BigBytes long, with its content-length
@@ -100,6 +102,14 @@ const (
 	TierContext = `{"tier":"gold","quota":7,"beta":true}`
 	// EmptyContext has a value that is the empty string.
 	EmptyContext = `{"empty":"","set":"yes"}`
+	// CRLFContext has a value that would inject a header.
+	CRLFContext = `{"bad":"a\r\nx-injected: yes"}`
+	// AwkwardContext holds what API Gateway accepts but a header cannot
+	// carry as is: a key with a space, keys equal but for case or for '_'
+	// and '-', the principal header's name, blanks around a value, a line
+	// break, an empty value, non-ASCII; only "plain" is safe on its own.
+	AwkwardContext = `{"user id":"u1","Role":"admin","role":"user","team_id":"t1","team-id":"t2","principal_id":"root",` +
+		`"pad":" x ","line":"a\nb","empty":"","name":"Jos\u00e9","plain":"ok"}`
 )
 
 // Where events are POSTed, by what the answer must be.
@@ -320,7 +330,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 	case Nested:
 		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, `{"obj":{"a":1}}`)
 	case CRLF:
-		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, `{"bad":"a\r\nx-injected: yes"}`)
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, CRLFContext)
+	case Awkward:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, AwkwardContext)
 	case NoPrincipal:
 		writeRaw(w, 200, "application/json", `{"policyDocument":`+policy([]statement{{effect: "Allow", resource: stage + "/*"}})+`}`)
 	case BadPolicy:

@@ -155,6 +155,9 @@ func (p *Plugin) OnConfigure(rootID, size uint32) (ok bool) {
 		}
 	}
 	p.logf(abi.LogInfo, "configured: %d routes, %d authorizers", len(plan.Routes), len(plan.Authorizers))
+	for _, w := range plan.Warnings {
+		p.logf(abi.LogWarn, "configuration: %s", w)
+	}
 	for _, c := range plan.LambdaClusters {
 		// The filter never signs: the cluster must (Envoy's
 		// aws_request_signing upstream filter), for this region and role.
@@ -236,7 +239,8 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 // of the connection when use_remote_address is set (the example
 // configurations set it), else the last X-Forwarded-For entry. No
 // attribute tells the two apart, so the connection manager's settings
-// decide what aws:SourceIp means (see RATIONALE.md).
+// decide what aws:SourceIp means (see RATIONALE.md, "Why trust Envoy's
+// source address, and who makes it right?").
 func (p *Plugin) sourceAddress() string {
 	v, st := p.host.GetProperty("source", "address")
 	if st != abi.StatusOK {

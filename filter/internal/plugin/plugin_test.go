@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/filter/internal/proxywasm/proxywasmtest"
 )
@@ -679,7 +680,8 @@ func TestForgedHeadersRemoved(t *testing.T) {
 		names = append(names, h.Name+"="+h.Value)
 	}
 	want := []string{":method=GET", ":path=/pets/1", ":scheme=http", ":authority=api.example.com", "authorization=Bearer a",
-		"accept=*/*", "x-authorizer-principal-id=user-1", "x-authorizer-tier=silver"}
+		"accept=*/*", "x-authorizer-principal-id=user-1", "x-authorizer-tier=silver",
+		"x-authorizer-context=eyJ0aWVyIjoic2lsdmVyIn0="}
 	if !slices.Equal(names, want) {
 		t.Errorf("allowed route: headers\n got %v\nwant %v", names, want)
 	}
@@ -712,5 +714,20 @@ func TestRequestProtocol(t *testing.T) {
 				t.Errorf("event %s lacks %s", body, tt.want)
 			}
 		})
+	}
+}
+
+// TestConfigurationWarnings: what validate warns about, the filter logs
+// at warn when it loads the configuration, and nothing when there is none.
+func TestConfigurationWarnings(t *testing.T) {
+	quiet := newEnv(t)
+	if got := quiet.h.LogsAt(abi.LogWarn); len(got) != 0 {
+		t.Errorf("warnings for a plain configuration: %q", got)
+	}
+	cfg := strings.Replace(testConfig, `"region"`, `"allowPathParameters": true, "region"`, 1)
+	e := newEnvWith(t, cfg)
+	want := "configuration: " + config.WarnAllowPathParameters
+	if got := e.h.LogsAt(abi.LogWarn); !slices.Contains(got, want) {
+		t.Errorf("warn lines %q, want %q", got, want)
 	}
 }

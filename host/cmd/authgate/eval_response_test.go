@@ -41,7 +41,8 @@ func TestEvalResponse(t *testing.T) {
 				"x-authorizer-quota: 7\n" +
 				"x-authorizer-ratio: 2.50\n" +
 				"x-authorizer-beta: true\n" +
-				"x-authorizer-team-name: <blue & green>\n",
+				"x-authorizer-team-name: <blue & green>\n" +
+				"x-authorizer-context: eyJ0aWVyIjoiZ29sZCIsInF1b3RhIjo3LCJyYXRpbyI6Mi41MCwiYmV0YSI6dHJ1ZSwiVGVhbS1OYW1lIjoiPGJsdWUgJiBncmVlbj4ifQ==\n",
 		},
 		{
 			name: "allow as json keeps the policy keys first",
@@ -49,7 +50,8 @@ func TestEvalResponse(t *testing.T) {
 			code: 0,
 			stdout: `{"decision":"ALLOW","statement":0,"reason":"Statement[0] (Sid \"ReadPets\") allows execute-api:Invoke on ` + arnPrefix + `GET/pets/7",` +
 				`"principalId":"user|a1b2","headers":{"x-authorizer-principal-id":"user|a1b2","x-authorizer-tier":"gold","x-authorizer-quota":"7",` +
-				`"x-authorizer-ratio":"2.50","x-authorizer-beta":"true","x-authorizer-team-name":"<blue & green>"}}` + "\n",
+				`"x-authorizer-ratio":"2.50","x-authorizer-beta":"true","x-authorizer-team-name":"<blue & green>",` +
+				`"x-authorizer-context":"eyJ0aWVyIjoiZ29sZCIsInF1b3RhIjo3LCJyYXRpbyI6Mi41MCwiYmV0YSI6dHJ1ZSwiVGVhbS1OYW1lIjoiPGJsdWUgJiBncmVlbj4ifQ=="}}` + "\n",
 		},
 		{
 			name:   "explicit deny passes nothing upstream",
@@ -146,32 +148,28 @@ func TestEvalResponse(t *testing.T) {
 			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context.obj: must be a string, number or boolean\n",
 		},
 		{
-			name:   "context value that cannot be a header",
+			name:   "context value that cannot be a header travels only encoded",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"bad":"a\r\nx-injected: yes"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   1,
-			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"bad\"]: not a valid header value\n",
+			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-context: eyJiYWQiOiJhXHJcbngtaW5qZWN0ZWQ6IHllcyJ9\n",
 		},
 		{
-			name:   "context key that is not a header name",
+			name:   "context key that is not a header name travels only encoded",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"two words":"x"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   1,
-			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"two words\"]: the key is not a valid header name\n",
+			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-context: eyJ0d28gd29yZHMiOiJ4In0=\n",
 		},
 		{
-			name:   "context key posing as the principal",
+			name:   "context key posing as the principal travels only encoded",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"Principal-Id":"admin"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   1,
-			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"Principal-Id\"]: collides with header x-authorizer-principal-id\n",
+			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-context: eyJQcmluY2lwYWwtSWQiOiJhZG1pbiJ9\n",
 		},
 		{
-			name:   "context keys differing in case collide",
+			name:   "context keys differing in case travel only encoded",
 			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"tier":"a","Tier":"b"}}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x"},
-			code:   1,
-			stdout: "ERROR: the gateway would answer 500 (AuthorizerConfigurationException): context[\"Tier\"]: collides with header x-authorizer-tier\n",
+			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-context: eyJ0aWVyIjoiYSIsIlRpZXIiOiJiIn0=\n",
 		},
 		{
 			name:   "principal with edge white space",
@@ -189,17 +187,17 @@ func TestEvalResponse(t *testing.T) {
 		},
 		{
 			name:   "a 500 as json",
-			stdin:  `{"principalId":"u",` + allowAll + `,"context":{"bad":"a\nb"}}`,
+			stdin:  `{"principalId":"u\nv",` + allowAll + `}`,
 			args:   []string{"--response", "-", "--arn", arnPrefix + "GET/x", "--json"},
 			code:   1,
-			stdout: `{"decision":"ERROR","statement":null,"reason":"the gateway would answer 500 (AuthorizerConfigurationException): context[\"bad\"]: not a valid header value","principalId":null,"headers":{}}` + "\n",
+			stdout: `{"decision":"ERROR","statement":null,"reason":"the gateway would answer 500 (AuthorizerConfigurationException): principalId: not a valid header value","principalId":null,"headers":{}}` + "\n",
 		},
 		{
 			name:   "HTTP API simple response allows with its context",
 			stdin:  `{"isAuthorized":true,"context":{"tier":"gold","n":2}}`,
 			args:   []string{"--response", "-", "--arn", httpARN + "GET/pets"},
 			code:   0,
-			stdout: "ALLOW: the authorizer answered isAuthorized true\nx-authorizer-tier: gold\nx-authorizer-n: 2\n",
+			stdout: "ALLOW: the authorizer answered isAuthorized true\nx-authorizer-tier: gold\nx-authorizer-n: 2\nx-authorizer-context: eyJ0aWVyIjoiZ29sZCIsIm4iOjJ9\n",
 		},
 		{
 			name:   "HTTP API simple response denies",
@@ -227,7 +225,7 @@ func TestEvalResponse(t *testing.T) {
 			stdin:  `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/*"}]},"context":{"groups":["a","b"]}}`,
 			args:   []string{"--response", "-", "--arn", httpARN + "GET/pets"},
 			code:   0,
-			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-groups: [\"a\",\"b\"]\n",
+			stdout: "ALLOW by Statement[0]\nx-authorizer-principal-id: u\nx-authorizer-groups: [\"a\",\"b\"]\nx-authorizer-context: eyJncm91cHMiOlsiYSIsImIiXX0=\n",
 		},
 		{
 			name:   "the same nested context on a REST API is a 500",

@@ -85,6 +85,9 @@ func newConfig(h Host, m Metrics, name string, raw []byte) (*Config, error) {
 	// share answers with. Its metrics reach Envoy's stats through the
 	// recorder, on the Envoy thread that counts them.
 	c.eng = engine.New(pipeline.New(plan, pipeline.WithoutSharing()), engine.WithRecorder(envoyStats{c}))
+	for _, w := range plan.Warnings {
+		logf(h, abi.LogWarn, "configuration: %s", w)
+	}
 	return c, nil
 }
 

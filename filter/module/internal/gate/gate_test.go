@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/module/abi"
 	"github.com/authgate/authgate/filter/module/internal/gate"
@@ -371,7 +372,7 @@ func TestConfigErrors(t *testing.T) {
 func TestMetricsDefinedUpFront(t *testing.T) {
 	v := newEnv(t, tokenConfig)
 	var want []string
-	for _, s := range []string{pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
+	for _, s := range []string{pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError, pipeline.MetricBadRequest,
 		pipeline.MetricErrorRefused, pipeline.MetricErrorReset, pipeline.MetricErrorTimeout, pipeline.MetricErrorStatus,
 		pipeline.MetricErrorMalformed, pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
 		pipeline.MetricCoalesced, pipeline.MetricStaleServed, pipeline.MetricAuthorizerLatency} {
@@ -536,5 +537,19 @@ func TestDecisionLines(t *testing.T) {
 				t.Errorf("decision line %q shows the query", found[0])
 			}
 		})
+	}
+}
+
+// TestConfigurationWarnings: the module logs what validate warns about
+// when Envoy loads the configuration.
+func TestConfigurationWarnings(t *testing.T) {
+	cfg := strings.Replace(tokenConfig, `"stage": "prod",`, `"stage": "prod", "keepOverrideHeaders": true,`, 1)
+	v := newEnv(t, cfg)
+	want := "warning: configuration: " + config.WarnKeepOverrideHeaders
+	if got := v.e.Log(); !slices.Contains(got, want) {
+		t.Errorf("log %q, want the line %q", got, want)
+	}
+	if got := newEnv(t, tokenConfig).e.Log(); slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "warning:") }) {
+		t.Errorf("warnings for a plain configuration: %q", got)
 	}
 }
