@@ -37,6 +37,10 @@ func TestFilterSurvivesHostileAnswers(t *testing.T) {
 			// Ignored member, valid policy: only the depth is wrong.
 			fmt.Fprintf(w, `{"principalId":"p","x":%s1%s,"policyDocument":%s}`,
 				strings.Repeat("[", 400000), strings.Repeat("]", 400000), allowPolicy)
+		case strings.Contains(ev, "Bearer huge"):
+			// 15 MiB, sent chunked: within the host's default bound, far
+			// past the authorizer's maxResponseBytes.
+			io.WriteString(w, `{"principalId":"p","pad":"`+strings.Repeat("x", 15<<20)+`","policyDocument":`+allowPolicy+`}`)
 		case strings.Contains(ev, "Bearer big"):
 			io.WriteString(w, `{"principalId":"p","pad":"`+strings.Repeat("x", 2<<20)+`","policyDocument":`+allowPolicy+`}`)
 		case strings.Contains(ev, "Bearer gzip"):
@@ -84,5 +88,16 @@ func TestFilterSurvivesHostileAnswers(t *testing.T) {
 	}
 	if n := h.Replacements(); n != 0 {
 		t.Errorf("%d VMs replaced, want none: no answer may trap the filter", n)
+	}
+	// The filter never copies an answer past maxResponseBytes into its
+	// VM, whose memory would keep the growth for good: a 15 MiB answer
+	// leaves the VM's memory as an ordinary one does.
+	do("/pets", "ordinary")
+	before := h.MemoryBytes()[0]
+	if rec := do("/pets", "huge"); rec.Code != 500 {
+		t.Errorf("15 MiB answer: %d %q, want 500", rec.Code, rec.Body)
+	}
+	if after := h.MemoryBytes()[0]; after > before+1<<20 {
+		t.Errorf("the VM's memory grew from %d to %d bytes for an answer it must not read", before, after)
 	}
 }
