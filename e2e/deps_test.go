@@ -24,7 +24,8 @@ type depRule struct {
 	outside bool
 }
 
-// depRules are the architecture's import rules (DESIGN.md, "Layers").
+// depRules are the architecture's import rules (docs/design.md, "Import
+// rules").
 var depRules = []depRule{
 	{why: "core is pure: it imports no embedding, example or test suite",
 		from: "core", forbid: []string{"filter", "host", "examples", "e2e"}},

@@ -246,7 +246,7 @@ func TestEnvoyExample(t *testing.T) {
 
 // TestExampleConnectionManagers: every Envoy example a user may copy takes
 // the client's address from the connection and drops header names with
-// underscores (see RATIONALE.md, "What the upstream reads").
+// underscores (see RATIONALE.md, "What upstreams read").
 func TestExampleConnectionManagers(t *testing.T) {
 	paths, err := filepath.Glob("../examples/envoy/*.yaml")
 	if err != nil || len(paths) < 3 {

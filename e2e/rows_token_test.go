@@ -102,7 +102,7 @@ var tokenRows = []row{
 
 	// The cache.
 	// One call per token per TTL for the whole gateway, every VM included
-	// (DESIGN.md, "Where the cache lives"): hence fresh connections.
+	// (docs/design.md, "Where the cache lives"): hence fresh connections.
 	{name: "cache_hits", steps: []step{{req: get("/pets/5", auth(bearer("allow", "h1"))), repeat: 5, fresh: true, want: allowed("user-h1", nil)}},
 		token: bearer("allow", "h1"), calls: 1},
 	{name: "cache_policy_reevaluated_per_method_arn", steps: []step{

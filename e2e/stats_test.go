@@ -116,6 +116,10 @@ func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string, n statNaming)
 		{"/a/1", bearer(authz.Deny, "stats2"), 403},  // miss, deny
 		{"/a/1", "", 401},     // no identity: unauthorized, no cache
 		{"/nowhere", "", 403}, // no route
+		// A method ARN past 1600 bytes on an authorized route: 414,
+		// counted under the route's authorizer, which every embedding
+		// defines up front (a dynamic module can define nothing later).
+		{"/a/" + strings.Repeat("x", 1700), bearer(authz.Allow, "stats1"), 414},
 	}
 	for i, s := range steps {
 		req := get(s.path)
@@ -138,6 +142,7 @@ func checkEnvoyStats(t *testing.T, e *envoyrun.Envoy, base string, n statNaming)
 		"authgate.a.cache_hit":    2,
 		"authgate.a.deny":         1,
 		"authgate.a.unauthorized": 1,
+		"authgate.a.bad_request":  1,
 		"authgate.a.error":        0,
 		"authgate.a.timeout":      0,
 		"authgate.a.shared_hit":   0,

@@ -20,7 +20,7 @@ import (
 // is never given back, so the heap's high-water mark is what every VM
 // costs for good; the filter keeps little alive between requests, so
 // collecting at 25% growth instead of 100% lowers that mark at no
-// measurable CPU cost (RATIONALE.md, "Performance (filter memory)").
+// measurable CPU cost (RATIONALE.md, "Why GOGC=25 in the guest?").
 const gcPercent = 25
 
 func init() {

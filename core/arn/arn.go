@@ -1,5 +1,6 @@
-// Package arn parses and formats execute-api method ARNs and matches request
-// paths against API Gateway route templates.
+// Package arn parses and formats execute-api method ARNs and the Lambda
+// function ARNs of authorizerUri (core/route matches paths against route
+// templates).
 //
 // The ARN layout is documented at
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html.
@@ -9,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/authgate/authgate/core/internal/ascii"
 )
 
 // MaxLength is the longest method ARN the gateway accepts; longer requests are
@@ -83,7 +86,7 @@ func Parse(s string) (MethodARN, error) {
 	}
 	prefix, rest, ok := strings.Cut(s, ":")
 	if !ok || prefix != "arn" {
-		return a, fmt.Errorf("arn: must start with \"arn:\", got %s", quoteShort(s))
+		return a, fmt.Errorf("arn: must start with \"arn:\", got %s", ascii.QuoteShort(s))
 	}
 	// The resource part may itself contain colons, so only the first five
 	// separate fields.
@@ -101,10 +104,10 @@ func Parse(s string) (MethodARN, error) {
 	switch a.Partition {
 	case "aws", "aws-cn", "aws-us-gov":
 	default:
-		return a, fmt.Errorf("arn: partition: must be aws, aws-cn or aws-us-gov, got %s", quoteShort(a.Partition))
+		return a, fmt.Errorf("arn: partition: must be aws, aws-cn or aws-us-gov, got %s", ascii.QuoteShort(a.Partition))
 	}
 	if fields[1] != Service {
-		return a, fmt.Errorf("arn: service: must be %s, got %s", Service, quoteShort(fields[1]))
+		return a, fmt.Errorf("arn: service: must be %s, got %s", Service, ascii.QuoteShort(fields[1]))
 	}
 	if err := CheckRegion(a.Region); err != nil {
 		return a, fmt.Errorf("arn: region: %w", err)
@@ -143,7 +146,7 @@ func Parse(s string) (MethodARN, error) {
 // ("us-east-1", "us-gov-west-1", "cn-north-1").
 func CheckRegion(s string) error {
 	if !regionShape(s) {
-		return fmt.Errorf("must look like us-east-1, got %s", quoteShort(s))
+		return fmt.Errorf("must look like us-east-1, got %s", ascii.QuoteShort(s))
 	}
 	return nil
 }
@@ -160,7 +163,7 @@ func regionShape(s string) bool {
 		if p == "" || (i == 0 && len(p) < 2) || (last && len(p) > 2) {
 			return false
 		}
-		if last && !all(p, isDigit) || !last && !all(p, isLower) {
+		if last && !ascii.All(p, ascii.IsDigit) || !last && !ascii.All(p, ascii.IsLower) {
 			return false
 		}
 	}
@@ -169,8 +172,8 @@ func regionShape(s string) bool {
 
 // CheckAccountID reports whether s is a 12-digit AWS account id.
 func CheckAccountID(s string) error {
-	if len(s) != 12 || !all(s, isDigit) {
-		return fmt.Errorf("must be 12 digits, got %s", quoteShort(s))
+	if len(s) != 12 || !ascii.All(s, ascii.IsDigit) {
+		return fmt.Errorf("must be 12 digits, got %s", ascii.QuoteShort(s))
 	}
 	return nil
 }
@@ -180,8 +183,8 @@ func CheckAccountID(s string) error {
 // deployments may pick their own, but nothing that could read as an ARN
 // separator or wildcard.
 func CheckAPIID(s string) error {
-	if len(s) == 0 || len(s) > 64 || !all(s, isAlnum) {
-		return fmt.Errorf("must be 1 to 64 letters and digits, got %s", quoteShort(s))
+	if len(s) == 0 || len(s) > 64 || !ascii.All(s, ascii.IsAlnum) {
+		return fmt.Errorf("must be 1 to 64 letters and digits, got %s", ascii.QuoteShort(s))
 	}
 	return nil
 }
@@ -193,8 +196,8 @@ const DefaultStage = "$default"
 // CheckStage reports whether s is a valid stage name: 1 to 128 letters,
 // digits, hyphens and underscores, as API Gateway allows.
 func CheckStage(s string) error {
-	if len(s) == 0 || len(s) > 128 || !all(s, func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }) {
-		return fmt.Errorf("must be 1 to 128 letters, digits, '-' and '_', got %s", quoteShort(s))
+	if len(s) == 0 || len(s) > 128 || !ascii.All(s, func(c byte) bool { return ascii.IsAlnum(c) || c == '-' || c == '_' }) {
+		return fmt.Errorf("must be 1 to 128 letters, digits, '-' and '_', got %s", ascii.QuoteShort(s))
 	}
 	return nil
 }
@@ -202,8 +205,8 @@ func CheckStage(s string) error {
 // CheckMethod reports whether s is an HTTP method token (RFC 9110, section
 // 9.1): the verb of a method ARN is the request's method as sent.
 func CheckMethod(s string) error {
-	if len(s) == 0 || len(s) > 32 || !all(s, isTokenChar) {
-		return fmt.Errorf("must be an HTTP method token, got %s", quoteShort(s))
+	if len(s) == 0 || len(s) > 32 || !ascii.All(s, isTokenChar) {
+		return fmt.Errorf("must be an HTTP method token, got %s", ascii.QuoteShort(s))
 	}
 	return nil
 }
@@ -229,44 +232,16 @@ func checkResource(s string) error {
 		}
 	}
 	for i := 0; i < len(s); i++ {
-		if isControl(s[i]) {
+		if ascii.IsControl(s[i]) {
 			return errControl
 		}
 	}
 	return nil
 }
 
-// quoteShort quotes s for an error message, cut to a readable length.
-func quoteShort(s string) string {
-	const max = 64
-	if len(s) > max {
-		return fmt.Sprintf("%q...", s[:max])
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-func all(s string, ok func(byte) bool) bool {
-	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
-
-func isAlnum(c byte) bool {
-	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
-
 // isTokenChar reports whether c is a tchar of RFC 9110, section 5.6.2.
 func isTokenChar(c byte) bool {
-	if isAlnum(c) {
+	if ascii.IsAlnum(c) {
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0

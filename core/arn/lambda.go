@@ -3,6 +3,8 @@ package arn
 import (
 	"fmt"
 	"strings"
+
+	"github.com/authgate/authgate/core/internal/ascii"
 )
 
 // Function is a Lambda function ARN,
@@ -103,7 +105,7 @@ const (
 // only its own region's functions.
 func ParseAuthorizerURI(s string) (Function, error) {
 	if !strings.HasPrefix(s, "arn:") {
-		return Function{}, fmt.Errorf("must be arn:aws:apigateway:{region}:lambda:path/%s/functions/{function arn}/invocations or a function ARN, got %s", InvokeAPIVersion, quoteShort(s))
+		return Function{}, fmt.Errorf("must be arn:aws:apigateway:{region}:lambda:path/%s/functions/{function arn}/invocations or a function ARN, got %s", InvokeAPIVersion, ascii.QuoteShort(s))
 	}
 	fields := strings.SplitN(s, ":", 5)
 	if len(fields) < 5 || fields[2] != "apigateway" {
@@ -118,14 +120,14 @@ func ParseAuthorizerURI(s string) (Function, error) {
 		inner, ok = strings.CutSuffix(inner, authorizerURISuffix)
 	}
 	if !ok {
-		return Function{}, fmt.Errorf("must continue after the region with %s{function arn}%s, got %s", authorizerURIPath, authorizerURISuffix, quoteShort(rest))
+		return Function{}, fmt.Errorf("must continue after the region with %s{function arn}%s, got %s", authorizerURIPath, authorizerURISuffix, ascii.QuoteShort(rest))
 	}
 	f, err := ParseFunction(inner)
 	if err != nil {
 		return Function{}, fmt.Errorf("function: %w", err)
 	}
 	if f.Partition != partition || f.Region != region {
-		return Function{}, fmt.Errorf("function %s is in %s, but the URI calls Lambda in %s", quoteShort(f.String()), f.Region, region)
+		return Function{}, fmt.Errorf("function %s is in %s, but the URI calls Lambda in %s", ascii.QuoteShort(f.String()), f.Region, region)
 	}
 	return f, nil
 }
@@ -136,7 +138,7 @@ func ParseAuthorizerURI(s string) (Function, error) {
 func ParseFunction(s string) (Function, error) {
 	fields := strings.Split(s, ":")
 	if len(fields) < 7 || len(fields) > 8 || fields[0] != "arn" || fields[2] != "lambda" || fields[5] != "function" {
-		return Function{}, fmt.Errorf("must be arn:{partition}:lambda:{region}:{account}:function:{name}[:{qualifier}], got %s", quoteShort(s))
+		return Function{}, fmt.Errorf("must be arn:{partition}:lambda:{region}:{account}:function:{name}[:{qualifier}], got %s", ascii.QuoteShort(s))
 	}
 	f := Function{Partition: fields[1], Region: fields[3], AccountID: fields[4], Name: fields[6]}
 	if len(fields) == 8 {
@@ -148,12 +150,12 @@ func ParseFunction(s string) (Function, error) {
 	if err := CheckAccountID(f.AccountID); err != nil {
 		return Function{}, fmt.Errorf("account id: %w", err)
 	}
-	if f.Name == "" || len(f.Name) > maxFunctionName || !all(f.Name, isNameByte) {
-		return Function{}, fmt.Errorf("function name: must be 1 to %d letters, digits, '-' and '_', got %s", maxFunctionName, quoteShort(f.Name))
+	if f.Name == "" || len(f.Name) > maxFunctionName || !ascii.All(f.Name, isNameByte) {
+		return Function{}, fmt.Errorf("function name: must be 1 to %d letters, digits, '-' and '_', got %s", maxFunctionName, ascii.QuoteShort(f.Name))
 	}
 	if len(fields) == 8 && f.Qualifier != "$LATEST" &&
-		(f.Qualifier == "" || len(f.Qualifier) > maxQualifier || !all(f.Qualifier, isNameByte)) {
-		return Function{}, fmt.Errorf("qualifier: must be $LATEST, a version or an alias of 1 to %d letters, digits, '-' and '_', got %s", maxQualifier, quoteShort(f.Qualifier))
+		(f.Qualifier == "" || len(f.Qualifier) > maxQualifier || !ascii.All(f.Qualifier, isNameByte)) {
+		return Function{}, fmt.Errorf("qualifier: must be $LATEST, a version or an alias of 1 to %d letters, digits, '-' and '_', got %s", maxQualifier, ascii.QuoteShort(f.Qualifier))
 	}
 	return f, nil
 }
@@ -164,7 +166,7 @@ func checkPartition(partition, region string) error {
 		return fmt.Errorf("region: %w", err)
 	}
 	if want := PartitionOf(region); partition != want {
-		return fmt.Errorf("partition: region %s is in partition %s, got %s", region, want, quoteShort(partition))
+		return fmt.Errorf("partition: region %s is in partition %s, got %s", region, want, ascii.QuoteShort(partition))
 	}
 	return nil
 }
@@ -189,38 +191,38 @@ func (r Role) String() string {
 func ParseRole(s string) (Role, error) {
 	fields := strings.SplitN(s, ":", 6)
 	if len(fields) != 6 || fields[0] != "arn" || fields[2] != "iam" || fields[3] != "" {
-		return Role{}, fmt.Errorf("must be an IAM role ARN, arn:{partition}:iam::{account}:role/{name}, got %s", quoteShort(s))
+		return Role{}, fmt.Errorf("must be an IAM role ARN, arn:{partition}:iam::{account}:role/{name}, got %s", ascii.QuoteShort(s))
 	}
 	r := Role{Partition: fields[1], AccountID: fields[4]}
 	switch r.Partition {
 	case "aws", "aws-cn", "aws-us-gov":
 	default:
-		return Role{}, fmt.Errorf("partition: must be aws, aws-cn or aws-us-gov, got %s", quoteShort(r.Partition))
+		return Role{}, fmt.Errorf("partition: must be aws, aws-cn or aws-us-gov, got %s", ascii.QuoteShort(r.Partition))
 	}
 	if err := CheckAccountID(r.AccountID); err != nil {
 		return Role{}, fmt.Errorf("account id: %w", err)
 	}
 	resource, ok := strings.CutPrefix(fields[5], "role/")
 	if !ok {
-		return Role{}, fmt.Errorf("must name a role (…:role/{name}), got %s", quoteShort(fields[5]))
+		return Role{}, fmt.Errorf("must name a role (…:role/{name}), got %s", ascii.QuoteShort(fields[5]))
 	}
 	i := strings.LastIndexByte(resource, '/')
 	r.Path, r.Name = "/"+resource[:i+1], resource[i+1:]
 	if i < 0 {
 		r.Path = "/"
 	}
-	if r.Name == "" || len(r.Name) > maxRoleName || !all(r.Name, isRoleByte) {
-		return Role{}, fmt.Errorf("role name: must be 1 to %d letters, digits and +=,.@_-, got %s", maxRoleName, quoteShort(r.Name))
+	if r.Name == "" || len(r.Name) > maxRoleName || !ascii.All(r.Name, isRoleByte) {
+		return Role{}, fmt.Errorf("role name: must be 1 to %d letters, digits and +=,.@_-, got %s", maxRoleName, ascii.QuoteShort(r.Name))
 	}
-	if len(r.Path) > maxRolePath || strings.Contains(r.Path, "//") || !all(r.Path, func(c byte) bool { return c == '/' || isRoleByte(c) }) {
-		return Role{}, fmt.Errorf("role path: must be /{segment}/ of letters, digits and +=,.@_-, got %s", quoteShort(r.Path))
+	if len(r.Path) > maxRolePath || strings.Contains(r.Path, "//") || !ascii.All(r.Path, func(c byte) bool { return c == '/' || isRoleByte(c) }) {
+		return Role{}, fmt.Errorf("role path: must be /{segment}/ of letters, digits and +=,.@_-, got %s", ascii.QuoteShort(r.Path))
 	}
 	return r, nil
 }
 
-func isNameByte(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+func isNameByte(c byte) bool { return ascii.IsAlnum(c) || c == '-' || c == '_' }
 
-func isRoleByte(c byte) bool { return isAlnum(c) || strings.IndexByte("+=,.@_-", c) >= 0 }
+func isRoleByte(c byte) bool { return ascii.IsAlnum(c) || strings.IndexByte("+=,.@_-", c) >= 0 }
 
 // escapeSegment percent-encodes every byte of s but the unreserved ones of
 // RFC 3986, so s travels as one path segment.
@@ -230,7 +232,7 @@ func escapeSegment(s string) string {
 	b.Grow(len(s) + 16)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' {
+		if ascii.IsAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' {
 			b.WriteByte(c)
 			continue
 		}

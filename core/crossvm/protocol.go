@@ -198,7 +198,8 @@ func (vm *VM) clock(o Outcome) time.Time {
 // slot: the cas of another key's value, since the store numbers all
 // writes with one counter. The second candidate is read only when the
 // first exists, so it borrows the first's cas; the first borrows the
-// registry's (see RATIONALE.md, "Why no creating key?").
+// registry's (see RATIONALE.md, "Why no creating key?", and docs/design.md,
+// "One identity, one call").
 func (vm *VM) claimSlot(t *task) Step {
 	f := t.f
 	t.claim = f.id.claim(t.now)

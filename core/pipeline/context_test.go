@@ -50,19 +50,19 @@ func TestUpstreamHeaders(t *testing.T) {
 		own     []Header // the headers besides the principal and ContextHeader
 	}{
 		{"plain keys", `{"tier":"gold","n":42,"ok":true,"f":2.50}`,
-			[]Header{{"x-authorizer-tier", "gold"}, {"x-authorizer-n", "42"}, {"x-authorizer-ok", "true"}, {"x-authorizer-f", "2.50"}}},
-		{"key case is lowered", `{"Mixed-Case":"MiXeD"}`, []Header{{"x-authorizer-mixed-case", "MiXeD"}}},
-		{"a key with a space", `{"user id":"u1","tier":"gold"}`, []Header{{"x-authorizer-tier", "gold"}}},
-		{"keys that differ only in case", `{"Role":"admin","role":"user","x":"1"}`, []Header{{"x-authorizer-x", "1"}}},
+			[]Header{{Name: "x-authorizer-tier", Value: "gold"}, {Name: "x-authorizer-n", Value: "42"}, {Name: "x-authorizer-ok", Value: "true"}, {Name: "x-authorizer-f", Value: "2.50"}}},
+		{"key case is lowered", `{"Mixed-Case":"MiXeD"}`, []Header{{Name: "x-authorizer-mixed-case", Value: "MiXeD"}}},
+		{"a key with a space", `{"user id":"u1","tier":"gold"}`, []Header{{Name: "x-authorizer-tier", Value: "gold"}}},
+		{"keys that differ only in case", `{"Role":"admin","role":"user","x":"1"}`, []Header{{Name: "x-authorizer-x", Value: "1"}}},
 		{"keys that differ only in _ and -", `{"user_id":"a","user-id":"b"}`, nil},
-		{"an underscore key alone", `{"user_id":"a"}`, []Header{{"x-authorizer-user_id", "a"}}},
+		{"an underscore key alone", `{"user_id":"a"}`, []Header{{Name: "x-authorizer-user_id", Value: "a"}}},
 		{"the principal header's name", `{"principal_id":"root","Principal-Id":"root"}`, nil},
 		{"the context header's name", `{"context":"x","CONTEXT":"y"}`, nil},
-		{"leading and trailing blanks", `{"a":" x","b":"x ","c":"x y"}`, []Header{{"x-authorizer-c", "x y"}}},
+		{"leading and trailing blanks", `{"a":" x","b":"x ","c":"x y"}`, []Header{{Name: "x-authorizer-c", Value: "x y"}}},
 		{"control characters", `{"a":"x\r\nx-admin: 1","b":"tab\there","c":"nul\u0000"}`, nil},
-		{"an empty value", `{"empty":"","set":"yes"}`, []Header{{"x-authorizer-set", "yes"}}},
-		{"non-ASCII", `{"name":"José","ascii":"Jose"}`, []Header{{"x-authorizer-ascii", "Jose"}}},
-		{"escaped in JSON", `{"q":"say \"hi\"","u":"\u0041"}`, []Header{{"x-authorizer-q", `say "hi"`}, {"x-authorizer-u", "A"}}},
+		{"an empty value", `{"empty":"","set":"yes"}`, []Header{{Name: "x-authorizer-set", Value: "yes"}}},
+		{"non-ASCII", `{"name":"José","ascii":"Jose"}`, []Header{{Name: "x-authorizer-ascii", Value: "Jose"}}},
+		{"escaped in JSON", `{"q":"say \"hi\"","u":"\u0041"}`, []Header{{Name: "x-authorizer-q", Value: `say "hi"`}, {Name: "x-authorizer-u", Value: "A"}}},
 		{"an empty key", `{"":"x"}`, nil},
 	}
 	for _, tt := range tests {
@@ -75,7 +75,7 @@ func TestUpstreamHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatalf("UpstreamHeaders: %v", err)
 			}
-			want := append([]Header{{PrincipalHeader, "alice"}}, tt.own...)
+			want := append([]Header{{Name: PrincipalHeader, Value: "alice"}}, tt.own...)
 			if got := set[:len(set)-1]; !equalHeaders(got, want) {
 				t.Errorf("headers %q, want %q", got, want)
 			}
@@ -97,7 +97,7 @@ func TestUpstreamHeadersWithoutContext(t *testing.T) {
 			t.Fatalf("%s: ParseResponse: %v", ctx, err)
 		}
 		set, err := UpstreamHeaders(res)
-		if err != nil || !equalHeaders(set, []Header{{PrincipalHeader, "alice"}}) {
+		if err != nil || !equalHeaders(set, []Header{{Name: PrincipalHeader, Value: "alice"}}) {
 			t.Errorf("%s: headers %q, %v; want only the principal", ctx, set, err)
 		}
 	}

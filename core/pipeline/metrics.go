@@ -133,9 +133,12 @@ func Counters(r Result) []string {
 	return counterSets[d][r.CacheState][r.Cause]
 }
 
-// authorizerCounters are the counters every authorizer has.
+// authorizerCounters are the counters every authorizer has. bad_request
+// is among them: a request refused on an authorized route (a method ARN
+// past 1600 bytes, a query that cannot be read) counts under its
+// authorizer, and Envoy's dynamic modules cannot define a metric later.
 var authorizerCounters = [...]string{
-	MetricAllow, MetricDeny, MetricUnauthorized, MetricError,
+	MetricAllow, MetricDeny, MetricUnauthorized, MetricError, MetricBadRequest,
 	MetricErrorRefused, MetricErrorReset, MetricErrorTimeout, MetricErrorStatus, MetricErrorMalformed,
 	MetricTimeout, MetricCacheHit, MetricCacheMiss, MetricSharedHit,
 	MetricCoalesced, MetricStaleServed,

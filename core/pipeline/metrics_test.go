@@ -14,7 +14,7 @@ func TestPlanMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counters := "allow,deny,unauthorized,error,error_refused,error_reset,error_timeout,error_status,error_malformed,timeout,cache_hit,cache_miss,shared_hit,coalesced,stale_served"
+	counters := "allow,deny,unauthorized,error,bad_request,error_refused,error_reset,error_timeout,error_status,error_malformed,timeout,cache_hit,cache_miss,shared_hit,coalesced,stale_served"
 	var want []string
 	for _, a := range []string{"alpha", "zeta"} {
 		for _, c := range strings.Split(counters, ",") {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/authgate/authgate/core/internal/ascii"
 )
 
 // matchable reports whether path is one CleanPath could have returned, as
@@ -91,7 +93,7 @@ func (r PathRules) Clean(target string) (path, rawQuery string, err error) {
 			return "", "", errBackslash
 		case c == ';' && !r.AllowParameters:
 			return "", "", errParameter
-		case isControl(c):
+		case ascii.IsControl(c):
 			return "", "", errControlByte
 		case c >= utf8.RuneSelf:
 			wide = true
@@ -150,7 +152,7 @@ func (r PathRules) unescape(s string) (_ string, percent bool, _ error) {
 			return "", false, errBackslash
 		case d == ';' && !r.AllowParameters:
 			return "", false, errParameter
-		case isControl(d):
+		case ascii.IsControl(d):
 			return "", false, errControlByte
 		case d == '%':
 			percent = true

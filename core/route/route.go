@@ -1,8 +1,14 @@
+// Package route matches request paths against API Gateway route templates
+// ({name}, {proxy+}, $default) as API Gateway does, and cleans and judges
+// the path first (CleanPath): what reaches the router is the one reading
+// of the path every upstream shares, or the request is refused.
 package route
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/authgate/authgate/core/internal/ascii"
 )
 
 // Route is one configured route template, as API Gateway writes them:
@@ -127,7 +133,7 @@ func CheckRouteMethod(s string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("must be ANY or one of %s, got %s", strings.Join(Methods, ", "), quoteShort(s))
+	return fmt.Errorf("must be ANY or one of %s, got %s", strings.Join(Methods, ", "), ascii.QuoteShort(s))
 }
 
 func newNode() node { return node{end: leaf{any: -1}} }
@@ -200,22 +206,22 @@ func (l *leaf) pick(method string) int {
 // parseTemplate validates a template and returns its parameters.
 func parseTemplate(t string) ([]paramSpec, error) {
 	if t == "" || t[0] != '/' {
-		return nil, fmt.Errorf("must start with \"/\", got %s", quoteShort(t))
+		return nil, fmt.Errorf("must start with \"/\", got %s", ascii.QuoteShort(t))
 	}
 	if t == "/" {
 		return nil, nil
 	}
 	if t[len(t)-1] == '/' {
-		return nil, fmt.Errorf("must not end with \"/\", got %s", quoteShort(t))
+		return nil, fmt.Errorf("must not end with \"/\", got %s", ascii.QuoteShort(t))
 	}
 	var params []paramSpec
 	segs := strings.Split(t[1:], "/")
 	for i, seg := range segs {
 		switch {
 		case seg == "":
-			return nil, fmt.Errorf("empty segment in %s", quoteShort(t))
+			return nil, fmt.Errorf("empty segment in %s", ascii.QuoteShort(t))
 		case seg == "." || seg == "..":
-			return nil, fmt.Errorf("%q segment in %s", seg, quoteShort(t))
+			return nil, fmt.Errorf("%q segment in %s", seg, ascii.QuoteShort(t))
 		case seg[0] == '{' && seg[len(seg)-1] == '}':
 			name := seg[1 : len(seg)-1]
 			greedy := strings.HasSuffix(name, "+")
@@ -225,8 +231,8 @@ func parseTemplate(t string) ([]paramSpec, error) {
 					return nil, fmt.Errorf("greedy parameter %s must be the last segment", seg)
 				}
 			}
-			if name == "" || !all(name, isParamChar) {
-				return nil, fmt.Errorf("parameter %s: name must be letters, digits, '.', '-' and '_'", quoteShort(seg))
+			if name == "" || !ascii.All(name, isParamChar) {
+				return nil, fmt.Errorf("parameter %s: name must be letters, digits, '.', '-' and '_'", ascii.QuoteShort(seg))
 			}
 			for _, p := range params {
 				if p.name == name {
@@ -235,11 +241,11 @@ func parseTemplate(t string) ([]paramSpec, error) {
 			}
 			params = append(params, paramSpec{name: name, segment: i, greedy: greedy})
 		case strings.ContainsAny(seg, "{}"):
-			return nil, fmt.Errorf("segment %s: a parameter must be a whole segment", quoteShort(seg))
+			return nil, fmt.Errorf("segment %s: a parameter must be a whole segment", ascii.QuoteShort(seg))
 		default:
 			for j := 0; j < len(seg); j++ {
 				if !isLiteralChar(seg[j]) {
-					return nil, fmt.Errorf("segment %s: character %q not allowed", quoteShort(seg), seg[j])
+					return nil, fmt.Errorf("segment %s: character %q not allowed", ascii.QuoteShort(seg), seg[j])
 				}
 			}
 		}
@@ -247,13 +253,13 @@ func parseTemplate(t string) ([]paramSpec, error) {
 	return params, nil
 }
 
-func isParamChar(c byte) bool { return isAlnum(c) || c == '.' || c == '-' || c == '_' }
+func isParamChar(c byte) bool { return ascii.IsAlnum(c) || c == '.' || c == '-' || c == '_' }
 
 // isLiteralChar accepts the RFC 3986 pchar set without percent escapes:
 // templates are compared with decoded paths, so an escape in a template
 // would be ambiguous.
 func isLiteralChar(c byte) bool {
-	return isAlnum(c) || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+	return ascii.IsAlnum(c) || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
 }
 
 // Match returns the route for method and the decoded path (from CleanPath).
@@ -324,27 +330,3 @@ func capture(params []paramSpec, rest string, out []Param) {
 		start = end + 1
 	}
 }
-
-// quoteShort quotes s for an error message, cut to a readable length.
-func quoteShort(s string) string {
-	const max = 64
-	if len(s) > max {
-		return fmt.Sprintf("%q...", s[:max])
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-func all(s string, ok func(byte) bool) bool {
-	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func isControl(c byte) bool { return c < 0x20 || c == 0x7f }

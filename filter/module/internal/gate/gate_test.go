@@ -372,7 +372,7 @@ func TestConfigErrors(t *testing.T) {
 func TestMetricsDefinedUpFront(t *testing.T) {
 	v := newEnv(t, tokenConfig)
 	var want []string
-	for _, s := range []string{pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError,
+	for _, s := range []string{pipeline.MetricAllow, pipeline.MetricDeny, pipeline.MetricUnauthorized, pipeline.MetricError, pipeline.MetricBadRequest,
 		pipeline.MetricErrorRefused, pipeline.MetricErrorReset, pipeline.MetricErrorTimeout, pipeline.MetricErrorStatus,
 		pipeline.MetricErrorMalformed, pipeline.MetricTimeout, pipeline.MetricCacheHit, pipeline.MetricCacheMiss, pipeline.MetricSharedHit,
 		pipeline.MetricCoalesced, pipeline.MetricStaleServed, pipeline.MetricAuthorizerLatency} {
