@@ -155,15 +155,19 @@ differential: build envoy ## the same random requests against every host (DIFF_C
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 \
 	AUTHGATE_DIFF_CASES=$(DIFF_CASES) AUTHGATE_DIFF_SEED=$(DIFF_SEED) $(GO) test -count=1 -timeout 60m -run '^TestDifferential$$' -v ./e2e
 
-# fuzz: every fuzz target, each for FUZZTIME. New crashers land in the
-# package's testdata/fuzz/ and are replayed by `make test` from then on.
-fuzz: ## every fuzz target for FUZZTIME; crashers land in testdata/fuzz/
-	@set -e; for pkg in $$($(GO) list ./...); do \
+# fuzz: every fuzz target, each for FUZZTIME. A target that finds a
+# crasher does not stop the others: all run, and the failing ones are
+# listed at the end. New crashers land in the package's testdata/fuzz/ and
+# are replayed by `make test` from then on.
+fuzz: ## every fuzz target for FUZZTIME, all run; crashers land in testdata/fuzz/
+	@failed=""; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$pkg.$$f"; \
 	  done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: targets with findings:"; for f in $$failed; do echo "  $$f"; done; exit 1; fi; \
+	echo "fuzz: every target ran $(FUZZTIME) without a finding"
 
 # bench: Go micro-benchmarks (hit path, policy evaluation, cache), then the
 # side-by-side load comparison when it is available.

@@ -89,6 +89,9 @@ type request struct {
 	// absolute-form target is the :scheme and :authority pseudo-headers,
 	// so a row sending one runs over HTTP/1.1 only (row.only).
 	raw bool
+	// version, for a raw request over HTTP/1, is the request line's
+	// version instead of HTTP/1.1.
+	version string
 }
 
 // reply is one answer as the client saw it.
@@ -159,7 +162,7 @@ func sendRawH1(base string, r request) (*reply, error) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", r.method, r.target)
+	fmt.Fprintf(&b, "%s %s %s\r\n", r.method, r.target, cmpOr(r.version, "HTTP/1.1"))
 	named := func(name string) bool {
 		return slices.ContainsFunc(r.headers, func(h [2]string) bool { return strings.EqualFold(h[0], name) })
 	}

@@ -147,13 +147,16 @@ const (
 // securityConfig puts authorized routes next to a catch-all NONE route, so
 // a request that escapes a route's match lands on a route without an
 // authorizer; its jwt authorizer reads Authorization and validates nothing,
-// so any token reaches it.
+// so any token reaches it. The limits rows use it too: its "small"
+// authorizer accepts answers of 2048 bytes at most.
 const securityConfig = `{
   "region": "us-east-1", "accountId": "123456789012", "restApiId": "a1b2c3d4e5", "stage": "prod",
   "authorizers": {
-    "jwt": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000, "authorizerResultTtlInSeconds": 300}
+    "jwt": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000, "authorizerResultTtlInSeconds": 300},
+    "small": {"type": "TOKEN", "cluster": "authorizer", "path": "/authorize", "timeoutMs": 5000, "maxResponseBytes": 2048}
   },
   "routes": [
+    {"method": "ANY", "path": "/small/{proxy+}", "authorizer": "small"},
     {"method": "GET", "path": "/rt/admin", "authorizer": "jwt"},
     {"method": "ANY", "path": "/admin", "authorizer": "jwt"},
     {"method": "ANY", "path": "/pets", "authorizer": "jwt"},

@@ -11,8 +11,8 @@ import (
 // TestEnvoyDecisionsAndCauses runs the wasm filter and the dynamic
 // module in Envoy at Envoy's default log level with logDecisions set:
 // every decision line shows at info, each authorizer failure as a warning
-// whose reason names its cause, and the error_<cause> counters tell the
-// failures apart.
+// whose reason names its cause (for an answer refused by a limit, the
+// limit), and the error_<cause> counters tell the failures apart.
 func TestEnvoyDecisionsAndCauses(t *testing.T) {
 	for _, tt := range []struct {
 		gw        *envoyGateway
@@ -50,6 +50,16 @@ func checkDecisionsAndCauses(t *testing.T, gw *envoyGateway, component string) {
 			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="authorizer answered status 500"`},
 		{"/pets/1", bearer(authz.Malformed, "dec"), 500,
 			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="invalid authorizer response: `},
+		// Answers refused before they are read, or before a recursive
+		// parser sees them, are malformed; the reason names the limit.
+		{"/pets/1", bearer(authz.BigLength, "dec"), 500,
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="authorizer answer larger than maxResponseBytes \(1048576\)"`},
+		{"/pets/1", bearer(authz.Big, "dec"), 500,
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="authorizer answer larger than maxResponseBytes \(1048576\)"`},
+		{"/pets/1", bearer(authz.Gzip, "dec"), 500,
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason=` + regexp.QuoteMeta(`"authorizer answer has content-encoding \"gzip\"; only identity is read"`)},
+		{"/pets/1", bearer(authz.Deep, "dec"), 500,
+			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="invalid authorizer response: response: nested deeper than 32 levels"`},
 		{"/pets/1", bearer(authz.Hangup, "dec"), 500,
 			`\[warning\]\[` + component + `\] .*decision=ERROR status=500 reason="authorizer call reset: connection termination"`},
 		{"/dead/1", bearer(authz.Allow, "dec"), 500,
@@ -68,8 +78,8 @@ func checkDecisionsAndCauses(t *testing.T, gw *envoyGateway, component string) {
 	}
 	after := envoyCounters(t, inst.envoy.AdminURL(), gw.stats())
 	for name, want := range map[string]int64{
-		"authgate.jwt.allow": 2, "authgate.jwt.error": 3,
-		"authgate.jwt.error_status": 1, "authgate.jwt.error_malformed": 1, "authgate.jwt.error_reset": 1,
+		"authgate.jwt.allow": 2, "authgate.jwt.error": 7,
+		"authgate.jwt.error_status": 1, "authgate.jwt.error_malformed": 5, "authgate.jwt.error_reset": 1,
 		"authgate.dead.error": 1, "authgate.dead.error_refused": 1,
 		"authgate.short.error": 1, "authgate.short.error_timeout": 1, "authgate.short.timeout": 1,
 		"authgate.jwt.error_refused": 0, "authgate.jwt.error_timeout": 0,

@@ -13,7 +13,20 @@ import (
 // event field (or by another key a check names). A listed difference is
 // logged instead of failing; one that no longer occurs fails, so the list
 // shrinks as hosts are fixed.
-var knownHostDiffs = map[string]map[string]string{}
+var knownHostDiffs = map[string]map[string]string{
+	// net/http parses the request target before any handler runs and
+	// answers an invalid percent-escape in the path with its own 400
+	// (text/plain, "400 Bad Request"); Envoy hands the request to the
+	// filter, whose 400 is API Gateway's JSON. Both refuse, with the same
+	// status; a Go server offers no hook to answer otherwise.
+	"native/h1":       {netHTTPKey: netHTTPWhy},
+	"wasm/h1":         {netHTTPKey: netHTTPWhy},
+	"serve-native/h1": {netHTTPKey: netHTTPWhy},
+	"serve-wasm/h1":   {netHTTPKey: netHTTPWhy},
+}
+
+// netHTTPWhy is why the Go hosts answer net/http's 400 (netHTTPKey).
+const netHTTPWhy = "net/http answers an invalid escape in the path before any handler runs"
 
 // knownDiffs records which known differences were seen. Runs go one
 // after another, but hosts_agree reads what they wrote, so access is

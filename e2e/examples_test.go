@@ -124,7 +124,7 @@ func TestIstioWasmPlugin(t *testing.T) {
 		{"spec.phase", spec["phase"], eq("AUTHN")},
 		{"spec.type", spec["type"], eq("HTTP")},
 		{"spec.imagePullPolicy", spec["imagePullPolicy"], oneOf("IfNotPresent", "Always")},
-		{"spec.failStrategy", spec["failStrategy"], eq("FAIL_CLOSE")},
+		{"spec.failStrategy", spec["failStrategy"], eq("FAIL_RELOAD")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,7 +246,10 @@ func TestEnvoyExample(t *testing.T) {
 
 // TestExampleConnectionManagers: every Envoy example a user may copy takes
 // the client's address from the connection and drops header names with
-// underscores (see RATIONALE.md, "What upstreams read").
+// underscores (see RATIONALE.md, "What upstreams read"), bounds clients as
+// authgate serve does by default (idle 60 s, headers within 10 s, the
+// request within 60 s, 100 header fields), and replaces a wasm VM that
+// fails (FAIL_RELOAD) instead of failing closed for good.
 func TestExampleConnectionManagers(t *testing.T) {
 	paths, err := filepath.Glob("../examples/envoy/*.yaml")
 	if err != nil || len(paths) < 3 {
@@ -266,6 +269,20 @@ func TestExampleConnectionManagers(t *testing.T) {
 					hcm["append_x_forwarded_port"] != true {
 					t.Errorf("connection manager: use_remote_address %v, xff_num_trusted_hops %v, headers_with_underscores_action %v, append_x_forwarded_port %v; want true, 0, DROP_HEADER, true",
 						hcm["use_remote_address"], hcm["xff_num_trusted_hops"], opts["headers_with_underscores_action"], hcm["append_x_forwarded_port"])
+				}
+				if opts["idle_timeout"] != "60s" || opts["max_headers_count"] != 100 ||
+					hcm["request_headers_timeout"] != "10s" || hcm["request_timeout"] != "60s" {
+					t.Errorf("client bounds: idle_timeout %v, max_headers_count %v, request_headers_timeout %v, request_timeout %v; want 60s, 100, 10s, 60s",
+						opts["idle_timeout"], opts["max_headers_count"], hcm["request_headers_timeout"], hcm["request_timeout"])
+				}
+				filters, err := list(hcm, "http_filters")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f := byName(filters, "envoy.filters.http.wasm"); f != nil {
+					if c := must(obj(f, "typed_config", "config")); c["failure_policy"] != "FAIL_RELOAD" {
+						t.Errorf("wasm filter failure_policy %v, want FAIL_RELOAD", c["failure_policy"])
+					}
 				}
 			}
 		})

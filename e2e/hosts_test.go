@@ -85,11 +85,11 @@ type instance struct {
 // embeddings, then both engines of `authgate serve`. What serve adds to
 // its engine (flags, signing client, reverse proxy) is the same for both,
 // so serve-native runs every group and serve-wasm, whose every process
-// first compiles the filter, only the security rows; its engine runs
-// every group in process as the wasm host.
+// first compiles the filter, only the security and limits rows; its
+// engine runs every group in process as the wasm host.
 func gateways() []gateway {
 	return []gateway{nativeGateway{}, wasmGateway{}, wasmEnvoy(0), moduleEnvoy(""),
-		cliGateway{engine: "native"}, cliGateway{engine: "wasm", groups: []string{groupSecurity}}}
+		cliGateway{engine: "native"}, cliGateway{engine: "wasm", groups: []string{groupSecurity, groupLimits}}}
 }
 
 // env is what a gateway talks to: the authorizer, the echo upstream and

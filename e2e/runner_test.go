@@ -242,6 +242,12 @@ func (r *runner) row(t *testing.T, rw *row) *outcome {
 		}
 		for j := range n {
 			where := fmt.Sprintf("step %d (%s %s) request %d", i, st.req.method, st.req.target, j)
+			if st.want.reset && isStreamReset(errs[j]) {
+				if j == 0 {
+					summary = append(summary, "stream reset")
+				}
+				continue
+			}
 			if errs[j] != nil {
 				t.Errorf("%s: %v", where, errs[j])
 				continue
@@ -349,33 +355,76 @@ var proxyHeaders = []string{"host", "connection", "content-length", "transfer-en
 // check asserts one reply against st.want and returns its summary.
 func (r *runner) check(t *testing.T, where, base string, st *step, rp *reply) string {
 	t.Helper()
-	if st.want.codecRefuses && codecRefusal(r.gw, r.proto, rp) {
-		return refusedBeforeFilter
+	if st.want.reset {
+		t.Errorf("%s: answered %d %q, want the stream reset", where, rp.status, rp.body)
+		return fmt.Sprintf("%d %s", rp.status, rp.body)
+	}
+	if st.want.codecRefuses {
+		// Over HTTP/1 Envoy's codec refuses it before any filter runs,
+		// and the Go hosts refuse it as it does (envoyheaders.Refuse).
+		// Each answer is checked exactly; as the protocols' answers
+		// differ, the summary only names the refusal.
+		a := st.want.reject
+		if r.proto.name == "h1" {
+			a = codecBadRequest
+		}
+		r.checkAnswer(t, where, a, rp)
+		return codecRefused
+	}
+	if a := st.want.reject; a != nil && st.want.netHTTPRefuses && netHTTPRefusal(rp) && isKnown(r.run, netHTTPKey) {
+		r.kd.differs(t, r.run, netHTTPKey, fmt.Sprintf("%s: net/http answered %d %q before any handler ran", where, rp.status, rp.body))
+		// Summed up as the answer expected, so hosts_agree does not
+		// report it again.
+		return answerSummary(a)
 	}
 	if a := st.want.reject; a != nil {
-		s := r.checkAnswer(t, where, a, rp)
-		if st.want.codecRefuses {
-			// The same refusal, whichever layer gave it.
-			return refusedBeforeFilter
-		}
-		return s
+		return r.checkAnswer(t, where, a, rp)
 	}
 	return r.checkUpstream(t, where, base, st, rp)
 }
 
-// refusedBeforeFilter sums up a refusal of a request that a proxy's codec
-// may refuse before the filter runs (want.codecRefuses), whoever refused
-// it: hosts agree on the refusal, each checked on its own.
-const refusedBeforeFilter = "refused before the upstream"
+// codecRefused sums up a request want.codecRefuses refuses.
+const codecRefused = "refused by Envoy's codec over HTTP/1, by the gateway over HTTP/2"
 
-// codecRefusal reports whether rp, from gw over p, is Envoy's HTTP/1
-// codec refusing a request line before any filter runs: a plain 400 "Bad
-// Request", never the gateway's JSON answer, and nothing from the
-// upstream.
-func codecRefusal(gw gateway, p protocol, rp *reply) bool {
-	_, envoy := gw.(*envoyGateway)
-	return envoy && p.name == "h1" && rp.status == http.StatusBadRequest &&
-		string(rp.body) == "Bad Request" && rp.header.Get(echo.Marker) == ""
+// codecBadRequest is Envoy's HTTP/1 codec's answer to a request line it
+// refuses before any filter runs (a method outside its list, a target
+// byte outside '!'..'~').
+var codecBadRequest = codecAnswer(400, "Bad Request")
+
+// codecAnswer is one of the plain answers Envoy's codec gives before any
+// filter runs, which the Go hosts give alike (envoyheaders.Refuse).
+func codecAnswer(status int, body string) *answer {
+	return &answer{status: status, body: body, headers: map[string]string{"content-type": "text/plain"}}
+}
+
+// netHTTPKey is the knownHostDiffs key of net/http's own 400 (see
+// want.netHTTPRefuses).
+const netHTTPKey = "net/http refuses an invalid escape in the path"
+
+// netHTTPRefusal reports whether rp is net/http's own answer to a request
+// line it cannot parse, written before any handler runs.
+func netHTTPRefusal(rp *reply) bool {
+	return rp.status == http.StatusBadRequest && string(rp.body) == "400 Bad Request" &&
+		rp.header.Get("Content-Type") == "text/plain; charset=utf-8" && rp.header.Get(echo.Marker) == ""
+}
+
+// answerSummary is the summary checkAnswer gives for a reply that is a.
+func answerSummary(a *answer) string {
+	h := make(map[string][]string, len(a.headers))
+	for name, val := range a.headers {
+		h[name] = []string{val}
+	}
+	body := a.body
+	if a.bodyPattern != "" {
+		body = "~" + a.bodyPattern
+	}
+	return fmt.Sprintf("%d %v %s", a.status, headerList(h), body)
+}
+
+// isStreamReset reports whether err is the client's report of a stream
+// the server reset (HTTP/2 RST_STREAM).
+func isStreamReset(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "stream error")
 }
 
 // checkAnswer asserts one of the gateway's own answers.

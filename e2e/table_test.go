@@ -22,6 +22,7 @@ var groups = []group{
 	{name: "token", rows: tokenRows},
 	{name: "api", rows: apiRows},
 	{name: groupSecurity, rows: securityRows},
+	{name: groupLimits, rows: limitsRows},
 	lambdaGroup,
 }
 
@@ -107,11 +108,19 @@ type step struct {
 // server) to a request it received as described.
 type want struct {
 	reject *answer
-	// codecRefuses lets a proxy's HTTP/1 codec refuse the request before
-	// the filter runs, in place of reject: Envoy answers a method it does
-	// not know with its own plain 400. Either way the upstream must not
-	// see the request.
+	// codecRefuses says that over HTTP/1 Envoy's codec refuses the
+	// request before any filter runs, with its plain 400 (a method
+	// outside its list), and every Go host as it does; reject then
+	// applies over HTTP/2 only.
 	codecRefuses bool
+	// netHTTPRefuses says that net/http refuses the request line before
+	// a Go host's handler runs (an invalid percent-escape in the path),
+	// with its own 400 in place of reject: a known difference of the runs
+	// knownHostDiffs lists under netHTTPKey.
+	netHTTPRefuses bool
+	// reset says the host must reset the stream (HTTP/2) instead of
+	// answering, as Envoy does past max_headers_count.
+	reset bool
 	// upstream are headers the upstream must receive with exactly these
 	// values (one value each). Every x-authorizer-* header it receives
 	// must be listed. Both hold under the plain and the CGI reading (where

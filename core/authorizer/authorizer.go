@@ -11,7 +11,10 @@ package authorizer
 
 import (
 	"errors"
+	"strconv"
+	"unicode/utf8"
 
+	"github.com/authgate/authgate/core/internal/jsondepth"
 	"github.com/authgate/authgate/core/policy"
 )
 
@@ -93,3 +96,31 @@ func (r *Result) Size() int {
 // ErrUnauthorized is returned by ParseResponse when the authorizer denies the
 // identity itself ("Unauthorized" answers and HTTP 401): the gateway answers 401.
 var ErrUnauthorized = errors.New("authorizer: unauthorized")
+
+// ErrUnreadable is matched (errors.Is) by the error for an answer whose
+// text no parser may read: text that is not UTF-8 (JSON text is, RFC 8259
+// section 8.1), or nesting deeper than jsondepth.Max levels, which in the
+// filter would exhaust the wasm engine's stack in gjson's recursive
+// validation.
+var ErrUnreadable = errors.New("authorizer: unreadable answer")
+
+// unreadable is an error that matches ErrUnreadable and reads as its text.
+type unreadable string
+
+func (e unreadable) Error() string { return string(e) }
+
+func (unreadable) Is(target error) bool { return target == ErrUnreadable }
+
+// checkText refuses text no recursive parser may see; prefix starts the
+// error.
+func checkText(prefix, s string) error {
+	if !utf8.ValidString(s) {
+		return unreadable(prefix + "not valid UTF-8")
+	}
+	// Before any recursive parser runs: in the filter, a few thousand
+	// levels would exhaust the engine's stack and kill the VM.
+	if jsondepth.Exceeds(s, jsondepth.Max) {
+		return unreadable(prefix + "nested deeper than " + strconv.Itoa(jsondepth.Max) + " levels")
+	}
+	return nil
+}

@@ -34,6 +34,9 @@ const (
 // every status but 200 (throttling's 429, Lambda's own 4xx and 5xx, a
 // refused signature's 403), after which the gateway answers 500.
 //
+// A function error's body that no parser may read (see ErrUnreadable) is an
+// error matching ErrUnreadable, before gjson sees it.
+//
 // Header names are matched case-insensitively. The error names the Lambda
 // error type and quotes the function's message cut short, so a log line
 // tells what went wrong.
@@ -49,6 +52,9 @@ func ReadInvokeResponse(status int, headers []Header, body []byte) error {
 		return nil
 	}
 	s := strings.TrimSpace(string(body))
+	if err := checkText("lambda invoke: function error "+quote(fe)+", body ", s); err != nil {
+		return err
+	}
 	if !gjson.Valid(s) {
 		return fmt.Errorf("lambda invoke: function error %s, body not JSON", quote(fe))
 	}

@@ -32,6 +32,8 @@ func TestReadInvokeResponse(t *testing.T) {
 		{"service error", 502, nil, ``, "status 502"},
 		{"unauthorized body with 401 status", 401, nil, `{"errorMessage":"Unauthorized"}`, "status 401"},
 		{"202 is not a synchronous answer", 202, nil, ``, "status 202"},
+		{"error nested too deep", 200, fe, `{"errorMessage":"Unauthorized","x":` + nested(10000) + `}`, "unreadable: body nested deeper than 32 levels"},
+		{"error not UTF-8", 200, fe, "{\"errorMessage\":\"Unauthorized\",\"x\":\"\xff\"}", "unreadable: body not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,8 +48,10 @@ func TestReadInvokeResponse(t *testing.T) {
 					t.Fatalf("err = %v, want ErrUnauthorized", err)
 				}
 			default:
-				if err == nil || errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("err = %v, want an error containing %q", err, tt.want)
+				// "unreadable: " asks for an error that matches ErrUnreadable.
+				want, unread := strings.CutPrefix(tt.want, "unreadable: ")
+				if err == nil || errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), want) || errors.Is(err, ErrUnreadable) != unread {
+					t.Fatalf("err = %v, want an error containing %q (unreadable %v)", err, want, unread)
 				}
 			}
 		})

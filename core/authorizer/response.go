@@ -33,7 +33,8 @@ const maxQuoted = 128
 //     takes, errorType and other members allowed) is Unauthorized. An
 //     object with any other errorMessage is an error.
 //   - Otherwise the body must be a JSON object with no repeated member
-//     names. principalId must be a non-empty string; policyDocument must be
+//     names, in UTF-8 (RFC 8259), nested at most jsondepth.Max (32) levels
+//     deep, ignored members included. principalId must be a non-empty string; policyDocument must be
 //     an object and a valid policy; context, when present and not null, must
 //     be an object without repeated keys whose values are strings, numbers or
 //     booleans; usageIdentifierKey, when present and not null, must be a
@@ -121,6 +122,9 @@ func readMembers(status int, body []byte) (map[string]gjson.Result, error) {
 	}
 	if s == "" {
 		return nil, errors.New("response: empty body")
+	}
+	if err := checkText("response: ", s); err != nil {
+		return nil, err
 	}
 	if !gjson.Valid(s) {
 		return nil, errors.New("response: invalid JSON")

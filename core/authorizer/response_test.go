@@ -42,8 +42,12 @@ func TestParseResponseUnauthorized(t *testing.T) {
 	}
 }
 
+// nested is n arrays one inside the other around a number.
+func nested(n int) string { return strings.Repeat("[", n) + "1" + strings.Repeat("]", n) }
+
 // TestParseResponseErrors covers every rejection that is decided before the
 // policy document is parsed, so none of these depend on the policy parser.
+// Text no parser may read (not UTF-8, nested too deep) is ErrUnreadable.
 func TestParseResponseErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -96,6 +100,11 @@ func TestParseResponseErrors(t *testing.T) {
 		{name: "usage key number", status: 200, body: `{"principalId":"u","policyDocument":{},"usageIdentifierKey":1}`, wantErr: "usageIdentifierKey: must be a string"},
 		{name: "usage key object", status: 200, body: `{"principalId":"u","policyDocument":{},"usageIdentifierKey":{}}`, wantErr: "usageIdentifierKey: must be a string"},
 		{name: "principal checked before policy", status: 200, body: `{"policyDocument":"x","principalId":1}`, wantErr: "principalId: must be a string"},
+		{name: "invalid UTF-8 in the principal", status: 200, body: "{\"principalId\":\"\xff\",\"policyDocument\":{}}", wantErr: "response: not valid UTF-8"},
+		{name: "invalid UTF-8 in an ignored member", status: 200, body: "{\"principalId\":\"u\",\"policyDocument\":{},\"x\":\"\xc3\"}", wantErr: "response: not valid UTF-8"},
+		{name: "nested 33 levels", status: 200, body: `{"principalId":"u","policyDocument":{},"x":` + nested(32) + `}`, wantErr: "response: nested deeper than 32 levels"},
+		{name: "nested deep in an ignored member", status: 200, body: `{"principalId":"u","x":` + nested(10000) + `}`, wantErr: "response: nested deeper than 32 levels"},
+		{name: "nested deep and truncated", status: 200, body: `{"x":` + strings.Repeat("[", 100000), wantErr: "response: nested deeper than 32 levels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +120,10 @@ func TestParseResponseErrors(t *testing.T) {
 			}
 			if err.Error() != tt.wantErr {
 				t.Errorf("error = %q, want %q", err, tt.wantErr)
+			}
+			unreadable := strings.Contains(tt.wantErr, "UTF-8") || strings.Contains(tt.wantErr, "nested")
+			if errors.Is(err, ErrUnreadable) != unreadable {
+				t.Errorf("errors.Is(%q, ErrUnreadable) = %v, want %v", err, !unreadable, unreadable)
 			}
 		})
 	}

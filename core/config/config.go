@@ -19,6 +19,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/authgate/authgate/core/arn"
+	"github.com/authgate/authgate/core/internal/jsondepth"
 	"github.com/authgate/authgate/core/route"
 )
 
@@ -48,6 +49,23 @@ const (
 	DefaultSharedMaxEntryBytes = 16 << 10
 	MinSharedMaxEntryBytes     = 1 << 10
 	MaxSharedMaxEntryBytes     = 1 << 20
+
+	// DefaultResponseBytes is an authorizer's maxResponseBytes when not
+	// set: the largest answer body accepted. Every host refuses a larger
+	// answer (500) before reading it whole. MinResponseBytes and
+	// MaxResponseBytes bound the setting.
+	DefaultResponseBytes = 1 << 20
+	MinResponseBytes     = 1 << 10
+	MaxResponseBytes     = 16 << 20
+
+	// Bounds on the configuration's free-form text: every key and string
+	// value is at most MaxStringBytes long, except a gateway response
+	// template (MaxTemplateBytes) and an identityValidationExpression
+	// (MaxExpressionBytes, since the expression runs on every request that
+	// misses the cache).
+	MaxStringBytes     = 4 << 10
+	MaxTemplateBytes   = 64 << 10
+	MaxExpressionBytes = 1 << 10
 )
 
 // Identity source prefixes, as API Gateway spells them.
@@ -167,6 +185,10 @@ type Authorizer struct {
 	// Credentials is the IAM role ARN assumed to invoke Function
 	// (authorizerCredentials); "" signs with the host's own credentials.
 	Credentials string
+
+	// MaxResponseBytes is the largest answer body accepted
+	// (maxResponseBytes); a larger one is a failed call.
+	MaxResponseBytes int
 }
 
 // IsLambda reports whether the authorizer invokes a Lambda function.
@@ -312,10 +334,15 @@ type StageVariable struct {
 // authorizers, routes) after unknown and duplicate keys, so the same input
 // always reports the same error. Every error starts with the JSON path of
 // the bad field. Keys are case-sensitive, unknown keys and duplicate keys
-// are errors anywhere, and JSON types are never coerced.
+// are errors anywhere, and JSON types are never coerced. The document
+// nests at most 32 levels, and its keys and strings are bounded (see
+// MaxStringBytes).
 func Parse(b []byte) (*Plan, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("config: not valid UTF-8")
+	}
+	if jsondepth.Exceeds(b, jsondepth.Max) {
+		return nil, fmt.Errorf("config: nested deeper than %d levels", jsondepth.Max)
 	}
 	if !gjson.ValidBytes(b) {
 		return nil, invalidJSON(b)
@@ -517,6 +544,8 @@ func parseAuthorizers(top obj, stageVars []StageVariable, apiType string, warn *
 		switch {
 		case out[n] != nil:
 			err = fmt.Errorf("%s: duplicate key", path)
+		case len(n) > MaxStringBytes:
+			err = fmt.Errorf("authorizers: a name is longer than %d bytes", MaxStringBytes)
 		case n == "" || !allBytes(n, isNameChar):
 			err = fmt.Errorf("%s: name must be letters, digits, '-' and '_'", path)
 		case n == NoAuthorizer:
@@ -593,6 +622,7 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		"identityValidationExpression", "authorizerResultTtlInSeconds",
 		"authorizerPayloadFormatVersion", "enableSimpleResponses",
 		"unauthorizedTtlInSeconds", "staleIfErrorSeconds", "authorizerUri", "authorizerCredentials",
+		"maxResponseBytes",
 	})
 	if err != nil {
 		return nil, err
@@ -656,6 +686,11 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		return nil, err
 	}
 	a.StaleIfError = time.Duration(stale) * time.Second
+	maxBody, err := o.integer("maxResponseBytes", MinResponseBytes, MaxResponseBytes, DefaultResponseBytes)
+	if err != nil {
+		return nil, err
+	}
+	a.MaxResponseBytes = int(maxBody)
 	src, err := o.str("identitySource", false, "")
 	if err != nil {
 		return nil, err
@@ -703,6 +738,9 @@ func parseAuthorizer(name string, v gjson.Result, path string, stageVars []Stage
 		}
 		if expr == "" {
 			return nil, fmt.Errorf("%s: must not be empty; leave it out to accept any token", p)
+		}
+		if len(expr) > MaxExpressionBytes {
+			return nil, fmt.Errorf("%s: longer than %d bytes", p, MaxExpressionBytes)
 		}
 		if a.IdentityValidation, err = regexp.Compile(expr); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)

@@ -146,6 +146,26 @@ func TestParseErrors(t *testing.T) {
 			`authorizers.jwt.identityValidationExpression: must not be empty; leave it out to accept any token`},
 		{"regex type", jwt(tok + `"identityValidationExpression": 5`),
 			`authorizers.jwt.identityValidationExpression: must be a string, got 5`},
+		{"regex too long", jwt(tok + `"identityValidationExpression": "^` + strings.Repeat("a", 1024) + `"`),
+			`authorizers.jwt.identityValidationExpression: longer than 1024 bytes`},
+		{"maxResponseBytes small", jwt(tok + `"maxResponseBytes": 1023`), `authorizers.jwt.maxResponseBytes: must be 1024..16777216, got 1023`},
+		{"maxResponseBytes large", jwt(tok + `"maxResponseBytes": 16777217`), `authorizers.jwt.maxResponseBytes: must be 1024..16777216, got 16777217`},
+		{"maxResponseBytes string", jwt(tok + `"maxResponseBytes": "1MiB"`), `authorizers.jwt.maxResponseBytes: must be an integer, got "1MiB"`},
+
+		// Bounds on free-form text.
+		{"nested 33 levels", doc(`"x": ` + strings.Repeat("[", 32) + strings.Repeat("]", 32)), `config: nested deeper than 32 levels`},
+		{"nested deep and not JSON", `{"a":` + strings.Repeat("[", 100000), `config: nested deeper than 32 levels`},
+		{"long string value", jwt(tok + `"path": "/` + strings.Repeat("a", 4096) + `"`), `authorizers.jwt.path: longer than 4096 bytes`},
+		{"long authority", jwt(tok + `"authority": "` + strings.Repeat("a", 4097) + `"`), `authorizers.jwt.authority: longer than 4096 bytes`},
+		{"long stage variable", doc(`"stageVariables": {"a": "` + strings.Repeat("v", 4097) + `"}`), `stageVariables.a: longer than 4096 bytes`},
+		{"long key", doc(`"stageVariables": {"` + strings.Repeat("k", 4097) + `": "v"}`), `stageVariables: key longer than 4096 bytes`},
+		{"long unknown key", doc(`"` + strings.Repeat("k", 4097) + `": 1`), `config: key longer than 4096 bytes`},
+		{"long authorizer name", doc(`"authorizers": {"` + strings.Repeat("k", 4097) + `": {}}`), `authorizers: a name is longer than 4096 bytes`},
+		{"long route path", doc(`"routes": [{"method": "GET", "path": "/` + strings.Repeat("p", 4096) + `", "authorizer": "NONE"}]`), `routes[0].path: longer than 4096 bytes`},
+		{"long response parameter", doc(`"gatewayResponses": {"UNAUTHORIZED": {"responseParameters": {"gatewayresponse.header.x": "'` + strings.Repeat("v", 4096) + `'"}}}`),
+			`gatewayResponses.UNAUTHORIZED.responseParameters["gatewayresponse.header.x"]: longer than 4096 bytes`},
+		{"long response template", doc(`"gatewayResponses": {"UNAUTHORIZED": {"responseTemplates": {"application/json": "` + strings.Repeat("t", 64<<10+1) + `"}}}`),
+			`gatewayResponses.UNAUTHORIZED.responseTemplates["application/json"]: longer than 65536 bytes`},
 
 		// REQUEST identity.
 		{"regex on REQUEST not a string", jwt(req + `"identitySource": "method.request.header.A", "identityValidationExpression": 5`),
@@ -231,9 +251,10 @@ func TestParseExample(t *testing.T) {
 		StageVariables: []StageVariable{{"env", "prod"}},
 		Authorizers: map[string]*Authorizer{"jwt": {
 			Name: "jwt", Type: TypeToken, Cluster: "authorizer", Path: "/", Authority: "authorizer.local",
-			Timeout:         time.Second,
-			IdentitySources: []IdentitySource{{Kind: SourceHeader, Name: "authorization"}},
-			TTL:             300 * time.Second,
+			Timeout:          time.Second,
+			IdentitySources:  []IdentitySource{{Kind: SourceHeader, Name: "authorization"}},
+			TTL:              300 * time.Second,
+			MaxResponseBytes: 1 << 20,
 		}},
 		Routes: []Route{
 			{Method: "ANY", Path: "/health", ResourceID: "fhon00"},
@@ -272,7 +293,7 @@ func TestParseDefaultsAndNormalisation(t *testing.T) {
 			check: func(t *testing.T, p *Plan) {
 				a := p.Authorizers["jwt"]
 				want := &Authorizer{Name: "jwt", Type: TypeToken, Cluster: "authz", Path: "/", Authority: "authz",
-					Timeout: time.Second, TTL: 300 * time.Second,
+					Timeout: time.Second, TTL: 300 * time.Second, MaxResponseBytes: DefaultResponseBytes,
 					IdentitySources: []IdentitySource{{Kind: SourceHeader, Name: "authorization"}}}
 				if !reflect.DeepEqual(a, want) {
 					t.Errorf("authorizer = %+v, want %+v", a, want)

@@ -221,6 +221,8 @@ func parseResponseParameters(v gjson.Result, path string, c *consts) ([]Response
 			err = fmt.Errorf("%s: header %s is set twice", p, name)
 		case val.Type != gjson.String:
 			err = fmt.Errorf("%s: must be a string, got %s", p, got(val))
+		case len(val.Str) > MaxStringBytes:
+			err = checkLen(val, p, MaxStringBytes)
 		default:
 			var vr Variable
 			if vr, err = parseParamValue(val.String(), p, c); err == nil {
@@ -352,6 +354,9 @@ func parseResponseTemplates(v gjson.Result, path string, c *consts) ([]ResponseT
 		}
 		if val.Type != gjson.String {
 			err = fmt.Errorf("%s: must be a string, got %s", p, got(val))
+			return false
+		}
+		if err = checkLen(val, p, MaxTemplateBytes); err != nil {
 			return false
 		}
 		var t Template

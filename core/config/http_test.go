@@ -119,7 +119,8 @@ func TestParseHTTP(t *testing.T) {
 				a := p.Authorizers["lam"]
 				want := &Authorizer{Name: "lam", Type: TypeRequest, Cluster: "c", Path: "/", Authority: "c",
 					Timeout: time.Second, TTL: 300 * time.Second, PayloadFormatVersion: PayloadV2, EnableSimpleResponses: true,
-					IdentitySources: []IdentitySource{{SourceHeader, "x-api-key"}, {SourceQuery, "Tenant"}, {SourceStage, "tenant"}, {SourceContext, "routeKey"}}}
+					MaxResponseBytes: DefaultResponseBytes,
+					IdentitySources:  []IdentitySource{{SourceHeader, "x-api-key"}, {SourceQuery, "Tenant"}, {SourceStage, "tenant"}, {SourceContext, "routeKey"}}}
 				if !reflect.DeepEqual(a, want) {
 					t.Errorf("authorizer = %+v\nwant %+v", a, want)
 				}

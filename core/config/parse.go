@@ -28,6 +28,11 @@ func object(v gjson.Result, path string, known []string) (obj, error) {
 	var err error
 	v.ForEach(func(k, val gjson.Result) bool {
 		key := k.String()
+		if len(key) > MaxStringBytes {
+			// Checked first, so that no error repeats the key.
+			err = fmt.Errorf("%s: key longer than %d bytes", name(path), MaxStringBytes)
+			return false
+		}
 		p := join(path, key)
 		if _, dup := o.fields[key]; dup {
 			// gjson would silently read the first of the two.
@@ -63,6 +68,9 @@ func (o obj) str(key string, required bool, def string) (string, error) {
 	if v.Type != gjson.String {
 		return "", fmt.Errorf("%s: must be a string, got %s", join(o.path, key), got(v))
 	}
+	if err := checkLen(v, join(o.path, key), MaxStringBytes); err != nil {
+		return "", err
+	}
 	return v.String(), nil
 }
 
@@ -77,6 +85,15 @@ func (o obj) boolean(key string) (bool, error) {
 		return false, fmt.Errorf("%s: must be a boolean, got %s", join(o.path, key), got(v))
 	}
 	return v.Type == gjson.True, nil
+}
+
+// checkLen refuses a string longer than limit bytes; the error does not
+// repeat the string.
+func checkLen(v gjson.Result, path string, limit int) error {
+	if len(v.Str) > limit {
+		return fmt.Errorf("%s: longer than %d bytes", path, limit)
+	}
+	return nil
 }
 
 // integer returns the integer at key, def when absent. Only plain integer

@@ -57,6 +57,8 @@ func TestUpstreamHeaders(t *testing.T) {
 		{"keys that differ only in _ and -", `{"user_id":"a","user-id":"b"}`, nil},
 		{"an underscore key alone", `{"user_id":"a"}`, []Header{{Name: "x-authorizer-user_id", Value: "a"}}},
 		{"the principal header's name", `{"principal_id":"root","Principal-Id":"root"}`, nil},
+		{"the principal header's name in every spelling", `{"principal-id":"a","PRINCIPAL_ID":"b","Principal_id":"c","principal":"d"}`,
+			[]Header{{Name: "x-authorizer-principal", Value: "d"}}},
 		{"the context header's name", `{"context":"x","CONTEXT":"y"}`, nil},
 		{"leading and trailing blanks", `{"a":" x","b":"x ","c":"x y"}`, []Header{{Name: "x-authorizer-c", Value: "x y"}}},
 		{"control characters", `{"a":"x\r\nx-admin: 1","b":"tab\there","c":"nul\u0000"}`, nil},

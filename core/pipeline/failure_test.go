@@ -71,6 +71,22 @@ func TestResumeCauses(t *testing.T) {
 		{"not JSON", Response{Status: 200, Body: []byte("<html>")}, CauseMalformed, "invalid authorizer response: "},
 		{"no policy", Response{Status: 200, Body: []byte(`{"principalId":"a"}`)}, CauseMalformed, "invalid authorizer response: "},
 		{"a principal that cannot be a header", policyResponse("a\nb", "Allow", []string{"*"}, nil), CauseMalformed, "principalId: not a valid header value"},
+		// Refused before the answer is read, or before a recursive parser
+		// sees it: each is malformed, and the reason names the limit.
+		{"larger than maxResponseBytes, unread", Response{Status: 200, BodySize: 1<<20 + 1}, CauseMalformed,
+			"authorizer answer larger than maxResponseBytes (1048576)"},
+		{"larger than maxResponseBytes, read", Response{Status: 200, Body: []byte(strings.Repeat(" ", 1<<20) + "{}")}, CauseMalformed,
+			"authorizer answer larger than maxResponseBytes (1048576)"},
+		{"a 401 larger than maxResponseBytes", Response{Status: 401, BodySize: 5 << 20}, CauseMalformed,
+			"authorizer answer larger than maxResponseBytes (1048576)"},
+		{"gzip", Response{Status: 200, Headers: []Header{{Name: "content-encoding", Value: "gzip"}}, Body: allowAll.Body}, CauseMalformed,
+			`authorizer answer has content-encoding "gzip"; only identity is read`},
+		{"nested too deep", Response{Status: 200, Body: []byte(`{"principalId":"a","x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`)},
+			CauseMalformed, "invalid authorizer response: response: nested deeper than 32 levels"},
+		{"not UTF-8", Response{Status: 200, Body: []byte("{\"principalId\":\"\xff\"}")}, CauseMalformed,
+			"invalid authorizer response: response: not valid UTF-8"},
+		// The status decides first: an oversized error page is a status.
+		{"a 503 larger than maxResponseBytes", Response{Status: 503, BodySize: 5 << 20}, CauseStatus, "authorizer answered status 503"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

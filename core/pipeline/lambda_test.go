@@ -33,7 +33,7 @@ func TestLambdaCall(t *testing.T) {
 		c.Path != "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ajwt/invocations" {
 		t.Errorf("call = %s %s %s", c.Cluster, c.Authority, c.Path)
 	}
-	if len(c.Headers) != 1 || c.Headers[0] != (Header{Name: "x-amz-invocation-type", Value: "RequestResponse"}) {
+	if !equalHeaders(c.Headers, []Header{{Name: "accept-encoding", Value: "identity"}, {Name: "x-amz-invocation-type", Value: "RequestResponse"}}) {
 		t.Errorf("headers = %v", c.Headers)
 	}
 	want := `{"type":"TOKEN","authorizationToken":"Bearer abc","methodArn":"` + arnPrefix + `GET/pets"}`
@@ -87,6 +87,43 @@ func TestLambdaAnswers(t *testing.T) {
 			}
 			if n := p.CacheLen(); n != tt.wantCache {
 				t.Errorf("cache holds %d entries, want %d", n, tt.wantCache)
+			}
+		})
+	}
+}
+
+// TestLambdaAnswerCauses: the Invoke API's errors count as status
+// failures, while an answer refused for its size, encoding or text counts
+// as malformed, the function error's body included, which the gateway
+// must read to tell a thrown "Unauthorized" from other errors.
+func TestLambdaAnswerCauses(t *testing.T) {
+	fe := []Header{{Name: authorizer.FunctionErrorHeader, Value: "Unhandled"}}
+	tests := []struct {
+		name   string
+		resp   Response
+		cause  Cause
+		reason string
+	}{
+		{"function error", Response{Status: 200, Headers: fe, Body: []byte(`{"errorMessage":"down","errorType":"e"}`)}, CauseStatus, "authorizer failed: lambda invoke: function error"},
+		{"throttled and large", Response{Status: 429, BodySize: 5 << 20}, CauseStatus, "authorizer failed: lambda invoke: status 429"},
+		{"return value too large", Response{Status: 200, BodySize: 5 << 20}, CauseMalformed, "authorizer answer larger than maxResponseBytes (1048576)"},
+		{"function error too large", Response{Status: 200, Headers: fe, BodySize: 5 << 20}, CauseMalformed, "authorizer answer larger than maxResponseBytes (1048576)"},
+		{"function error nested too deep", Response{Status: 200, Headers: fe, Body: []byte(`{"errorMessage":"Unauthorized","x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`)},
+			CauseMalformed, `authorizer failed: lambda invoke: function error "Unhandled", body nested deeper than 32 levels`},
+		{"function error not UTF-8", Response{Status: 200, Headers: fe, Body: []byte("{\"errorMessage\":\"\xc3\"}")},
+			CauseMalformed, `authorizer failed: lambda invoke: function error "Unhandled", body not valid UTF-8`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := config.Parse([]byte(lambdaConfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := New(plan)
+			r := p.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("tok")}, t0)
+			r = p.Resume(r.Call, tt.resp, t0)
+			if r.Status != 500 || r.Cause != tt.cause || !strings.HasPrefix(r.Reason, tt.reason) {
+				t.Errorf("got %d cause %v reason %q; want 500 cause %v reason starting %q", r.Status, r.Cause, r.Reason, tt.cause, tt.reason)
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authgate/authgate/core/arn"
 	"github.com/authgate/authgate/core/authorizer"
@@ -163,6 +164,14 @@ type Result struct {
 
 // Call is an authorizer request to perform. Requests whose Calls have the
 // same Key may share one HTTP call and pass its answer to Resume each.
+//
+// Every host POSTs Event with "content-type: application/json" and
+// Headers, which ask for "accept-encoding: identity" (AcceptEncoding):
+// Resume refuses an answer in any other encoding, so no host decodes one
+// another host would refuse.
+// A host that learns an answer's body is longer than MaxResponseBytes (from
+// its content-length, or while reading) stops there and passes the size in
+// Response.BodySize instead of the body.
 type Call struct {
 	Authorizer string
 	Cluster    string
@@ -172,9 +181,13 @@ type Call struct {
 	Key        string // cache key; never log it: it contains the identity
 	Event      []byte // JSON body to POST
 	// Headers are request headers the call carries besides content-type:
-	// for a Lambda authorizer x-amz-invocation-type: RequestResponse. The
-	// slice is shared; never modify it.
+	// accept-encoding: identity (AcceptEncoding), and for a Lambda
+	// authorizer x-amz-invocation-type: RequestResponse. The slice is
+	// shared; never modify it.
 	Headers []Header
+	// MaxResponseBytes is the largest answer body Resume accepts (the
+	// authorizer's maxResponseBytes).
+	MaxResponseBytes int
 
 	state callState
 }
@@ -195,13 +208,52 @@ type callState struct {
 // embedding knows (else it is taken for a reset), and Detail gives the
 // host's words for it (an error's text, never the identity), for the log
 // line's reason. Envoy's own answers for calls it could not complete are
-// recognised as failures too (see Response.Failed).
+// recognised as failures too (see Response.Failed). BodySize, when above
+// the Call's MaxResponseBytes, is the size (or a lower bound of it) of a
+// body the host did not read; Body is then empty.
 type Response struct {
-	Status  int
-	Headers []Header
-	Body    []byte
-	Cause   Cause
-	Detail  string
+	Status   int
+	Headers  []Header
+	Body     []byte
+	BodySize int
+	Cause    Cause
+	Detail   string
+}
+
+// AcceptEncoding is the accept-encoding header value of every authorizer
+// request: the answer must not be compressed, which every host (Envoy's
+// async client included) can then read alike.
+const AcceptEncoding = "identity"
+
+// checkAnswer refuses an answer no host may read: one larger than the
+// authorizer's maxResponseBytes, or one with a content-encoding other than
+// identity (Envoy would hand the filter the compressed bytes while a Go
+// client may decompress them, so the hosts would disagree). Both hold
+// for every answer a status does not decide alone (2xx, 401, a Lambda
+// 200): the answer is judged before anything reads it, and a refusal is
+// CauseMalformed.
+func checkAnswer(c *Call, resp *Response) string {
+	if max(len(resp.Body), resp.BodySize) > c.MaxResponseBytes {
+		return "authorizer answer larger than maxResponseBytes (" + strconv.Itoa(c.MaxResponseBytes) + ")"
+	}
+	for _, h := range resp.Headers {
+		if !strings.EqualFold(h.Name, "content-encoding") {
+			continue
+		}
+		for _, enc := range strings.Split(h.Value, ",") {
+			if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, AcceptEncoding) {
+				return "authorizer answer has content-encoding " + strconv.Quote(truncate(enc, 32)) + "; only identity is read"
+			}
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // entry is what the cache keeps per identity: the parsed result and the
@@ -311,6 +363,11 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 	if len(methodARN) > arn.MaxLength {
 		return p.reject(p.ans.uriTooLong, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "method arn longer than 1600 bytes")
 	}
+	if !utf8.ValidString(methodARN) {
+		// The policy matchers find characters by decoding UTF-8; on other
+		// bytes they could disagree on where a character starts.
+		return p.reject(p.ans.badRequest, p.early(r, path, m.Template, m.Params), m.Template, auth.Name, "method arn not valid UTF-8")
+	}
 	req := &requestView{r: r, plan: p.plan, path: path, rawQuery: rawQuery, match: m, methodARN: methodARN, route: rt}
 	if auth.Type == config.TypeRequest {
 		if _, err := req.queryParams(); err != nil {
@@ -385,7 +442,7 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 		}
 		event = authorizer.RequestEvent(in)
 	}
-	var headers []Header
+	headers := callHeaders
 	if auth.IsLambda() {
 		headers = lambdaHeaders
 	}
@@ -401,6 +458,8 @@ func (p *Pipeline) Evaluate(r *Request, now time.Time) Result {
 			Key:        key,
 			Event:      event,
 			state:      state,
+
+			MaxResponseBytes: auth.MaxResponseBytes,
 		},
 		Route:      m.Template,
 		Authorizer: auth.Name,
@@ -444,7 +503,7 @@ func (p *Pipeline) Resume(c *Call, resp Response, now time.Time) Result {
 	if f, detail := resp.Failed(); f != CauseNone {
 		return p.failed(c, f, failureReason(f, detail, c), now)
 	}
-	res, f, reason, err := p.read(st.auth, resp)
+	res, f, reason, err := p.read(c, resp)
 	switch {
 	case errors.Is(err, authorizer.ErrUnauthorized):
 		if st.auth.UnauthorizedTTL > 0 {
@@ -504,37 +563,58 @@ func joinReason(a, b string) string {
 	return a + "; " + b
 }
 
-// read parses the authorizer's answer. A Lambda authorizer's answer is the
+// read parses the authorizer's answer to c, after checkAnswer's size and
+// encoding rules, which hold for every authorizer. A Lambda authorizer's answer is the
 // Invoke API's first: a function error, a throttle or a Lambda error is a
 // failure (or Unauthorized), never a response to parse; the body of a
 // successful invocation is the function's return value, read as any
 // authorizer's response. reason prefixes err in the failure's Reason, and
 // f is the failure's cause: CauseStatus for an error the Invoke API
 // reported or a status other than 2xx and 401 (Unauthorized), else
-// CauseMalformed.
-func (p *Pipeline) read(auth *config.Authorizer, resp Response) (res *authorizer.Result, f Cause, reason string, err error) {
-	if auth.IsLambda() {
-		if err := authorizer.ReadInvokeResponse(resp.Status, resp.Headers, resp.Body); err != nil {
-			return nil, CauseStatus, "authorizer failed: ", err
-		}
+// CauseMalformed. The status is judged first, since it decides without
+// the body; then checkAnswer's size and encoding rules, before anything
+// reads the body: an answer refused by them is malformed.
+func (p *Pipeline) read(c *Call, resp Response) (res *authorizer.Result, f Cause, reason string, err error) {
+	auth := c.state.auth
+	if auth.IsLambda() && resp.Status != 200 {
+		// The Invoke API's own errors, judged by status and headers.
+		return nil, CauseStatus, "authorizer failed: ", authorizer.ReadInvokeResponse(resp.Status, resp.Headers, nil)
 	}
 	if s := resp.Status; s != 401 && (s < 200 || s > 299) {
 		// Every response format refuses these statuses before reading a
 		// byte of the body.
 		return nil, CauseStatus, "authorizer answered ", errors.New("status " + strconv.Itoa(s))
 	}
+	if why := checkAnswer(c, &resp); why != "" {
+		return nil, CauseMalformed, "", errors.New(why)
+	}
+	if auth.IsLambda() {
+		if err := authorizer.ReadInvokeResponse(resp.Status, resp.Headers, resp.Body); err != nil {
+			// A function error is the Invoke API's report, unless its
+			// body could not be read at all.
+			f = CauseStatus
+			if errors.Is(err, authorizer.ErrUnreadable) {
+				f = CauseMalformed
+			}
+			return nil, f, "authorizer failed: ", err
+		}
+	}
 	res, err = p.parser(auth)(resp.Status, resp.Body)
 	return res, CauseMalformed, "invalid authorizer response: ", err
 }
 
-// lambdaHeaders are the request headers of every Lambda Invoke call.
-var lambdaHeaders = []Header{{Name: authorizer.InvocationTypeHeader, Value: authorizer.InvocationTypeRequestResponse}}
+// callHeaders are the request headers of every authorizer call besides
+// content-type, and lambdaHeaders those of every Lambda Invoke call.
+var (
+	callHeaders   = []Header{{Name: "accept-encoding", Value: AcceptEncoding}}
+	lambdaHeaders = []Header{callHeaders[0], {Name: authorizer.InvocationTypeHeader, Value: authorizer.InvocationTypeRequestResponse}}
+)
 
 // ParseAnswer reads the authorizer's answer to c exactly as Resume does,
 // without deciding or caching anything: for tools that show what an
 // authorizer said (authgate test-authorizer).
 func (p *Pipeline) ParseAnswer(c *Call, resp Response) (*authorizer.Result, error) {
-	res, _, _, err := p.read(c.state.auth, resp)
+	res, _, _, err := p.read(c, resp)
 	return res, err
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -208,6 +209,52 @@ func TestEvaluate(t *testing.T) {
 			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
 		},
 		{
+			name:     "context key folding into the principal header travels only encoded",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("fold1")},
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"principal_id": "root"})),
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"principal_id":"root"}`)},
+		},
+		{
+			name:     "context keys folding into one another travel only encoded",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("fold2")},
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"user-id": "a", "user_id": "b"})),
+			wantKind: KindAllow, decision: DecisionAllow,
+			wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}, contextHeader(`{"user-id":"a","user_id":"b"}`)},
+		},
+		{
+			name:     "answer larger than maxResponseBytes",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("big1")},
+			resp:     ptr(policyResponse("p", "Allow", []string{"*"}, map[string]any{"pad": strings.Repeat("x", 1<<20)})),
+			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name:     "answer a host did not read",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("big2")},
+			resp:     &Response{Status: 200, BodySize: 1<<20 + 1},
+			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name: "gzip answer",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("gzip1")},
+			resp: &Response{Status: 200, Headers: []Header{{Name: "content-encoding", Value: "gzip"}},
+				Body: policyResponse("p", "Allow", []string{"*"}, nil).Body},
+			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
+			name: "identity encoding named",
+			req:  Request{Method: "GET", Target: "/pets", Headers: bearer("ident1")},
+			resp: &Response{Status: 200, Headers: []Header{{Name: "Content-Encoding", Value: "Identity"}},
+				Body: policyResponse("p", "Allow", []string{"*"}, nil).Body},
+			wantKind: KindAllow, wantSet: []Header{{Name: "x-authorizer-principal-id", Value: "p"}}, decision: DecisionAllow,
+		},
+		{
+			name:     "deeply nested answer",
+			req:      Request{Method: "GET", Target: "/pets", Headers: bearer("deep1")},
+			resp:     &Response{Status: 200, Body: []byte(`{"principalId":"p","x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`)},
+			wantKind: KindReject, wantStatus: 500, wantBody: `{"message":null}`, wantType: "AuthorizerConfigurationException",
+		},
+		{
 			name:     "request authorizer missing one identity source",
 			req:      Request{Method: "GET", Target: "/req/1", Headers: []Header{{Name: "x-api-key", Value: "k"}}},
 			wantKind: KindReject, wantStatus: 401, wantBody: `{"message":"Unauthorized"}`, wantType: "UnauthorizedException",
@@ -257,6 +304,70 @@ func TestEvaluate(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAnswerChecks covers the rules every host relies on before it reads
+// an answer: size (whatever the status), content-encoding, and the reason
+// logged for each.
+func TestAnswerChecks(t *testing.T) {
+	allow := policyResponse("p", "Allow", []string{"*"}, nil).Body
+	tests := []struct {
+		name   string
+		resp   Response
+		reason string // "" for an answer that allows
+	}{
+		{"plain", Response{Status: 200, Body: allow}, ""},
+		{"at the limit", Response{Status: 200, Body: append(allow, strings.Repeat(" ", 1<<20-len(allow))...)}, ""},
+		{"one byte over", Response{Status: 200, Body: append(allow, strings.Repeat(" ", 1<<20+1-len(allow))...)},
+			"authorizer answer larger than maxResponseBytes (1048576)"},
+		{"unread body", Response{Status: 200, BodySize: 5 << 20}, "authorizer answer larger than maxResponseBytes (1048576)"},
+		{"unread 401", Response{Status: 401, BodySize: 5 << 20}, "authorizer answer larger than maxResponseBytes (1048576)"},
+		{"gzip", Response{Status: 200, Headers: []Header{{Name: "content-encoding", Value: "gzip"}}, Body: allow},
+			`authorizer answer has content-encoding "gzip"; only identity is read`},
+		{"identity then br", Response{Status: 200, Headers: []Header{{Name: "content-encoding", Value: "identity, br"}}, Body: allow},
+			`authorizer answer has content-encoding "br"; only identity is read`},
+		{"gzip 401", Response{Status: 401, Headers: []Header{{Name: "content-encoding", Value: "gzip"}}},
+			`authorizer answer has content-encoding "gzip"; only identity is read`},
+		{"empty encoding", Response{Status: 200, Headers: []Header{{Name: "content-encoding", Value: ""}}, Body: allow}, ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPipeline(t)
+			r := p.Evaluate(&Request{Method: "GET", Target: "/pets", Headers: bearer("check" + strconv.Itoa(i))}, t0)
+			if r.Kind != KindCall || r.Call.MaxResponseBytes != 1<<20 ||
+				!equalHeaders(r.Call.Headers, []Header{{Name: "accept-encoding", Value: "identity"}}) {
+				t.Fatalf("Evaluate = %v, call %+v; want a call with MaxResponseBytes 1 MiB asking for identity", r.Kind, r.Call)
+			}
+			got := p.Resume(r.Call, tt.resp, t0)
+			switch {
+			case tt.reason == "" && got.Kind != KindAllow:
+				t.Errorf("Resume = %v %d (%s), want allow", got.Kind, got.Status, got.Reason)
+			case tt.reason != "" && (got.Status != 500 || got.Reason != tt.reason):
+				t.Errorf("Resume = %d %q, want 500 %q", got.Status, got.Reason, tt.reason)
+			}
+		})
+	}
+}
+
+// TestMethodARNNotUTF8 checks that no method ARN that is not UTF-8 reaches
+// the policy matchers: a path that is not is 400 (path cleaning refuses
+// it, and the check where the ARN is made would), and so is no method
+// (methods outside HTTP's are refused before any route is matched).
+func TestMethodARNNotUTF8(t *testing.T) {
+	tests := []struct{ name, method, target string }{
+		{"escaped byte", "GET", "/pets/%ff"},
+		{"raw byte", "GET", "/pets/\xc3"},
+		{"truncated escape sequence", "GET", "/pets/%e2%82"},
+		{"method", "G\xffT", "/pets/1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newPipeline(t).Evaluate(&Request{Method: tt.method, Target: tt.target, Headers: bearer("utf")}, t0)
+			if r.Kind != KindReject || r.Status < 400 || r.Status > 499 {
+				t.Errorf("%v %d (%q), want a 4xx before any call", r.Kind, r.Status, r.Reason)
+			}
+		})
+	}
+}
 
 // contextHeader is the ContextHeader of a context whose JSON is doc.
 func contextHeader(doc string) Header {

@@ -1,14 +1,55 @@
 package policy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// rawJSONString quotes s for a JSON document without touching bytes that
+// are not UTF-8, so a test can hand the parser exactly those bytes.
+func rawJSONString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
 
 // FuzzFoldMatch checks the case-folding path used for actions against the
-// case-sensitive matcher on pre-folded input.
+// case-sensitive matcher on pre-folded input. A pattern that is not UTF-8
+// never reaches either: the policy carrying it is refused, which the
+// target checks instead. The strings matched may be anything, invalid
+// UTF-8 included (request headers feed StringLike conditions).
 func FuzzFoldMatch(f *testing.F) {
 	f.Add("execute-api:Inv*", "EXECUTE-API:invoke")
 	f.Add("*:?NVOKE", "execute-api:invoke")
 	f.Add("Ab*c?d*E", "aBxxCyDzzE")
+	f.Add("*é*", "a\xc3\xa9\xff")
 	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if !utf8.ValidString(pattern) {
+			for _, doc := range []string{
+				`{"Statement":{"Effect":"Deny","Action":` + rawJSONString(pattern) + `,"Resource":"*"}}`,
+				`{"Statement":{"Effect":"Deny","Action":"*","Resource":` + rawJSONString(pattern) + `}}`,
+			} {
+				if _, err := Parse([]byte(doc)); err == nil {
+					t.Fatalf("Parse accepted a pattern that is not UTF-8: %q", doc)
+				}
+			}
+			return
+		}
 		p := compilePattern(pattern, true)
 		got := p.match(s)
 		if want := Match(toLowerASCII(pattern), toLowerASCII(s)); got != want {

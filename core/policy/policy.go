@@ -15,7 +15,8 @@
 // NotResource (each a string or an array of strings; an empty array matches
 // nothing) and an optional Condition. Unknown or duplicate keys and wrong
 // types are errors that name the field, and an invalid document must never
-// allow.
+// allow. The document must be UTF-8 (JSON text is, RFC 8259 section 8.1)
+// and nest arrays and objects at most 32 levels deep.
 //
 // # Matching
 //
@@ -75,8 +76,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/authgate/authgate/core/internal/jsondepth"
 )
 
 // Action is the action every request is evaluated for.
@@ -176,6 +180,9 @@ func errorf(path, format string, args ...any) error {
 
 // Parse parses a policy document strictly; see ParseResult.
 func Parse(doc []byte) (*Policy, error) {
+	if err := checkText(string(doc)); err != nil {
+		return nil, err
+	}
 	if !gjson.ValidBytes(doc) {
 		return nil, errorf("", "not valid JSON")
 	}
@@ -185,12 +192,16 @@ func Parse(doc []byte) (*Policy, error) {
 // ParseResult parses a policy document already located by gjson (for
 // example the "policyDocument" member of an authorizer response). Key names
 // are case-sensitive; errors name the bad field ("Statement[1].Effect: ...").
+// The document must be UTF-8 and nest at most jsondepth.Max levels.
 func ParseResult(doc gjson.Result) (*Policy, error) {
 	if !doc.Exists() {
 		return nil, errorf("", "missing")
 	}
 	if !doc.IsObject() {
 		return nil, errorf("", "must be an object, got %s", typeName(doc))
+	}
+	if err := checkText(doc.Raw); err != nil {
+		return nil, err
 	}
 	if !gjson.Valid(doc.Raw) {
 		return nil, errorf("", "not valid JSON")
@@ -203,7 +214,7 @@ func ParseResult(doc gjson.Result) (*Policy, error) {
 		switch key {
 		case "Version":
 			if v.Type != gjson.String || (v.Str != "2012-10-17" && v.Str != "2008-10-17") {
-				return errorf("Version", `must be "2012-10-17" or "2008-10-17", got %s`, v.Raw)
+				return errorf("Version", `must be "2012-10-17" or "2008-10-17", got %s`, shown(v))
 			}
 			version = v.Str
 		case "Id":
@@ -261,6 +272,21 @@ func ParseResult(doc gjson.Result) (*Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkText refuses what must not reach the parser or the matchers: text
+// that is not UTF-8, in which a pattern's literal could match the middle of
+// a character (and the matchers would disagree on where characters start),
+// and nesting deep enough to exhaust a wasm engine's stack in the
+// recursive validation.
+func checkText(raw string) error {
+	if !utf8.ValidString(raw) {
+		return errorf("", "not valid UTF-8")
+	}
+	if jsondepth.Exceeds(raw, jsondepth.Max) {
+		return errorf("", "nested deeper than %d levels", jsondepth.Max)
+	}
+	return nil
 }
 
 func parseStatement(v gjson.Result, path string, variables bool) (statement, error) {
@@ -478,6 +504,19 @@ func members(obj gjson.Result, path string, fn func(key string, v gjson.Result) 
 		return err == nil
 	})
 	return err
+}
+
+// shown renders a value for an error on one line: a scalar as written
+// (cut after 64 bytes), an array or object by its kind, whose raw text
+// could span lines or be large.
+func shown(v gjson.Result) string {
+	if !scalar(v) && v.Type != gjson.Null {
+		return typeName(v)
+	}
+	if len(v.Raw) > 64 {
+		return v.Raw[:64] + "..."
+	}
+	return v.Raw
 }
 
 func typeName(v gjson.Result) string {

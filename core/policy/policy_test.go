@@ -126,6 +126,49 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseRefusesText checks what is refused before any parser runs:
+// text that is not UTF-8 (a pattern's literal could match inside a
+// character) and nesting deeper than 32 levels, which a recursive
+// validator must never see.
+func TestParseRefusesText(t *testing.T) {
+	deny := func(resource string) string {
+		return `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"` + resource + `"}}`
+	}
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"continuation byte in a pattern", deny("*\x80*"), "policy document: not valid UTF-8"},
+		{"truncated character in a pattern", deny(base + "GET/\xd7"), "policy document: not valid UTF-8"},
+		{"invalid byte in a Sid", "{\"Statement\":{\"Sid\":\"\xff\",\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}", "policy document: not valid UTF-8"},
+		{"33 levels", `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:UserAgent":` +
+			strings.Repeat("[", 29) + strings.Repeat("]", 29) + `}}}}`, "policy document: nested deeper than 32 levels"},
+		{"deep and not JSON", strings.Repeat("[", 50000), "policy document: nested deeper than 32 levels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := policy.Parse([]byte(tt.doc))
+			if err == nil {
+				t.Fatalf("Parse(%q) = %v, want error %q", tt.doc, p, tt.want)
+			}
+			if err.Error() != tt.want || !errors.Is(err, policy.ErrInvalid) {
+				t.Errorf("error = %q, want %q wrapping ErrInvalid", err, tt.want)
+			}
+			if strings.HasPrefix(tt.doc, "{") {
+				if _, err := policy.ParseResult(gjson.Parse(tt.doc)); err == nil || err.Error() != tt.want {
+					t.Errorf("ParseResult error = %v, want %q", err, tt.want)
+				}
+			}
+		})
+	}
+	// 32 levels pass the depth check; this document is refused for its
+	// arrays of arrays instead.
+	ok := `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:UserAgent":` +
+		strings.Repeat("[", 28) + `"x"` + strings.Repeat("]", 28) + `}}}}`
+	if _, err := policy.Parse([]byte(ok)); err != nil && strings.Contains(err.Error(), "nested") {
+		t.Errorf("32 levels refused: %v", err)
+	}
+}
+
 func TestSize(t *testing.T) {
 	small := mustParse(t, `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
 	big := mustParse(t, tenStatements(true))

@@ -77,15 +77,20 @@ func goHeaders(hs *C.ag_header, n C.size_t) []gate.Header {
 	return out
 }
 
-// goBody joins the chunks of a body Envoy owns into one Go slice.
-func goBody(chunks *C.ag_buffer, n C.size_t) []byte {
+// goBody joins the chunks of a body Envoy owns into one Go slice, and
+// returns its size. A body longer than limit is not copied: only its size
+// is returned.
+func goBody(chunks *C.ag_buffer, n C.size_t, limit int) ([]byte, int) {
 	if chunks == nil || n == 0 {
-		return nil
+		return nil, 0
 	}
 	cs := unsafe.Slice(chunks, n)
 	size := 0
 	for _, c := range cs {
 		size += int(c.length)
+	}
+	if size > limit {
+		return nil, size
 	}
 	out := make([]byte, 0, size)
 	for _, c := range cs {
@@ -93,7 +98,7 @@ func goBody(chunks *C.ag_buffer, n C.size_t) []byte {
 			out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(c.ptr)), c.length)...)
 		}
 	}
-	return out
+	return out, size
 }
 
 // host is Envoy's log.

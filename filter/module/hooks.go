@@ -129,8 +129,9 @@ func envoy_dynamic_module_on_http_filter_destroy(h C.uintptr_t) {
 func envoy_dynamic_module_on_http_filter_http_callout_done(s, h C.uintptr_t, id C.uint64_t, result C.uint32_t,
 	headers *C.ag_header, headersSize C.size_t, chunks *C.ag_buffer, chunksSize C.size_t) {
 	defer recoverLog("http_callout_done")
-	filterOf(h).OnCalloutDone(stream{s}, uint64(id), abi.CalloutResult(result),
-		goHeaders(headers, headersSize), goBody(chunks, chunksSize))
+	f := filterOf(h)
+	body, size := goBody(chunks, chunksSize, f.CalloutBodyLimit(uint64(id)))
+	f.OnCalloutDone(stream{s}, uint64(id), abi.CalloutResult(result), goHeaders(headers, headersSize), body, size)
 }
 
 //export envoy_dynamic_module_on_http_filter_scheduled

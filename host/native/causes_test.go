@@ -16,7 +16,8 @@ import (
 
 // TestFailureCauses: an authorizer that cannot be reached, hangs up,
 // takes too long or answers badly gets the same 500, and the log line and
-// the counters say which it was.
+// the counters say which it was. An answer refused for its size, encoding
+// or nesting is malformed, and its reason names the limit.
 func TestFailureCauses(t *testing.T) {
 	serve := func(h http.HandlerFunc) func(t *testing.T) string {
 		return func(t *testing.T) string {
@@ -70,6 +71,38 @@ func TestFailureCauses(t *testing.T) {
 				http.Error(w, "maintenance", http.StatusServiceUnavailable)
 			}),
 			wantReason: `reason="authorizer answered status 503"`, wantCause: "error_status",
+		},
+		{
+			name: "larger than maxResponseBytes, by its content-length",
+			authorizer: serve(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "2000000")
+				io.WriteString(w, "{")
+			}),
+			wantReason: `reason="authorizer answer larger than maxResponseBytes (1048576)"`, wantCause: "error_malformed",
+		},
+		{
+			name: "larger than maxResponseBytes, sent chunked",
+			authorizer: serve(func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte("{"))
+				http.NewResponseController(w).Flush()
+				w.Write([]byte(strings.Repeat(" ", 1<<20)))
+			}),
+			wantReason: `reason="authorizer answer larger than maxResponseBytes (1048576)"`, wantCause: "error_malformed",
+		},
+		{
+			name: "compressed",
+			authorizer: serve(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Encoding", "gzip")
+				io.WriteString(w, "\x1f\x8b")
+			}),
+			wantReason: `reason="authorizer answer has content-encoding \"gzip\"; only identity is read"`, wantCause: "error_malformed",
+		},
+		{
+			name: "nested too deep",
+			authorizer: serve(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, `{"principalId":"a","x":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`}`)
+			}),
+			wantReason: `reason="invalid authorizer response: response: nested deeper than 32 levels"`, wantCause: "error_malformed",
 		},
 		{
 			name:       "garbage",

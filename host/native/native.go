@@ -25,10 +25,6 @@ import (
 	"github.com/authgate/authgate/host/internal/envoyheaders"
 )
 
-// MaxAuthorizerBody is the largest authorizer response body accepted; a
-// larger answer is a failed call (500), like a timeout.
-const MaxAuthorizerBody = 1 << 20
-
 // Options configure a Middleware. Clusters maps each authorizer's cluster
 // name to the base URL its events are POSTed to (the authorizer's path is
 // appended). Clock defaults to time.Now, Client to a client without
@@ -143,8 +139,13 @@ func (m *Middleware) Pipeline() *pipeline.Pipeline { return m.eng.Pipeline() }
 
 // Handler wraps next: allowed requests reach it with the authorizer headers
 // set and client-sent x-authorizer-* headers removed; others are answered here.
+// Requests Envoy's codec would refuse before its filters run (HTTP/1.0,
+// more than 100 header fields) get Envoy's answer (envoyheaders.Refuse).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if envoyheaders.Refuse(w, r) {
+			return
+		}
 		start := time.Now()
 		envoyheaders.OriginForm(r)
 		envoyheaders.Prepare(r)
@@ -230,7 +231,10 @@ func (m *Middleware) lead(ctx context.Context, l *engine.Lead, began time.Time) 
 }
 
 // post sends the event of c to its authorizer. Every failure to obtain a
-// complete answer (transport error, timeout, oversized body) is Status 0.
+// complete answer (transport error, timeout) is Status 0. A body longer
+// than c.MaxResponseBytes is not read: by its content-length, or once that
+// many bytes have come, the answer is reported by its size alone
+// (Response.BodySize), which Resume refuses.
 func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.Answer) {
 	if m.onCall != nil {
 		m.onCall(c.Authorizer)
@@ -252,6 +256,9 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.
 		req.Host = c.Authority
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// c.Headers ask for accept-encoding: identity; set explicitly, that
+	// also stops net/http's transport from asking for gzip and decoding
+	// it, which Envoy's client never does.
 	for _, h := range c.Headers {
 		req.Header.Set(h.Name, h.Value)
 	}
@@ -274,16 +281,23 @@ func (m *Middleware) post(parent context.Context, c *pipeline.Call) (ans engine.
 		return ans
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAuthorizerBody+1))
+	res := pipeline.Response{Status: resp.StatusCode, Headers: responseHeaders(resp.Header)}
+	if resp.ContentLength > int64(c.MaxResponseBytes) {
+		res.BodySize = int(min(resp.ContentLength, int64(c.MaxResponseBytes)+1))
+		ans.Response = res
+		return ans
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.MaxResponseBytes)+1))
 	if err != nil {
 		ans.Response = pipeline.Response{Cause: pipeline.CauseReset, Detail: "reading the answer: " + err.Error()}
 		return ans
 	}
-	if len(body) > MaxAuthorizerBody {
-		m.log.Warn("authorizer call failed", "authorizer", c.Authorizer, "error", "response body larger than 1 MiB")
-		return ans
+	if len(body) > c.MaxResponseBytes {
+		res.BodySize = len(body)
+	} else {
+		res.Body = body
 	}
-	ans.Response = pipeline.Response{Status: resp.StatusCode, Headers: responseHeaders(resp.Header), Body: body}
+	ans.Response = res
 	return ans
 }
 

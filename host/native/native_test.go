@@ -112,7 +112,7 @@ func (fa *fakeAuthorizer) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Second)
 		w.Write(authorizerResponse("slow", "Allow", arnPrefix+"*", nil))
 	case "huge":
-		w.Write(authorizerResponse("alice", "Allow", arnPrefix+"*", map[string]any{"pad": strings.Repeat("x", MaxAuthorizerBody)}))
+		w.Write(authorizerResponse("alice", "Allow", arnPrefix+"*", map[string]any{"pad": strings.Repeat("x", 1<<20)}))
 	case "crlf":
 		w.Write(authorizerResponse("alice", "Allow", arnPrefix+"*", map[string]any{"evil": "a\r\nx-injected: 1"}))
 	default:

@@ -18,10 +18,13 @@ import (
 
 // calloutResult is what proxy_on_http_call_response may read. A call that
 // got no answer at all (the host is closing, the answer body could not be
-// read) has no headers, body or trailers.
+// read) has no headers, body or trailers. bodySize is the body_size the
+// guest is told: len(body), or more for a body left unread (see
+// Config.MaxCalloutBody).
 type calloutResult struct {
 	headers, trailers []abi.Header
 	body              []byte
+	bodySize          int
 }
 
 // Envoy answers a callout it could not complete with a response of its own
@@ -130,7 +133,7 @@ func (h *Host) runCallout(v *vm, token uint32, req *http.Request, cancel context
 	}
 	v.callResp = res
 	_, _ = v.call(v.fnCallResp, abi.ExportOnHTTPCallResponse, v.rootID,
-		uint64(v.rootID), uint64(token), uint64(len(res.headers)), uint64(len(res.body)), uint64(len(res.trailers)))
+		uint64(v.rootID), uint64(token), uint64(len(res.headers)), uint64(max(res.bodySize, len(res.body))), uint64(len(res.trailers)))
 	v.callResp = nil
 }
 
@@ -150,16 +153,27 @@ func (h *Host) doCallout(req *http.Request) *calloutResult {
 		}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxCalloutBody+1))
-	if err != nil || len(body) > MaxCalloutBody {
+	res := &calloutResult{}
+	res.headers = append(res.headers, abi.Header{Name: ":status", Value: itoa(resp.StatusCode)})
+	res.headers = appendHeaders(res.headers, resp.Header)
+	limit := h.cfg.MaxCalloutBody
+	if resp.ContentLength > int64(limit) {
+		// Not read at all: the guest learns the size, not the bytes.
+		res.bodySize = limit + 1
+		return res
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err != nil {
 		// Envoy resets a callout whose answer breaks off after its headers
 		// and reports a failure without headers; so does the host.
 		h.log.Debug("wasm callout body failed", "url", req.URL.String(), "err", err)
 		return &calloutResult{}
 	}
-	res := &calloutResult{body: body}
-	res.headers = append(res.headers, abi.Header{Name: ":status", Value: itoa(resp.StatusCode)})
-	res.headers = appendHeaders(res.headers, resp.Header)
+	if len(body) > limit {
+		res.bodySize = len(body)
+		return res
+	}
+	res.body = body
 	res.trailers = appendHeaders(nil, resp.Trailer)
 	return res
 }

@@ -28,9 +28,9 @@ const benchAnswer = `{"principalId":"alice","policyDocument":{"Version":"2012-10
 
 const benchToken = "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjE3OTU1OTczOTUsImlhdCI6MTc5NTU5Mzc5NSwic3ViIjoiYWxpY2UifQ.J0evAuA_gFcA34KIpQrIrthtubVcDo3ZTQgEGVJ0drU"
 
-// filterWasm reads the compiled filter (testutil.FilterFile); the
+// filterWasm reads the compiled filter (testutil.FilterFile); the test or
 // benchmark is skipped without one (run `make build` first).
-func filterWasm(b *testing.B) []byte {
+func filterWasm(b testing.TB) []byte {
 	b.Helper()
 	path, err := testutil.FilterFile()
 	if err != nil {

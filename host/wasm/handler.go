@@ -87,7 +87,10 @@ func (s *stream) dispositionLocked(headersContinue bool) disposition {
 // guest's local response, forwards the (possibly edited) request to next,
 // or waits while the guest pauses until proxy_continue_stream or a local
 // response arrives from a later callback. Finally it calls proxy_on_done,
-// proxy_on_log and proxy_on_delete. A trap answers 500.
+// proxy_on_log and proxy_on_delete. A trap answers Config.FailureResponse
+// (an empty 500 by default). Requests Envoy's codec refuses before any
+// filter runs (HTTP/1.0, more than 100 header fields) get Envoy's answer
+// without reaching the filter.
 //
 // A client that goes away while the stream is paused ends the stream: the
 // host calls the three final callbacks at once. Its callouts go on, as in
@@ -98,6 +101,9 @@ func (h *Host) Handler(next http.Handler) http.Handler {
 }
 
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if envoyheaders.Refuse(w, r) {
+		return
+	}
 	ctx := r.Context()
 	envoyheaders.OriginForm(r)
 	envoyheaders.Prepare(r)
@@ -153,7 +159,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	switch out {
 	case outFail:
 		h.log.Error("wasm filter failed the request", "path", r.URL.Path, "err", st.failed)
-		w.WriteHeader(http.StatusInternalServerError)
+		h.writeFailure(w)
 	case outClose:
 		h.finish(st)
 		panic(http.ErrAbortHandler)
@@ -167,7 +173,7 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 			var err error
 			if r, err = applyRequest(r, hs); err != nil {
 				h.log.Error("wasm filter set an invalid request", "err", err)
-				w.WriteHeader(http.StatusInternalServerError)
+				h.writeFailure(w)
 				return
 			}
 		}
@@ -225,6 +231,17 @@ func applyRequest(r *http.Request, hs []abi.Header) (*http.Request, error) {
 
 // writeLocal serves a local response. Like Envoy's local replies, a body
 // without a content-type is text/plain.
+// writeFailure answers a request the filter failed: Config.FailureResponse,
+// or an empty 500.
+func (h *Host) writeFailure(w http.ResponseWriter) {
+	if h.cfg.FailureResponse != nil {
+		writeLocal(w, h.cfg.FailureResponse)
+		return
+	}
+	clear(w.Header())
+	w.WriteHeader(http.StatusInternalServerError)
+}
+
 func writeLocal(w http.ResponseWriter, lr *LocalResponse) {
 	hdr := w.Header()
 	clear(hdr)
@@ -268,8 +285,7 @@ func (rw *responseWriter) WriteHeader(code int) {
 	case err != nil:
 		rw.discard = true
 		rw.h.log.Error("wasm filter failed the response", "err", err)
-		clear(rw.Header())
-		rw.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+		rw.h.writeFailure(rw.ResponseWriter)
 	case abort:
 		rw.h.finish(rw.st)
 		panic(http.ErrAbortHandler)

@@ -60,9 +60,20 @@ type Config struct {
 	StreamLog func(ctx context.Context, level abi.LogLevel, msg string) bool
 	// Clock is the wall clock the guest sees; nil means time.Now.
 	Clock func() time.Time
-	// HTTPClient performs callouts; nil means a client that does not follow
-	// redirects, as Envoy's async client does not.
+	// HTTPClient performs callouts; nil means a client that, like Envoy's
+	// async client, follows no redirect and decodes no content-encoding.
 	HTTPClient *http.Client
+	// MaxCalloutBody bounds the callout response body the host buffers for
+	// the guest; zero means DefaultMaxCalloutBody. A longer body is not
+	// read past the bound: the guest gets the headers and a body_size of
+	// bound+1 bytes with no body to read, which it can refuse for its size
+	// without reading.
+	MaxCalloutBody int
+	// FailureResponse answers a request the filter failed (a trap, an
+	// invalid edit of the request) the way the filter itself answers its
+	// own failures; nil answers an empty 500. authgate serve sets the
+	// gateway's authorizer failure response.
+	FailureResponse *LocalResponse
 	// CacheDir keeps compiled filters on disk, so that a later process
 	// starting the same filter loads it instead of compiling it again
 	// (wazero keys entries by the filter's content, its own version and
@@ -72,9 +83,8 @@ type Config struct {
 	CacheDir string
 }
 
-// MaxCalloutBody bounds a callout response body the host buffers for the
-// guest; a larger body is a failed call.
-const MaxCalloutBody = 16 << 20
+// DefaultMaxCalloutBody is the default of Config.MaxCalloutBody.
+const DefaultMaxCalloutBody = 16 << 20
 
 // Host runs one plugin in a pool of VMs. It is safe for concurrent use.
 type Host struct {
@@ -121,9 +131,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.MaxCalloutBody <= 0 {
+		cfg.MaxCalloutBody = DefaultMaxCalloutBody
+	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DisableCompression = true
+		client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	rt, compiled, err := compile(ctx, &cfg)
 	if err != nil {

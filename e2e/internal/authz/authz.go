@@ -20,10 +20,12 @@
 package authz
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,9 +64,29 @@ const (
 	IPLoop        = "iploop"        // Allow only where aws:SourceIp is in 127.0.0.0/8
 	DenyOutside10 = "denyoutside10" // Allow, and an explicit Deny where aws:SourceIp is not in 10.0.0.0/8
 
+	// Hostile answers: each allows on the whole stage, but is refused
+	// for how it is written (the gateway must answer 500 and go on
+	// serving), except the two context keys, which must not reach the
+	// upstream as a second principal.
+	Deep           = "deep"           // a member nested DeepLevels deep
+	Big            = "big"            // BigBytes long, sent chunked (no content-length)
+	BigLength      = "biglength"      // BigBytes long, with its content-length
+	Padded         = "padded"         // PaddedBytes long: within the default maxResponseBytes, past a small one
+	Gzip           = "gzip"           // gzip-compressed, with content-encoding: gzip
+	NotUTF8        = "notutf8"        // a member that is not UTF-8
+	FoldUnderscore = "foldunderscore" // context key principal_id: x-authorizer-principal_id
+	FoldCase       = "foldcase"       // context key Principal-Id: x-authorizer-principal-id
+
 	// Scripted answers what Script set for the token's id, or
 	// Unauthorized (a 200 with the JSON string) when nothing was set.
 	Scripted = "script"
+)
+
+// Sizes of the hostile answers.
+const (
+	DeepLevels  = 20000   // 40 KB of brackets, far past the gateway's 32 levels
+	BigBytes    = 2 << 20 // past the default maxResponseBytes (1 MiB)
+	PaddedBytes = 4 << 10 // past a maxResponseBytes of 2048
 )
 
 // Delays of the slow behaviours.
@@ -329,6 +351,12 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ev *Event, token
 		writeRaw(w, 403, "application/json", `{"message":"Forbidden"}`)
 	case Malformed:
 		writeRaw(w, 200, "application/json", `{"principalId":"`+principal+`","policyDocument":{"Version"`)
+	case Deep, Big, BigLength, Padded, Gzip, NotUTF8:
+		writeHostile(w, behaviour, principal, policy([]statement{{effect: "Allow", resource: stage + "/*"}}))
+	case FoldUnderscore:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, `{"principal_id":"root"}`)
+	case FoldCase:
+		writePolicy(w, principal, []statement{{effect: "Allow", resource: stage + "/*"}}, `{"Principal-Id":"root"}`)
 	case Hangup:
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			conn.Close()
@@ -399,6 +427,43 @@ func writePolicy(w http.ResponseWriter, principal string, stmts []statement, con
 		body += `,"context":` + context
 	}
 	writeRaw(w, 200, "application/json", body+`}`)
+}
+
+// writeHostile writes an answer that allows with policy, written the
+// hostile way behaviour names.
+func writeHostile(w http.ResponseWriter, behaviour, principal, policy string) {
+	p, _ := json.Marshal(principal) // a string always marshals
+	head := `{"principalId":` + string(p) + `,"policyDocument":` + policy
+	pad := func(n int) string {
+		// The padding is an ignored member, so the answer stays valid.
+		const member = `,"pad":""}`
+		return head + `,"pad":"` + strings.Repeat("x", max(n-len(head)-len(member), 0)) + `"}`
+	}
+	switch behaviour {
+	case Deep:
+		writeRaw(w, 200, "application/json", head+`,"x":`+strings.Repeat("[", DeepLevels)+"1"+strings.Repeat("]", DeepLevels)+`}`)
+	case Big:
+		w.Header().Set("content-type", "application/json")
+		// Flushed before it is whole, so net/http sends it chunked.
+		body := pad(BigBytes)
+		_, _ = io.WriteString(w, body[:1024])
+		http.NewResponseController(w).Flush()
+		_, _ = io.WriteString(w, body[1024:])
+	case BigLength:
+		body := pad(BigBytes)
+		w.Header().Set("content-length", strconv.Itoa(len(body)))
+		writeRaw(w, 200, "application/json", body)
+	case Padded:
+		writeRaw(w, 200, "application/json", pad(PaddedBytes))
+	case Gzip:
+		w.Header().Set("content-type", "application/json")
+		w.Header().Set("content-encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		_, _ = io.WriteString(zw, head+`}`)
+		_ = zw.Close()
+	case NotUTF8:
+		writeRaw(w, 200, "application/json", head+`,"note":"caf`+"\xe9"+`"}`)
+	}
 }
 
 func writeRaw(w http.ResponseWriter, status int, contentType, body string) {

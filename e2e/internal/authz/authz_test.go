@@ -1,12 +1,16 @@
 package authz
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParse(t *testing.T) {
@@ -127,5 +131,75 @@ func TestCallsCountedConcurrently(t *testing.T) {
 	ev[0].Path = "changed"
 	if s.Events("Bearer deny.c")[0].Path == "changed" {
 		t.Error("Events returned the server's own slice")
+	}
+}
+
+// TestHostileAnswers checks that each hostile answer is what its
+// behaviour says: sized, framed and encoded as documented, and otherwise
+// an answer that allows.
+func TestHostileAnswers(t *testing.T) {
+	srv := httptest.NewServer(New())
+	defer srv.Close()
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	tests := []struct {
+		behaviour string
+		check     func(t *testing.T, resp *http.Response, body []byte)
+	}{
+		{Deep, func(t *testing.T, _ *http.Response, body []byte) {
+			if n := strings.Count(string(body), "["); n < DeepLevels {
+				t.Errorf("%d brackets, want %d", n, DeepLevels)
+			}
+		}},
+		{Big, func(t *testing.T, resp *http.Response, body []byte) {
+			if len(body) != BigBytes || resp.ContentLength != -1 {
+				t.Errorf("%d bytes, content-length %d; want %d sent chunked", len(body), resp.ContentLength, BigBytes)
+			}
+		}},
+		{BigLength, func(t *testing.T, resp *http.Response, body []byte) {
+			if len(body) != BigBytes || resp.ContentLength != BigBytes {
+				t.Errorf("%d bytes, content-length %d; want %d both", len(body), resp.ContentLength, BigBytes)
+			}
+		}},
+		{Padded, func(t *testing.T, _ *http.Response, body []byte) {
+			if len(body) != PaddedBytes || !json.Valid(body) {
+				t.Errorf("%d bytes (valid JSON %v), want %d", len(body), json.Valid(body), PaddedBytes)
+			}
+		}},
+		{Gzip, func(t *testing.T, resp *http.Response, body []byte) {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil || resp.Header.Get("Content-Encoding") != "gzip" {
+				t.Fatalf("content-encoding %q: %v", resp.Header.Get("Content-Encoding"), err)
+			}
+			plain, _ := io.ReadAll(zr)
+			if !strings.Contains(string(plain), `"principalId":"user-x"`) {
+				t.Errorf("decoded %s", plain)
+			}
+		}},
+		{NotUTF8, func(t *testing.T, _ *http.Response, body []byte) {
+			if utf8.Valid(body) {
+				t.Errorf("valid UTF-8: %s", body)
+			}
+		}},
+		{FoldUnderscore, func(t *testing.T, _ *http.Response, body []byte) {
+			if !strings.Contains(string(body), `"context":{"principal_id":"root"}`) {
+				t.Errorf("body %s", body)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.behaviour, func(t *testing.T) {
+			resp, err := client.Post(srv.URL, "application/json", strings.NewReader(tokenEvent("Bearer "+tt.behaviour+".x")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("status %d: %v", resp.StatusCode, err)
+			}
+			tt.check(t, resp, body)
+		})
 	}
 }

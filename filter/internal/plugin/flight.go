@@ -74,7 +74,7 @@ func (p *Plugin) OnHTTPCallResponse(id, token, headers, bodySize, trailers uint3
 	if st != abi.StatusOK {
 		p.logf(abi.LogError, "reading the clock: %v", st)
 	} else {
-		resp = p.readCalloutResponse(headers, bodySize)
+		resp = p.readCalloutResponse(headers, bodySize, call.MaxResponseBytes)
 		p.observe(call.Authorizer, now.Sub(sent))
 		if timedOut(resp) {
 			p.countSuffix(call.Authorizer, pipeline.MetricTimeout)
@@ -99,7 +99,7 @@ func (p *Plugin) logCalloutAnswer(a *calloutAnswer) {
 		head = head[:calloutLogBytes]
 	}
 	p.logf(abi.LogDebug, "authorizer[%s]: callout %d answered status=%d bytes=%d body=%q",
-		a.authorizer, a.ref.Token, a.resp.Status, len(a.resp.Body), head)
+		a.authorizer, a.ref.Token, a.resp.Status, max(len(a.resp.Body), a.resp.BodySize), head)
 }
 
 // timedOut tells whether a callout's answer is the host's report of a call
@@ -112,8 +112,10 @@ func timedOut(resp pipeline.Response) bool {
 
 // readCalloutResponse reads a callout's answer. Status 0 (the call failed)
 // when the host reports no headers (timeout, reset) or the answer cannot be
-// read.
-func (p *Plugin) readCalloutResponse(headers, bodySize uint32) pipeline.Response {
+// read. A body longer than maxBody is left in the host: the answer carries
+// its size only (Response.BodySize), which the pipeline refuses, so an
+// authorizer cannot grow the VM's memory, which never shrinks.
+func (p *Plugin) readCalloutResponse(headers, bodySize uint32, maxBody int) pipeline.Response {
 	if headers == 0 {
 		return pipeline.Response{}
 	}
@@ -126,6 +128,10 @@ func (p *Plugin) readCalloutResponse(headers, bodySize uint32) pipeline.Response
 	if err != nil {
 		p.logf(abi.LogError, "%v", err)
 		return pipeline.Response{}
+	}
+	if uint64(bodySize) > uint64(maxBody) {
+		resp.BodySize = int(min(uint64(bodySize), uint64(maxBody)+1))
+		return resp
 	}
 	if bodySize > 0 {
 		b, st := p.host.GetBufferBytes(abi.BufferHTTPCallResponseBody, 0, bodySize)

@@ -48,7 +48,7 @@ func TestLambdaCallout(t *testing.T) {
 			want := []abi.Header{{Name: ":method", Value: "POST"},
 				{Name: ":path", Value: "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ajwt%3Alive/invocations"},
 				{Name: ":authority", Value: "lambda.us-east-1.amazonaws.com"}, {Name: "content-type", Value: "application/json"},
-				{Name: "x-amz-invocation-type", Value: "RequestResponse"}}
+				{Name: "accept-encoding", Value: "identity"}, {Name: "x-amz-invocation-type", Value: "RequestResponse"}}
 			if c.Cluster != "lambda" || c.TimeoutMs != 2500 || !slices.Equal(c.Headers, want) {
 				t.Fatalf("callout %+v", c)
 			}

@@ -208,7 +208,7 @@ func TestCalloutRequest(t *testing.T) {
 	}
 	c := e.h.Callouts[0]
 	wantHeaders := []abi.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/check"},
-		{Name: ":authority", Value: "authz"}, {Name: "content-type", Value: "application/json"}}
+		{Name: ":authority", Value: "authz"}, {Name: "content-type", Value: "application/json"}, {Name: "accept-encoding", Value: "identity"}}
 	if c.Cluster != "authz" || c.TimeoutMs != 500 || c.Context != rootID || !slices.Equal(c.Headers, wantHeaders) || c.Trailers != nil {
 		t.Errorf("callout %+v", c)
 	}

@@ -142,7 +142,10 @@ func TestServeForwardsTheRequestAsAuthorized(t *testing.T) {
 		{name: "override headers removed", method: "GET", target: "/health", status: 200, target2: "/base/health",
 			headers: []string{"X-HTTP-Method-Override: DELETE", "X-Original-URL: /admin", "x_rewrite_url: /admin"},
 			absent:  []string{"x-http-method-override", "x-original-url", "x_rewrite_url"}},
-		{name: "lower-case method", method: "get", target: "/health", status: 403},
+		// Over HTTP/1 Envoy's codec refuses a method outside its list
+		// before the filter runs, and serve answers as it does; over h2c
+		// (below) the gateway refuses it.
+		{name: "lower-case method", method: "get", target: "/health", status: 400},
 		{name: "unknown method", method: "PROPFIND", target: "/health", status: 403},
 		{name: "path parameter", method: "GET", target: "/pets/..;/admin", headers: []string{token}, status: 400},
 		{name: "double encoding", method: "GET", target: "/pets/%252e%252e/admin", headers: []string{token}, status: 400},

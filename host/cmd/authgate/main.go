@@ -37,6 +37,7 @@ usage:
       check a gateway configuration and summarise it
   authgate serve --config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...]
                  [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR]
+                 [--idle-timeout 60s] [--request-headers-timeout 10s] [--request-timeout 60s]
       run a local authorizing reverse proxy in front of URL (--admin serves
       /metrics and /ready)
   authgate import --openapi FILE [--stage NAME] [--region R --account-id N --rest-api-id ID]

@@ -24,6 +24,16 @@ import (
 // after SIGINT/SIGTERM.
 const shutdownTimeout = 10 * time.Second
 
+// Defaults of serve's client timeouts, the values examples/envoy/envoy.yaml
+// gives Envoy's connection manager (idle_timeout, request_headers_timeout,
+// request_timeout), so that both gateways drop the same slow or idle
+// clients.
+const (
+	defaultIdleTimeout           = 60 * time.Second
+	defaultRequestHeadersTimeout = 10 * time.Second
+	defaultRequestTimeout        = 60 * time.Second
+)
+
 // engine authorizes requests in front of the upstream proxy and reports
 // its metrics.
 type engine interface {
@@ -75,11 +85,13 @@ type serveOptions struct {
 	admin      string
 	logFormat  string
 	cacheDir   string
+
+	idleTimeout, headersTimeout, requestTimeout time.Duration
 }
 
 // serve runs the authorizing reverse proxy until ctx is done.
 func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--log-format text|json] [--cache-dir DIR]")
+	fs := c.flags("serve", "--config FILE --listen ADDR --upstream URL --cluster NAME=URL [--cluster ...] [--engine wasm|native] [--filter FILE.wasm] [--pool N] [--admin ADDR] [--log-format text|json] [--cache-dir DIR] [--idle-timeout D] [--request-headers-timeout D] [--request-timeout D]")
 	o := serveOptions{clusters: clusterFlags{}}
 	fs.StringVar(&o.configFile, "config", "", "gateway configuration `FILE` (JSON)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on")
@@ -91,6 +103,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	fs.StringVar(&o.cacheDir, "cache-dir", wasm.DefaultCacheDir(), "`DIR` keeping the compiled filter between runs of the wasm engine; empty: compile at every start")
 	fs.StringVar(&o.admin, "admin", "", "`ADDR` of the admin listener serving /metrics and /ready, e.g. 127.0.0.1:9902; default none")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log lines on stderr as `text` (logfmt) or json (one object per line)")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "close a keep-alive connection idle this `long`; 0: the request timeout applies")
+	fs.DurationVar(&o.headersTimeout, "request-headers-timeout", defaultRequestHeadersTimeout, "`time` a client has to send a request's headers; 0: the request timeout applies")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", defaultRequestTimeout, "`time` a client has to send a whole request, body included; 0: none")
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
@@ -112,6 +127,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		return exitUsage
 	case o.logFormat != "text" && o.logFormat != "json":
 		c.usageError(fs, fmt.Sprintf("--log-format: want text or json, got %q", o.logFormat))
+		return exitUsage
+	case o.idleTimeout < 0 || o.headersTimeout < 0 || o.requestTimeout < 0:
+		c.usageError(fs, "--idle-timeout, --request-headers-timeout, --request-timeout: must not be negative")
 		return exitUsage
 	}
 	upstream, err := url.Parse(o.upstream)
@@ -178,14 +196,19 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		},
 	}
 	// Like Envoy's listener, serve's speaks HTTP/1.1 and, without TLS,
-	// HTTP/2 with prior knowledge (h2c).
+	// HTTP/2 with prior knowledge (h2c). net/http's ReadTimeout is Envoy's
+	// request_timeout: it runs from the request's first byte until its
+	// last has been read, the wait for the authorizer included, and does
+	// not bound the upstream's answer.
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
 		Handler:           eng.Handler(proxy),
 		Protocols:         protocols,
-		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       o.idleTimeout,
+		ReadHeaderTimeout: o.headersTimeout,
+		ReadTimeout:       o.requestTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// HTTP/2 without TLS (prior knowledge) too, as Envoy's listener accepts
@@ -289,7 +312,7 @@ func (c *cli) newEngine(ctx context.Context, o *serveOptions, plan *config.Plan,
 		}
 		return nativeEngine{mw}, nil
 	}
-	return newWasmEngine(ctx, o, raw, logger, client)
+	return newWasmEngine(ctx, o, plan, raw, logger, client)
 }
 
 // clusterClient is the client authorizer calls go through: nil (the

@@ -22,10 +22,6 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// maxTestAnswer bounds the authorizer answer test-authorizer reads, as the
-// gateway bounds it.
-const maxTestAnswer = 1 << 20
-
 // pairFlags collects repeated K=V flags in order.
 type pairFlags []pipeline.Header
 
@@ -254,16 +250,6 @@ func (c *cli) callAuthorizer(ctx context.Context, client *http.Client, url strin
 		return failedCall(err, ctx, ans.Error), ans
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTestAnswer+1))
-	ans.LatencyMs = msSince(began)
-	if err != nil || len(body) > maxTestAnswer {
-		if err == nil {
-			err = fmt.Errorf("answer larger than %d bytes", maxTestAnswer)
-		}
-		ans.Status, ans.Error = resp.StatusCode, "reading the answer: "+callError(err, ctx)
-		return failedCall(err, ctx, ans.Error), ans
-	}
-	ans.Status, ans.Body = resp.StatusCode, string(body)
 	var hs []pipeline.Header
 	for k, vs := range resp.Header {
 		ans.Headers[strings.ToLower(k)] = strings.Join(vs, ",")
@@ -271,6 +257,24 @@ func (c *cli) callAuthorizer(ctx context.Context, client *http.Client, url strin
 			hs = append(hs, pipeline.Header{Name: strings.ToLower(k), Value: v})
 		}
 	}
+	// As the gateway does, an answer past the authorizer's
+	// maxResponseBytes is passed by its size, which the pipeline refuses.
+	limit := int64(call.MaxResponseBytes)
+	if resp.ContentLength > limit {
+		ans.LatencyMs, ans.Status = msSince(began), resp.StatusCode
+		return pipeline.Response{Status: resp.StatusCode, Headers: hs, BodySize: int(min(resp.ContentLength, limit+1))}, ans
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	ans.LatencyMs = msSince(began)
+	if err != nil {
+		ans.Status, ans.Error = resp.StatusCode, "reading the answer: "+callError(err, ctx)
+		return failedCall(err, ctx, ans.Error), ans
+	}
+	ans.Status = resp.StatusCode
+	if int64(len(body)) > limit {
+		return pipeline.Response{Status: resp.StatusCode, Headers: hs, BodySize: len(body)}, ans
+	}
+	ans.Body = string(body)
 	return pipeline.Response{Status: resp.StatusCode, Headers: hs, Body: body}, ans
 }
 

@@ -12,9 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/core/pipeline"
 	"github.com/authgate/authgate/filter/abi"
 	"github.com/authgate/authgate/host/internal/decisionlog"
+	"github.com/authgate/authgate/host/internal/envoyheaders"
 	"github.com/authgate/authgate/host/wasm"
 )
 
@@ -56,24 +58,26 @@ type wasmEngine struct {
 	log  *slog.Logger
 }
 
-func newWasmEngine(ctx context.Context, o *serveOptions, pluginConfig []byte, logger *slog.Logger, client *http.Client) (engine, error) {
+func newWasmEngine(ctx context.Context, o *serveOptions, plan *config.Plan, pluginConfig []byte, logger *slog.Logger, client *http.Client) (engine, error) {
 	bin, err := loadFilter(o.filter)
 	if err != nil {
 		return nil, err
 	}
 	e := &wasmEngine{log: logger}
 	h, err := wasm.New(ctx, wasm.Config{
-		Wasm:         bin,
-		PluginConfig: pluginConfig,
-		VMID:         "authgate",
-		PluginName:   "authgate",
-		RootID:       "authgate",
-		PoolSize:     o.pool,
-		Clusters:     o.clusters,
-		Logger:       logger.With("source", "filter"),
-		StreamLog:    e.decisionLine,
-		HTTPClient:   client,
-		CacheDir:     o.cacheDir,
+		Wasm:            bin,
+		PluginConfig:    pluginConfig,
+		VMID:            "authgate",
+		PluginName:      "authgate",
+		RootID:          "authgate",
+		PoolSize:        o.pool,
+		Clusters:        o.clusters,
+		Logger:          logger.With("source", "filter"),
+		StreamLog:       e.decisionLine,
+		MaxCalloutBody:  maxResponseBytes(plan),
+		FailureResponse: failureResponse(plan),
+		HTTPClient:      client,
+		CacheDir:        o.cacheDir,
 	})
 	if err != nil {
 		return nil, err
@@ -117,9 +121,36 @@ func fieldText(fields []pipeline.Field, key string) string {
 	return ""
 }
 
+// maxResponseBytes is the largest answer any authorizer of plan accepts:
+// the host reads no more of a callout's answer, and the filter refuses
+// what is past the limit of the authorizer it asked.
+func maxResponseBytes(plan *config.Plan) int {
+	n := 0
+	for _, a := range plan.Authorizers {
+		n = max(n, a.MaxResponseBytes)
+	}
+	return n
+}
+
+// failureResponse is what the filter answers when it fails; the host gives
+// the same answer when the filter cannot (a trap).
+func failureResponse(plan *config.Plan) *wasm.LocalResponse {
+	f := pipeline.New(plan).Failure("the filter failed")
+	lr := &wasm.LocalResponse{Status: f.Status, Body: f.Body, Details: "authgate_filter_failed"}
+	for _, h := range f.Headers {
+		lr.Headers = append(lr.Headers, abi.Header(h))
+	}
+	return lr
+}
+
 func (e *wasmEngine) Handler(next http.Handler) http.Handler {
 	inner := e.host.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if envoyheaders.Refuse(w, r) {
+			// What Envoy's codec refuses never reaches a filter, and
+			// gets no decision line (natively neither).
+			return
+		}
 		d := &requestLog{start: time.Now()}
 		r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 		sw := &statusWriter{ResponseWriter: w}

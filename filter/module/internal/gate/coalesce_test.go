@@ -190,7 +190,7 @@ func TestWaiterGoesAway(t *testing.T) {
 	leader.W.Do(func() {
 		body := policy("dave", "Allow")
 		leader.Filter.OnCalloutDone(leader, leader.Callouts()[0].ID, abi.CalloutSuccess,
-			[]gate.Header{{Name: ":status", Value: "200"}}, []byte(body))
+			[]gate.Header{{Name: ":status", Value: "200"}}, []byte(body), len(body))
 	})
 	late.Destroy()
 	late.W.Post(func() { late.Filter.OnStreamComplete(); late.Filter.OnDestroy() })
@@ -401,7 +401,7 @@ func TestResultBeforeTheWaiterPauses(t *testing.T) {
 					}
 					body := policy("gina", "Allow")
 					leader.Filter.OnCalloutDone(leader, leader.Callouts()[0].ID, abi.CalloutSuccess,
-						[]gate.Header{{Name: ":status", Value: "200"}}, []byte(body))
+						[]gate.Header{{Name: ":status", Value: "200"}}, []byte(body), len(body))
 				})
 			})
 			if st := v.headers(waiter); st != tt.want {

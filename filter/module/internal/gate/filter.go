@@ -225,6 +225,16 @@ func (f *Filter) start(s Stream, step *engine.Step, now time.Time, resumed bool)
 	return abi.HeadersStopAllIterationAndWatermark
 }
 
+// CalloutBodyLimit is how much of callout id's answer body the module
+// copies out of Envoy: the leading Call's MaxResponseBytes, or 0 for an
+// answer nobody waits for. A longer body is passed by its size alone.
+func (f *Filter) CalloutBodyLimit(id uint64) int {
+	if f.phase != phasePending || f.lead == nil || id != f.callout {
+		return 0
+	}
+	return f.lead.Call.MaxResponseBytes
+}
+
 // finish reports what became of the stream's call to the engine, which
 // hands every waiting stream its own result, and returns this stream's.
 func (f *Filter) finish(a engine.Answer, now time.Time) pipeline.Result {
@@ -295,8 +305,9 @@ func (f *Filter) resume(s Stream, res pipeline.Result, resumed bool) abi.Headers
 // the engine resumes this stream and hands every waiting stream its own
 // result. Envoy cancels a stream's callouts when the stream is destroyed,
 // so an answer finds its stream; one that does not (or a stray id) is
-// ignored.
-func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, headers []Header, body []byte) {
+// ignored. bodySize is the answer body's size, more than len(body) when
+// the body was left in Envoy for being longer than CalloutBodyLimit.
+func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, headers []Header, body []byte, bodySize int) {
 	defer f.recoverFail(s, "callout answer")
 	if f.phase != phasePending || f.lead == nil || id != f.callout {
 		f.logf(abi.LogDebug, "answer for callout %d on stream %d ignored", id, f.id)
@@ -304,12 +315,15 @@ func (f *Filter) OnCalloutDone(s Stream, id uint64, result abi.CalloutResult, he
 	}
 	now := f.cfg.now()
 	resp := readResponse(result, headers, body)
+	if bodySize > len(resp.Body) && resp.Status != 0 {
+		resp.BodySize = bodySize
+	}
 	a := engine.Answer{Response: resp, Sent: true, Latency: now.Sub(f.sent), TimedOut: resp.TimedOut()}
 	authorizer := f.lead.Call.Authorizer
 	res := f.finish(a, now)
 	if res.Decision == pipeline.DecisionError {
 		f.logf(abi.LogDebug, "authorizer[%s]: callout %d answered result=%v status=%d bytes=%d",
-			authorizer, id, result, resp.Status, len(resp.Body))
+			authorizer, id, result, resp.Status, max(len(resp.Body), resp.BodySize))
 	}
 	f.apply(s, res, true)
 }

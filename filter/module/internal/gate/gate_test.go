@@ -96,7 +96,7 @@ func (v *env) answer(s *gatetest.Stream, id uint64, result abi.CalloutResult, st
 	if status != 0 {
 		hs = []gate.Header{{Name: ":status", Value: fmt.Sprint(status)}, {Name: "content-type", Value: "application/json"}}
 	}
-	s.W.Do(func() { s.Filter.OnCalloutDone(s, id, result, hs, []byte(body)) })
+	s.W.Do(func() { s.Filter.OnCalloutDone(s, id, result, hs, []byte(body), len(body)) })
 	s.W.Drain()
 }
 

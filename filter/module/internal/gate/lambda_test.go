@@ -29,13 +29,14 @@ func TestLambdaCallout(t *testing.T) {
 	want := []gate.Header{{Name: ":method", Value: "POST"},
 		{Name: ":path", Value: "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ajwt/invocations"},
 		{Name: ":authority", Value: "lambda.us-east-1.amazonaws.com"}, {Name: "content-type", Value: "application/json"},
-		{Name: "x-amz-invocation-type", Value: "RequestResponse"}}
+		{Name: "accept-encoding", Value: "identity"}, {Name: "x-amz-invocation-type", Value: "RequestResponse"}}
 	if len(cs) != 1 || cs[0].Cluster != "lambda" || !slices.Equal(cs[0].Headers, want) {
 		t.Fatalf("callouts %+v", cs)
 	}
 	hs := []gate.Header{{Name: ":status", Value: "200"}, {Name: "x-amz-function-error", Value: "Unhandled"}}
 	s.W.Do(func() {
-		s.Filter.OnCalloutDone(s, cs[0].ID, abi.CalloutSuccess, hs, []byte(`{"errorMessage":"Unauthorized","errorType":"errorString"}`))
+		body := `{"errorMessage":"Unauthorized","errorType":"errorString"}`
+		s.Filter.OnCalloutDone(s, cs[0].ID, abi.CalloutSuccess, hs, []byte(body), len(body))
 	})
 	s.W.Drain()
 	if rs := s.Responses(); len(rs) != 1 || rs[0].Status != 401 {

@@ -144,7 +144,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 			out.WriteString(st.String() + ":" + string(b) + "\n")
 		}
 		return reply(200, out.String())
-	case "call", "call-continue", "call-headers":
+	case "call", "call-continue", "call-headers", "call-size":
 		cluster, _ := getHeader(abi.MapHTTPRequestHeaders, "x-cluster")
 		path, _ := getHeader(abi.MapHTTPRequestHeaders, "x-call-path")
 		t, _ := getHeader(abi.MapHTTPRequestHeaders, "x-timeout")
@@ -293,6 +293,11 @@ func onHTTPCallResponse(id, token, nh, bodySize, nt uint32) {
 			}
 		}
 		sendLocal(200, "ok", out.String()+"body="+string(body), nil)
+		return
+	}
+	if modes[id] == "call-size" {
+		body, _ := getBuffer(abi.BufferHTTPCallResponseBody, 0, bodySize)
+		sendLocal(200, "ok", "status="+status+" size="+strconv.Itoa(int(bodySize))+" read="+strconv.Itoa(len(body)), nil)
 		return
 	}
 	if modes[id] == "call-continue" {
