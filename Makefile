@@ -16,6 +16,7 @@ BENCHTIME    ?= 1s
 WASM         := build/authgate.wasm
 CLI          := build/authgate
 MODULE       := build/libauthgate.so
+WASMEXEC     := build/wasmexec
 EMBED_DIR    := host/cmd/authgate/embedded
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
@@ -42,7 +43,7 @@ GOBIN_DIR    := $(shell $(GO) env GOPATH)/bin
 endif
 export PATH  := $(PATH):$(GOBIN_DIR)
 
-.PHONY: all help build test e2e differential fuzz bench check envoy envoy-path rie demo clean
+.PHONY: all help build test test-wasm e2e differential fuzz bench check envoy envoy-path rie demo clean
 
 all: build
 
@@ -104,7 +105,8 @@ rie: ## find or go install aws-lambda-rie, the Lambda Runtime Interface Emulator
 	@command -v aws-lambda-rie >/dev/null 2>&1 || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	@command -v aws-lambda-rie
 
-# test: vet, the purity rules of core/, every package with the race
+# test: vet, the purity rules of core/, the tests of what runs in the
+# filter compiled to wasm (test-wasm), every package with the race
 # detector, and the table against every host (native, wazero, Envoy with
 # the wasm filter and with the dynamic module, both engines of authgate
 # serve) over HTTP/1.1 and HTTP/2, and 300 differential cases.
@@ -112,10 +114,33 @@ rie: ## find or go install aws-lambda-rie, the Lambda Runtime Interface Emulator
 # are covered by their own race tests, and at full speed it sends the full
 # bursts (200 concurrent first requests) to Envoy and the wasm host. A
 # missing Envoy fails the run here, never skips it.
-test: build envoy rie ## vet, every package with -race, and the table against every host (Envoy required)
+test: build envoy rie test-wasm ## vet, test-wasm, every package with -race, and the table against every host (Envoy required)
 	$(GO) vet ./...
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
 	AUTHGATE_WASM=$(CURDIR)/$(WASM) AUTHGATE_MODULE=$(CURDIR)/$(MODULE) AUTHGATE_CLI=$(CURDIR)/$(CLI) AUTHGATE_REQUIRE_ENVOY=1 $(GO) test -count=1 -timeout 15m ./e2e
+
+# test-wasm: the tests of the code the filter carries, compiled for
+# wasip1 and run under wazero by $(WASMEXEC) (go test -exec), so that they
+# pass where that code runs in Envoy, not only natively. The packages:
+# core/ and filter/internal/ (the plugin, the proxy-wasm binding). Left
+# out: ./filter itself (its tests start `go build` and `go list`, which
+# wasip1 cannot), filter/module/... (it ships only as the native cgo
+# library), host/, examples/ and e2e/ (native programs: sockets,
+# processes). Tests that need a process are skipped under wasip1 with the
+# reason, as are the largest cross-VM scenarios (minutes as wasm; native
+# runs cover them). -race does not exist for wasm.
+# wazero's compilation cache spares recompiling an unchanged test binary
+# to machine code (about 5s each); it never evicts, and every change
+# brings new binaries, so entries older than a day are dropped.
+WASM_TEST_PKGS  := ./core/... ./filter/internal/...
+WASM_TEST_CACHE := build/wazero-cache
+test-wasm: $(WASMEXEC) ## the core and filter tests again, compiled for wasip1 and run under wazero
+	@if [ -d $(WASM_TEST_CACHE) ]; then find $(WASM_TEST_CACHE) -type f -mtime +0 -delete; fi
+	GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -timeout 10m -exec '$(CURDIR)/$(WASMEXEC) -cachedir $(CURDIR)/$(WASM_TEST_CACHE)' $(WASM_TEST_PKGS)
+
+$(WASMEXEC): host/internal/cmd/wasmexec/main.go go.mod go.sum
+	@mkdir -p build
+	$(GO) build -o $@ ./host/internal/cmd/wasmexec
 
 # e2e: only the host suite (the table, cross-VM call counts, Envoy stats
 # and configuration checks, the dependency rules), verbosely.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,9 @@ func TestCoreImportsAndCalls(t *testing.T) {
 func TestCoreBuildsForWasip1(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds for wasip1")
+	}
+	if runtime.GOOS == "wasip1" {
+		t.Skip("wasip1 starts no process; these very tests running there show core builds for it")
 	}
 	cmd := exec.Command("go", "build", "./...")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")

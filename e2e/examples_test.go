@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,51 +15,13 @@ import (
 
 	"github.com/authgate/authgate/core/config"
 	"github.com/authgate/authgate/e2e/internal/authz"
+	"github.com/authgate/authgate/examples/envoy/envoyrun"
 )
 
 const (
 	exampleConfigJSON = "../examples/envoy/authgate.json"
 	exampleIstioYAML  = "../examples/istio/wasmplugin.yaml"
 )
-
-// obj follows keys through nested YAML mappings.
-func obj(v any, keys ...string) (map[string]any, error) {
-	cur, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("not a mapping")
-	}
-	for i, k := range keys {
-		next, ok := cur[k].(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: missing or not a mapping", strings.Join(keys[:i+1], "."))
-		}
-		cur = next
-	}
-	return cur, nil
-}
-
-// list follows keys to a YAML sequence.
-func list(v any, keys ...string) ([]any, error) {
-	m, err := obj(v, keys[:len(keys)-1]...)
-	if err != nil {
-		return nil, err
-	}
-	l, ok := m[keys[len(keys)-1]].([]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: missing or not a sequence", strings.Join(keys, "."))
-	}
-	return l, nil
-}
-
-// byName finds the entry of l whose name is name.
-func byName(l []any, name string) map[string]any {
-	for _, e := range l {
-		if m, ok := e.(map[string]any); ok && m["name"] == name {
-			return m
-		}
-	}
-	return nil
-}
 
 // must unwraps a document lookup in a test. A failed lookup panics, which
 // fails the test with the missing path in the message.
@@ -107,7 +67,7 @@ func jsonText(v any) string {
 // mesh name the sidecar's outbound cluster and the Service's host.
 func TestIstioWasmPlugin(t *testing.T) {
 	doc := readYAML(t, exampleIstioYAML)
-	spec, err := obj(doc, "spec")
+	spec, err := envoyrun.MapAt(doc, "spec")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +78,8 @@ func TestIstioWasmPlugin(t *testing.T) {
 	}{
 		{"apiVersion", doc["apiVersion"], eq("extensions.istio.io/v1alpha1")},
 		{"kind", doc["kind"], eq("WasmPlugin")},
-		{"metadata.name", must(obj(doc, "metadata"))["name"], nonEmpty},
-		{"spec.selector.matchLabels", len(must(obj(spec, "selector", "matchLabels"))), func(v any) bool { return v.(int) > 0 && v.(int) < 100 }},
+		{"metadata.name", must(envoyrun.MapAt(doc, "metadata"))["name"], nonEmpty},
+		{"spec.selector.matchLabels", len(must(envoyrun.MapAt(spec, "selector", "matchLabels"))), func(v any) bool { return v.(int) > 0 && v.(int) < 100 }},
 		{"spec.url", spec["url"], func(v any) bool { s, _ := v.(string); return strings.HasPrefix(s, "oci://") }},
 		{"spec.phase", spec["phase"], eq("AUTHN")},
 		{"spec.type", spec["type"], eq("HTTP")},
@@ -134,7 +94,7 @@ func TestIstioWasmPlugin(t *testing.T) {
 		})
 	}
 
-	pc, err := obj(spec, "pluginConfig")
+	pc, err := envoyrun.MapAt(spec, "pluginConfig")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,13 +114,13 @@ func TestIstioWasmPlugin(t *testing.T) {
 
 	// The mesh-specific fields, checked and then set aside.
 	istioCluster := regexp.MustCompile(`^outbound\|[0-9]+\|\|[a-z0-9.-]+\.svc\.cluster\.local$`)
-	gotAuth := must(obj(got, "authorizers", "jwt"))
+	gotAuth := must(envoyrun.MapAt(got, "authorizers", "jwt"))
 	if c, _ := gotAuth["cluster"].(string); !istioCluster.MatchString(c) {
 		t.Errorf("pluginConfig authorizers.jwt.cluster = %q, want an Istio outbound cluster name", c)
 	} else if a, _ := gotAuth["authority"].(string); !strings.HasSuffix(c, "||"+a) {
 		t.Errorf("pluginConfig authorizers.jwt.authority = %q, want the host of cluster %q", a, c)
 	}
-	for _, m := range []map[string]any{gotAuth, must(obj(want, "authorizers", "jwt"))} {
+	for _, m := range []map[string]any{gotAuth, must(envoyrun.MapAt(want, "authorizers", "jwt"))} {
 		delete(m, "cluster")
 		delete(m, "authority")
 	}
@@ -258,7 +218,7 @@ func TestExampleConnectionManagers(t *testing.T) {
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			root := readYAML(t, path)
-			listeners, err := list(must(obj(root, "static_resources")), "listeners")
+			listeners, err := envoyrun.ListAt(must(envoyrun.MapAt(root, "static_resources")), "listeners")
 			if err != nil || len(listeners) == 0 {
 				t.Fatalf("listeners: %v", err)
 			}
@@ -275,12 +235,12 @@ func TestExampleConnectionManagers(t *testing.T) {
 					t.Errorf("client bounds: idle_timeout %v, max_headers_count %v, request_headers_timeout %v, request_timeout %v; want 60s, 100, 10s, 60s",
 						opts["idle_timeout"], opts["max_headers_count"], hcm["request_headers_timeout"], hcm["request_timeout"])
 				}
-				filters, err := list(hcm, "http_filters")
+				filters, err := envoyrun.ListAt(hcm, "http_filters")
 				if err != nil {
 					t.Fatal(err)
 				}
-				if f := byName(filters, "envoy.filters.http.wasm"); f != nil {
-					if c := must(obj(f, "typed_config", "config")); c["failure_policy"] != "FAIL_RELOAD" {
+				if f := envoyrun.ByName(filters, "envoy.filters.http.wasm"); f != nil {
+					if c := must(envoyrun.MapAt(f, "typed_config", "config")); c["failure_policy"] != "FAIL_RELOAD" {
 						t.Errorf("wasm filter failure_policy %v, want FAIL_RELOAD", c["failure_policy"])
 					}
 				}
@@ -293,19 +253,19 @@ func TestExampleConnectionManagers(t *testing.T) {
 // connection manager.
 func connectionManager(t *testing.T, listener map[string]any) map[string]any {
 	t.Helper()
-	chains, err := list(listener, "filter_chains")
+	chains, err := envoyrun.ListAt(listener, "filter_chains")
 	if err != nil || len(chains) != 1 {
 		t.Fatalf("filter_chains: %v, %d", err, len(chains))
 	}
-	filters, err := list(chains[0], "filters")
+	filters, err := envoyrun.ListAt(chains[0], "filters")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := byName(filters, "envoy.filters.network.http_connection_manager")
+	f := envoyrun.ByName(filters, "envoy.filters.network.http_connection_manager")
 	if f == nil {
 		t.Fatal("no http_connection_manager")
 	}
-	return must(obj(f, "typed_config"))
+	return must(envoyrun.MapAt(f, "typed_config"))
 }
 
 // TestIstioConnectionManager checks the EnvoyFilter next to the
@@ -330,22 +290,22 @@ func TestIstioConnectionManager(t *testing.T) {
 	if len(docs) != 2 || docs[1]["kind"] != "EnvoyFilter" || docs[1]["apiVersion"] != "networking.istio.io/v1alpha3" {
 		t.Fatalf("%s: want a WasmPlugin and an EnvoyFilter, got %d documents", exampleIstioYAML, len(docs))
 	}
-	plugin, filter := must(obj(docs[0], "spec")), must(obj(docs[1], "spec"))
-	if !reflect.DeepEqual(must(obj(plugin, "selector", "matchLabels")), must(obj(filter, "workloadSelector", "labels"))) {
+	plugin, filter := must(envoyrun.MapAt(docs[0], "spec")), must(envoyrun.MapAt(docs[1], "spec"))
+	if !reflect.DeepEqual(must(envoyrun.MapAt(plugin, "selector", "matchLabels")), must(envoyrun.MapAt(filter, "workloadSelector", "labels"))) {
 		t.Errorf("the EnvoyFilter selects other workloads than the WasmPlugin")
 	}
-	patches := must(list(filter, "configPatches"))
+	patches := must(envoyrun.ListAt(filter, "configPatches"))
 	if len(patches) != 1 {
 		t.Fatalf("configPatches: %d, want 1", len(patches))
 	}
 	p := patches[0].(map[string]any)
-	name := must(obj(p, "match", "listener", "filterChain", "filter"))["name"]
-	tc := must(obj(p, "patch", "value", "typed_config"))
+	name := must(envoyrun.MapAt(p, "match", "listener", "filterChain", "filter"))["name"]
+	tc := must(envoyrun.MapAt(p, "patch", "value", "typed_config"))
 	if p["applyTo"] != "NETWORK_FILTER" || name != "envoy.filters.network.http_connection_manager" ||
-		must(obj(p, "match"))["context"] != "GATEWAY" || must(obj(p, "patch"))["operation"] != "MERGE" {
+		must(envoyrun.MapAt(p, "match"))["context"] != "GATEWAY" || must(envoyrun.MapAt(p, "patch"))["operation"] != "MERGE" {
 		t.Errorf("patch does not merge into the gateway's connection manager: %s", jsonText(p))
 	}
-	if tc["use_remote_address"] != true || tc["append_x_forwarded_port"] != true || must(obj(tc, "common_http_protocol_options"))["headers_with_underscores_action"] != "DROP_HEADER" {
+	if tc["use_remote_address"] != true || tc["append_x_forwarded_port"] != true || must(envoyrun.MapAt(tc, "common_http_protocol_options"))["headers_with_underscores_action"] != "DROP_HEADER" {
 		t.Errorf("patch value %s, want use_remote_address true and headers_with_underscores_action DROP_HEADER", jsonText(tc))
 	}
 }

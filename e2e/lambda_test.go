@@ -372,13 +372,13 @@ func TestIstioLambdaExample(t *testing.T) {
 			t.Fatalf("%s: no %s", exampleIstioLambdaYAML, kind)
 		}
 	}
-	hosts := must(list(docs["ServiceEntry"], "spec", "hosts"))
+	hosts := must(envoyrun.ListAt(docs["ServiceEntry"], "spec", "hosts"))
 	host, _ := hosts[0].(string)
 	region, ok := arn.EndpointRegion(host)
 	if !ok {
 		t.Fatalf("ServiceEntry host %q is not a Lambda endpoint", host)
 	}
-	pc := must(obj(docs["WasmPlugin"], "spec", "pluginConfig"))
+	pc := must(envoyrun.MapAt(docs["WasmPlugin"], "spec", "pluginConfig"))
 	asJSON, _ := json.Marshal(pc)
 	plan, err := config.Parse(asJSON)
 	if err != nil {
@@ -387,17 +387,17 @@ func TestIstioLambdaExample(t *testing.T) {
 	if len(plan.LambdaClusters) != 1 || plan.LambdaClusters[0].Name != "outbound|443||"+host || plan.LambdaClusters[0].Region != region {
 		t.Fatalf("Lambda clusters %+v, want outbound|443||%s in %s", plan.LambdaClusters, host, region)
 	}
-	patches := must(list(docs["EnvoyFilter"], "spec", "configPatches"))
+	patches := must(envoyrun.ListAt(docs["EnvoyFilter"], "spec", "configPatches"))
 	patch, _ := patches[0].(map[string]any)
-	if c := must(obj(patch, "match", "cluster")); c["service"] != host || c["portNumber"] != 443 {
+	if c := must(envoyrun.MapAt(patch, "match", "cluster")); c["service"] != host || c["portNumber"] != 443 {
 		t.Errorf("EnvoyFilter matches %v, want %s:443", c, host)
 	}
-	value := must(obj(patch, "patch", "value"))
-	opts := must(obj(value, "typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"))
-	filters := must(list(opts, "http_filters"))
+	value := must(envoyrun.MapAt(patch, "patch", "value"))
+	opts := must(envoyrun.MapAt(value, "typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"))
+	filters := must(envoyrun.ListAt(opts, "http_filters"))
 	first, _ := filters[0].(map[string]any)
 	last, _ := filters[len(filters)-1].(map[string]any)
-	signing := must(obj(first, "typed_config"))
+	signing := must(envoyrun.MapAt(first, "typed_config"))
 	if first["name"] != "envoy.filters.http.aws_request_signing" || signing["service_name"] != "lambda" || signing["region"] != region ||
 		last["name"] != "envoy.filters.http.upstream_codec" {
 		t.Errorf("upstream filters %v", filters)
@@ -443,12 +443,12 @@ func TestEnvoyLambdaExample(t *testing.T) {
 	}
 	lc := plan.LambdaClusters[0]
 	doc := readYAML(t, exampleEnvoyLambdaYAML)
-	cl := byName(must(list(doc, "static_resources", "clusters")), lc.Name)
+	cl := envoyrun.ByName(must(envoyrun.ListAt(doc, "static_resources", "clusters")), lc.Name)
 	if cl == nil {
 		t.Fatalf("no cluster %q", lc.Name)
 	}
-	filters := must(list(cl, "typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "http_filters"))
-	signing := must(obj(filters[0], "typed_config"))
+	filters := must(envoyrun.ListAt(cl, "typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "http_filters"))
+	signing := must(envoyrun.MapAt(filters[0], "typed_config"))
 	last, _ := filters[len(filters)-1].(map[string]any)
 	if signing["service_name"] != "lambda" || signing["region"] != lc.Region || signing["use_unsigned_payload"] != false ||
 		last["name"] != "envoy.filters.http.upstream_codec" {

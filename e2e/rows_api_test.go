@@ -1,6 +1,9 @@
 package e2e
 
-import "github.com/authgate/authgate/e2e/internal/authz"
+import (
+	"github.com/authgate/authgate/core/config"
+	"github.com/authgate/authgate/e2e/internal/authz"
+)
 
 // ARN prefixes of the REST and HTTP API configurations, up to the verb.
 const (
@@ -56,6 +59,8 @@ var apiRows = []row{
 			"pathParameters":                    `{"id":"7"}`,
 			"stageVariables":                    `{"env":"blue","zone":"z1"}`,
 			"requestContext.resourcePath":       `"/pets/{id}"`,
+			"requestContext.resourceId":         `"` + config.ResourceID("a1b2c3d4e5", "/pets/{id}", 0) + `"`,
+			"headers.x-forwarded-proto":         `"http"`,
 			"requestContext.path":               `"/pets/7"`,
 			"requestContext.httpMethod":         `"GET"`,
 			"requestContext.stage":              `"prod"`,
@@ -137,6 +142,8 @@ var apiRows = []row{
 			"requestContext.apiId":          `"h1t2p3a4i5"`,
 			"requestContext.http.method":    `"GET"`,
 			"requestContext.http.path":      `"/pets/7"`,
+			"requestContext.http.protocol":  clientProtocol,
+			"headers.x-forwarded-proto":     `"http"`,
 			"requestContext.http.sourceIp":  `"127.0.0.1"`,
 			"requestContext.http.userAgent": `"` + clientUA + `"`,
 			"requestContext.routeKey":       `"GET /pets/{id}"`,
@@ -219,6 +226,7 @@ var apiRows = []row{
 			"pathParameters":                   `{"id":"9"}`,
 			"stageVariables":                   `{}`,
 			"requestContext.resourcePath":      `"/v1/{id}"`,
+			"requestContext.resourceId":        `"` + config.ResourceID("h1t2p3a4i5", "/v1/{id}", 0) + `"`,
 			"requestContext.httpMethod":        `"GET"`,
 			"requestContext.stage":             `"$default"`,
 			"requestContext.apiId":             `"h1t2p3a4i5"`,

@@ -112,30 +112,30 @@ func parseBootstrap(doc []byte) (*Bootstrap, error) {
 		return nil, err
 	}
 	b := &Bootstrap{root: root}
-	sr, err := mapAt(root, "static_resources")
+	sr, err := MapAt(root, "static_resources")
 	if err != nil {
 		return nil, err
 	}
-	if b.listeners, err = listAt(sr, "listeners"); err != nil {
+	if b.listeners, err = ListAt(sr, "listeners"); err != nil {
 		return nil, err
 	}
 	if len(b.listeners) != 1 {
 		return nil, fmt.Errorf("static_resources.listeners: want one listener, got %d", len(b.listeners))
 	}
-	m, err := mapAt(b.listeners[0])
+	m, err := MapAt(b.listeners[0])
 	if err != nil {
 		return nil, fmt.Errorf("static_resources.listeners[0]: %w", err)
 	}
 	if b.main, err = parseListener(m); err != nil {
 		return nil, err
 	}
-	if b.clusters, err = listAt(sr, "clusters"); err != nil {
+	if b.clusters, err = ListAt(sr, "clusters"); err != nil {
 		return nil, err
 	}
 	if err := b.checkRoutes(b.main); err != nil {
 		return nil, err
 	}
-	if b.admin, err = mapAt(root, "admin"); err != nil {
+	if b.admin, err = MapAt(root, "admin"); err != nil {
 		return nil, err
 	}
 	if _, err := socketAddress(b.admin, "admin"); err != nil {
@@ -161,20 +161,20 @@ func parseListener(m map[string]any) (*Gateway, error) {
 
 // findConnectionManager finds the listener's HTTP connection manager.
 func (l *Gateway) findConnectionManager() error {
-	chains, err := listAt(l.m, "filter_chains")
+	chains, err := ListAt(l.m, "filter_chains")
 	if err != nil {
 		return err
 	}
 	for i, ch := range chains {
-		filters, err := listAt(ch, "filters")
+		filters, err := ListAt(ch, "filters")
 		if err != nil {
 			return fmt.Errorf("filter_chains[%d]: %w", i, err)
 		}
-		if m := byName(filters, hcmName); m != nil {
-			if l.hcm, err = mapAt(m, "typed_config"); err != nil {
+		if m := ByName(filters, hcmName); m != nil {
+			if l.hcm, err = MapAt(m, "typed_config"); err != nil {
 				return fmt.Errorf("%s: %w", hcmName, err)
 			}
-			l.filters, err = listAt(l.hcm, "http_filters")
+			l.filters, err = ListAt(l.hcm, "http_filters")
 			return err
 		}
 	}
@@ -205,16 +205,16 @@ func (l *Gateway) findFilter() error {
 	var err error
 	if entry["name"] == wasmFilterName {
 		l.kind = WasmFilter
-		if l.plugin, err = mapAt(entry, "typed_config", "config", "configuration"); err != nil {
+		if l.plugin, err = MapAt(entry, "typed_config", "config", "configuration"); err != nil {
 			return err
 		}
-		if l.vm, err = mapAt(entry, "typed_config", "config", "vm_config"); err != nil {
+		if l.vm, err = MapAt(entry, "typed_config", "config", "vm_config"); err != nil {
 			return err
 		}
 		if _, ok := l.vm["vm_id"].(string); !ok {
 			return fmt.Errorf("%s: vm_config.vm_id is not a string", wasmFilterName)
 		}
-		if l.code, err = mapAt(l.vm, "code", "local"); err != nil {
+		if l.code, err = MapAt(l.vm, "code", "local"); err != nil {
 			return err
 		}
 		if _, ok := l.code["filename"].(string); !ok {
@@ -222,10 +222,10 @@ func (l *Gateway) findFilter() error {
 		}
 	} else {
 		l.kind = ModuleFilter
-		if l.plugin, err = mapAt(entry, "typed_config", "filter_config"); err != nil {
+		if l.plugin, err = MapAt(entry, "typed_config", "filter_config"); err != nil {
 			return err
 		}
-		dm, err := mapAt(entry, "typed_config", "dynamic_module_config")
+		dm, err := MapAt(entry, "typed_config", "dynamic_module_config")
 		if err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (l *Gateway) findFilter() error {
 		}
 		// A module given as a file (module.local.filename) is loaded from
 		// there; one given by name only is searched for.
-		if local, err := mapAt(dm, "module", "local"); err == nil {
+		if local, err := MapAt(dm, "module", "local"); err == nil {
 			if _, ok := local["filename"].(string); !ok {
 				return fmt.Errorf("%s: dynamic_module_config.module.local.filename is not a string", moduleFilterName)
 			}
@@ -254,16 +254,16 @@ func (l *Gateway) findFilter() error {
 // renaming one in the example cannot leave requests going where nobody
 // points them.
 func (b *Bootstrap) checkRoutes(l *Gateway) error {
-	rc, err := mapAt(l.hcm, "route_config")
+	rc, err := MapAt(l.hcm, "route_config")
 	if err != nil {
 		return err
 	}
-	vhosts, err := listAt(rc, "virtual_hosts")
+	vhosts, err := ListAt(rc, "virtual_hosts")
 	if err != nil {
 		return err
 	}
 	for i, vh := range vhosts {
-		routes, err := listAt(vh, "routes")
+		routes, err := ListAt(vh, "routes")
 		if err != nil {
 			return fmt.Errorf("virtual_hosts[%d]: %w", i, err)
 		}
@@ -274,7 +274,7 @@ func (b *Bootstrap) checkRoutes(l *Gateway) error {
 			if !ok {
 				continue // direct responses, redirects
 			}
-			if byName(b.clusters, name) == nil {
+			if ByName(b.clusters, name) == nil {
 				return fmt.Errorf("virtual_hosts[%d].routes[%d]: cluster %q is not defined", i, j, name)
 			}
 		}
@@ -436,7 +436,7 @@ func (b *Bootstrap) SetAdmin(host string, port int) { setSocket(b.admin, host, p
 
 // Cluster returns the host:port of the named cluster's one endpoint.
 func (b *Bootstrap) Cluster(name string) (string, error) {
-	c := byName(b.clusters, name)
+	c := ByName(b.clusters, name)
 	if c == nil {
 		return "", fmt.Errorf("envoyrun: bootstrap: no cluster %q", name)
 	}
@@ -449,7 +449,7 @@ func (b *Bootstrap) Cluster(name string) (string, error) {
 
 // SetCluster points the named cluster, which must exist, at hostport.
 func (b *Bootstrap) SetCluster(name, hostport string) error {
-	c := byName(b.clusters, name)
+	c := ByName(b.clusters, name)
 	if c == nil {
 		return fmt.Errorf("envoyrun: bootstrap: no cluster %q", name)
 	}
@@ -462,10 +462,10 @@ func (b *Bootstrap) SetCluster(name, hostport string) error {
 // AddCluster adds a cluster named name, a copy of cluster like pointed at
 // hostport; a plugin configuration may name clusters the example lacks.
 func (b *Bootstrap) AddCluster(name, like, hostport string) error {
-	if byName(b.clusters, name) != nil {
+	if ByName(b.clusters, name) != nil {
 		return fmt.Errorf("envoyrun: bootstrap: cluster %q exists", name)
 	}
-	tmpl := byName(b.clusters, like)
+	tmpl := ByName(b.clusters, like)
 	if tmpl == nil {
 		return fmt.Errorf("envoyrun: bootstrap: no cluster %q to copy for %q", like, name)
 	}
@@ -543,15 +543,15 @@ func (b *Bootstrap) Marshal() ([]byte, error) {
 
 // endpoint returns the one endpoint of cluster c.
 func endpoint(c map[string]any, name string) (map[string]any, error) {
-	eps, err := listAt(c, "load_assignment", "endpoints")
+	eps, err := ListAt(c, "load_assignment", "endpoints")
 	if err != nil || len(eps) != 1 {
 		return nil, fmt.Errorf("cluster[%s]: want one endpoints entry (%v)", name, err)
 	}
-	lbs, err := listAt(eps[0], "lb_endpoints")
+	lbs, err := ListAt(eps[0], "lb_endpoints")
 	if err != nil || len(lbs) != 1 {
 		return nil, fmt.Errorf("cluster[%s]: want one lb_endpoints entry (%v)", name, err)
 	}
-	ep, err := mapAt(lbs[0], "endpoint")
+	ep, err := MapAt(lbs[0], "endpoint")
 	if err != nil {
 		return nil, fmt.Errorf("cluster[%s]: %w", name, err)
 	}
@@ -575,7 +575,7 @@ func pointCluster(c map[string]any, name, hostport string) error {
 	if err != nil {
 		return err
 	}
-	if la, err := mapAt(c, "load_assignment"); err == nil {
+	if la, err := MapAt(c, "load_assignment"); err == nil {
 		la["cluster_name"] = name
 	}
 	setSocket(ep, host, p)
@@ -585,7 +585,7 @@ func pointCluster(c map[string]any, name, hostport string) error {
 // socketAddress returns m.address.socket_address, which must have a
 // port_value.
 func socketAddress(m map[string]any, where string) (map[string]any, error) {
-	sa, err := mapAt(m, "address", "socket_address")
+	sa, err := MapAt(m, "address", "socket_address")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -606,8 +606,9 @@ func mustSocket(m map[string]any) string {
 	return net.JoinHostPort(fmt.Sprint(sa["address"]), fmt.Sprint(sa["port_value"]))
 }
 
-// mapAt follows keys through nested mappings; the path is named in errors.
-func mapAt(v any, keys ...string) (map[string]any, error) {
+// MapAt follows keys through nested YAML or JSON mappings; the path is
+// named in errors.
+func MapAt(v any, keys ...string) (map[string]any, error) {
 	cur, ok := v.(map[string]any)
 	if !ok {
 		return nil, errors.New("not a mapping")
@@ -622,9 +623,9 @@ func mapAt(v any, keys ...string) (map[string]any, error) {
 	return cur, nil
 }
 
-// listAt follows keys to a sequence.
-func listAt(v any, keys ...string) ([]any, error) {
-	m, err := mapAt(v, keys[:len(keys)-1]...)
+// ListAt follows keys to a sequence.
+func ListAt(v any, keys ...string) ([]any, error) {
+	m, err := MapAt(v, keys[:len(keys)-1]...)
 	if err != nil {
 		return nil, err
 	}
@@ -635,8 +636,9 @@ func listAt(v any, keys ...string) ([]any, error) {
 	return l, nil
 }
 
-// byName finds the entry of l whose name is name.
-func byName(l []any, name string) map[string]any {
+// ByName finds the entry of l whose name is name (a listener, a
+// cluster, a filter), or nil.
+func ByName(l []any, name string) map[string]any {
 	for _, e := range l {
 		if m, ok := e.(map[string]any); ok && m["name"] == name {
 			return m

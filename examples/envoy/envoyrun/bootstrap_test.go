@@ -151,7 +151,7 @@ func TestBootstrapRender(t *testing.T) {
 		{"upstream", cluster("upstream"), "127.0.0.1:1001"},
 		{"authorizer", cluster("authorizer"), "127.0.0.1:1002"},
 		{"extra (copied)", cluster("extra"), "127.0.0.1:1003"},
-		{"extra's cluster_name", lookupPath(byName(back.clusters, "extra"), "load_assignment", "cluster_name").(string), "extra"},
+		{"extra's cluster_name", lookupPath(ByName(back.clusters, "extra"), "load_assignment", "cluster_name").(string), "extra"},
 		{"code", back.Code(), "/x/authgate.wasm"},
 		{"plugin configuration", string(back.PluginConfig()), `{"k":1}`},
 	}
