@@ -31,7 +31,8 @@ func (a answerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // FuzzHandler drives arbitrary request targets, headers and authorizer
 // answers through the middleware: it must never panic out, must reach the
 // upstream only on an allow, and must never let a client's x-authorizer-*
-// header through.
+// header through. A target Envoy's codec would refuse gets its 400 with
+// no decision at all.
 func FuzzHandler(f *testing.F) {
 	f.Add("/pets/1?x=1", "Bearer allow", "mallory", 200, authorizerResponse("alice", "Allow", arnPrefix+"*", map[string]any{"n": 1}))
 	f.Add("/pets", "Bearer x", "", 200, authorizerResponse("eve", "Deny", arnPrefix+"*", nil))
@@ -92,6 +93,12 @@ func FuzzHandler(f *testing.F) {
 		case pipeline.KindReject:
 			if reached || w.Code != got.Status {
 				t.Fatalf("rejected %d but forwarded=%v code=%d", got.Status, reached, w.Code)
+			}
+		case 0:
+			// Refused before the pipeline, as Envoy's codec refuses it (a
+			// target byte outside '!'..'~').
+			if reached || w.Code != http.StatusBadRequest || w.Body.String() != "Bad Request" {
+				t.Fatalf("no decision, but forwarded=%v, answered %d %q; want Envoy's 400", reached, w.Code, w.Body)
 			}
 		default:
 			t.Fatalf("result kind %v", got.Kind)

@@ -308,9 +308,18 @@ func (im *importer) readSources(au *authorizer, so, a obj) (ok bool, err error) 
 			continue
 		}
 		seen[key] = true
-		if n, ok := strings.CutPrefix(src, config.PrefixStage); ok && !im.http {
-			im.useStageVar(n, path)
-		} else if n, ok := strings.CutPrefix(src, config.HTTPPrefixStage); ok && im.http {
+		n, ok := strings.CutPrefix(src, config.PrefixStage)
+		if im.http {
+			n, ok = strings.CutPrefix(src, config.HTTPPrefixStage)
+		}
+		if ok && !plainStageVar(n) {
+			// No stage can define it, so the source could never be
+			// satisfied: every request would be answered 401.
+			im.warn(path, "identity source %q left out: %q is not a stage variable name (letters, digits and _); the authorizer still receives the whole request", src, n)
+			au.partial = true // caching goes off in readCaching
+			continue
+		}
+		if ok {
 			im.useStageVar(n, path)
 		}
 		one := &authorizer{name: "a", typ: au.typ, identitySource: src, payload: config.PayloadV2}

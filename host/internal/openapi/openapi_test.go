@@ -138,6 +138,17 @@ func TestAuthorizers(t *testing.T) {
 			},
 		},
 		{
+			name: "stage variable source with a name no stage can define",
+			src: oas(route + "components:\n  securitySchemes:\n    a:\n      type: apiKey\n      x-amazon-apigateway-authorizer:\n        type: request\n" +
+				"        identitySource: 'stageVariables.a-b, method.request.header.A'\n"),
+			want:   []string{`"identitySource": "method.request.header.A"`, `"authorizerResultTtlInSeconds": 0`},
+			absent: []string{"stageVariables"},
+			warns: []string{
+				`components.securitySchemes.a.x-amazon-apigateway-authorizer.identitySource: identity source "stageVariables.a-b" left out: "a-b" is not a stage variable name (letters, digits and _); the authorizer still receives the whole request`,
+				`components.securitySchemes.a.x-amazon-apigateway-authorizer: caching turned off (0): an identity source was left out, and the cache key would miss it`,
+			},
+		},
+		{
 			name:   "validation expression RE2 cannot compile",
 			src:    oas(route + "components:\n  securitySchemes:\n    a:\n      type: apiKey\n      x-amazon-apigateway-authorizer:\n        type: token\n        identityValidationExpression: '^(?=Bearer)'\n"),
 			absent: []string{"identityValidationExpression"},
