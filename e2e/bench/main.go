@@ -98,7 +98,7 @@ func main() {
 	fs.DurationVar(&f.maxDuration, "max-duration", 4*time.Second, "time bound of one run")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before a scenario's runs (fills caches and connection pools)")
 	fs.IntVar(&f.envoyWorkers, "envoy-concurrency", 2, "Envoy --concurrency (worker threads, each with its own wasm VM)")
-	fs.StringVar(&f.workerSweep, "worker-sweep", "1,4,8", "other Envoy --concurrency values for the bare and filter-hit rows (envoy-*-w<N>); empty: none")
+	fs.StringVar(&f.workerSweep, "worker-sweep", "1,4,8", "other Envoy --concurrency values for the bare, filter-hit and module-hit rows (envoy-*-w<N>); empty: none")
 	fs.StringVar(&f.wasmFile, "wasm", "", "the filter (default $AUTHGATE_WASM, else build/authgate.wasm)")
 	fs.StringVar(&f.moduleFile, "module", "", "the dynamic module (default $AUTHGATE_MODULE, else build/libauthgate.so)")
 	fs.StringVar(&f.authgateBin, "authgate", "", "the authgate binary (default build/authgate)")
@@ -193,9 +193,10 @@ var scenarios = []scenario{
 	{id: rssScenarioID, title: "Envoy + authgate, RSS over 100k tokens", kind: envoyRSS, authorizes: true},
 }
 
-// withWorkerSweep adds, before the memory check, a bare Envoy and a filter
-// hit row for every --concurrency in sweep ("1,4,8") other than def:
-// envoy-bare-w<N> and envoy-filter-hit-w<N>.
+// withWorkerSweep adds, before the memory check, a bare Envoy, a filter
+// hit and a module hit row for every --concurrency in sweep ("1,4,8")
+// other than def: envoy-bare-w<N>, envoy-filter-hit-w<N> and
+// envoy-module-hit-w<N>.
 func withWorkerSweep(base []scenario, sweep string, def int) ([]scenario, error) {
 	var rows []scenario
 	for _, w := range strings.Split(sweep, ",") {
@@ -211,7 +212,8 @@ func withWorkerSweep(base []scenario, sweep string, def int) ([]scenario, error)
 		}
 		rows = append(rows,
 			scenario{id: fmt.Sprintf("envoy-bare-w%d", n), title: fmt.Sprintf("Envoy, no auth filter, --concurrency %d", n), kind: envoyBare, workers: n},
-			scenario{id: fmt.Sprintf("envoy-filter-hit-w%d", n), title: fmt.Sprintf("Envoy + authgate, cache hit, --concurrency %d", n), kind: envoyFilterHit, authorizes: true, workers: n})
+			scenario{id: fmt.Sprintf("envoy-filter-hit-w%d", n), title: fmt.Sprintf("Envoy + authgate, cache hit, --concurrency %d", n), kind: envoyFilterHit, authorizes: true, workers: n},
+			scenario{id: fmt.Sprintf("envoy-module-hit-w%d", n), title: fmt.Sprintf("Envoy + authgate dynamic module, cache hit, --concurrency %d", n), kind: envoyFilterHit, authorizes: true, module: true, workers: n})
 	}
 	out := append([]scenario(nil), base[:len(base)-1]...)
 	out = append(out, rows...)

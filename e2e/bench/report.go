@@ -294,20 +294,23 @@ func (r *Report) finish() {
 	// The same goal in CPU: 1/0.90 = 1.11 times bare Envoy's CPU per
 	// request. Unlike the rps ratio it holds still when other work shares
 	// the machine, so it is the one to judge a busy machine's run by.
-	cpu := Goal{Text: "Envoy + authgate (hit) gateway CPU <= 1.11 x bare Envoy's", Want: 1.11, Unit: "x CPU"}
-	switch sa, sb := r.byID("envoy-filter-hit"), bare; {
-	case sa == nil || sb == nil:
-		cpu.Note = "not measured (scenario not run)"
-	case !usable(sa) || !usable(sb):
-		cpu.Note = "not measured (a run was broken)"
-	case sa.CPUVsBareEnvoy == nil:
-		cpu.Note = "not measured (no CPU reading from /proc)"
-	default:
-		v := *sa.CPUVsBareEnvoy
-		met := v <= 1.11
-		cpu.Measured, cpu.Met = &v, &met
+	cpuGoal := func(text string, want float64, id string) {
+		g := Goal{Text: text, Want: want, Unit: "x CPU"}
+		switch sa, sb := r.byID(id), bare; {
+		case sa == nil || sb == nil:
+			g.Note = "not measured (scenario not run)"
+		case !usable(sa) || !usable(sb):
+			g.Note = "not measured (a run was broken)"
+		case sa.CPUVsBareEnvoy == nil:
+			g.Note = "not measured (no CPU reading from /proc)"
+		default:
+			v := *sa.CPUVsBareEnvoy
+			met := v <= want
+			g.Measured, g.Met = &v, &met
+		}
+		r.Goals = append(r.Goals, g)
 	}
-	r.Goals = append(r.Goals, cpu)
+	cpuGoal("Envoy + authgate (hit) gateway CPU <= 1.11 x bare Envoy's", 1.11, "envoy-filter-hit")
 	goal("Envoy + authgate (hit) >= 3 x Envoy + ext_authz", 3, "envoy-filter-hit", "envoy-ext-authz")
 	goal("authgate serve (wasm) >= 0.75 x Go ReverseProxy", 0.75, "serve-wasm", "go-proxy")
 	goal("authgate serve (native) >= 0.90 x Go ReverseProxy", 0.90, "serve-native", "go-proxy")
@@ -343,6 +346,10 @@ func (r *Report) finish() {
 		}
 	}
 	r.Goals = append(r.Goals, growth)
+	// The dynamic module's own targets: native speed in Envoy.
+	goal("Envoy + module (hit) >= 0.90 x bare Envoy", 0.90, "envoy-module-hit", "envoy-bare")
+	cpuGoal("Envoy + module (hit) gateway CPU <= 1.15 x bare Envoy's", 1.15, "envoy-module-hit")
+	goal("Envoy + module (hit) >= 3 x Envoy + ext_authz", 3, "envoy-module-hit", "envoy-ext-authz")
 	r.Goals = append(r.Goals, r.weightGoals()...)
 }
 
@@ -400,10 +407,20 @@ func (r *Report) weightGoals() []Goal {
 	}
 	add("filter CPU per request on a miss (TTL 0, one call each)", 120, "µs", cpu("envoy-filter-miss"), extAuthz)
 	add("module CPU per request on a miss (TTL 0, one call each)", 120, "µs", cpu("envoy-module-miss"), extAuthz)
+	if v := cpu("envoy-ext-authz"); v != nil {
+		add("module CPU per request on a miss <= Envoy + ext_authz's", *v, "µs", cpu("envoy-module-miss"), "")
+	}
 	over := func(id string) *float64 { return diff(rss(id), rss("envoy-bare")) }
 	add(fmt.Sprintf("Envoy RSS with the filter over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 50, "MiB", over("envoy-filter-hit"),
 		"bare: "+fmtMiB(rss("envoy-bare")))
-	add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 50, "MiB", over("envoy-module-hit"), "")
+	add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 30, "MiB", over("envoy-module-hit"), "")
+	for _, p := range pairs {
+		if p.workers == r.EnvoyWorkers {
+			continue
+		}
+		module := fmt.Sprintf("envoy-module-hit-w%d", p.workers)
+		add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", p.workers), 30, "MiB", diff(rss(module), rss(p.bare)), "")
+	}
 	add("Envoy RSS per added worker with the filter (slope of filter − bare over the worker counts)", 5, "MiB", r.rssPerWorker(pairs, rss), "")
 	perToken := func(id, hit string, vms int) *float64 {
 		s, h := r.byID(id), rss(hit)
@@ -424,7 +441,16 @@ func (r *Report) weightGoals() []Goal {
 		return nil
 	}
 	add(fmt.Sprintf("Envoy ready after start with the filter, --concurrency %d", r.EnvoyWorkers), 1000, "ms", ready("envoy-filter-hit"), "bare: "+fmtMs(r.ColdStart.EnvoyBareReadyMs))
-	add(fmt.Sprintf("Envoy ready after start with the module, --concurrency %d", r.EnvoyWorkers), 1000, "ms", ready("envoy-module-hit"), "")
+	add(fmt.Sprintf("Envoy ready after start with the module, --concurrency %d", r.EnvoyWorkers), 300, "ms", ready("envoy-module-hit"), "")
+	modCalls := Goal{Text: "Envoy + module, 10k tokens: authorizer calls per token == 1.0", Want: 1, Unit: "calls/token"}
+	if s := r.byID("envoy-module-10k-tokens"); usable(s) && s.Tokens != nil {
+		v := s.Tokens.CallsPerToken
+		met := s.Tokens.AuthorizerCalls == int64(s.Tokens.DistinctTokens)
+		modCalls.Measured, modCalls.Met = &v, &met
+	} else {
+		modCalls.Note = "not measured (scenario not run or broken)"
+	}
+	gs = append(gs, modCalls)
 	var size *float64
 	if r.WasmFileBytes > 0 {
 		v := float64(r.WasmFileBytes) / 1e6

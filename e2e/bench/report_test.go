@@ -69,3 +69,59 @@ func TestWeightGoals(t *testing.T) {
 		})
 	}
 }
+
+// TestModuleGoals checks the dynamic module's targets against
+// hand-computed values: rps and CPU against bare Envoy and ext_authz, the
+// miss against ext_authz's CPU, memory at each worker count, ready time
+// and calls per token.
+func TestModuleGoals(t *testing.T) {
+	row := func(id string, workers int, rps, cpu, rss float64) *ScenarioResult {
+		return &ScenarioResult{ID: id, Workers: workers, RSSMiB: rss, ReadyMs: 100 * float64(workers),
+			Runs: []RunResult{{Sent: 10, OK: 10, RPS: rps, GatewayCPUUsPerReq: &cpu}}}
+	}
+	tokens := row("envoy-module-10k-tokens", 2, 900, 45, 80)
+	tokens.Tokens = &TokensResult{DistinctTokens: 10000, AuthorizerCalls: 10000, CallsPerToken: 1}
+	r := &Report{EnvoyWorkers: 2, Scenarios: []*ScenarioResult{
+		row("envoy-bare", 2, 1000, 40, 60),
+		row("envoy-module-hit", 2, 950, 44, 70), // 0.95x rps, 1.1x CPU, +10 MiB
+		row("envoy-module-miss", 2, 500, 90, 70),
+		row("envoy-ext-authz", 2, 300, 80, 60),
+		row("envoy-bare-w8", 8, 1000, 40, 68),
+		row("envoy-filter-hit-w8", 8, 900, 60, 200),
+		row("envoy-module-hit-w8", 8, 950, 44, 110), // +42 MiB
+		tokens,
+	}}
+	r.finish()
+	tests := []struct {
+		text string
+		want float64
+		met  bool
+	}{
+		{"Envoy + module (hit) >= 0.90 x bare Envoy", 0.95, true},
+		{"Envoy + module (hit) gateway CPU <= 1.15 x bare Envoy's", 1.1, true},
+		{"Envoy + module (hit) >= 3 x Envoy + ext_authz", 950.0 / 300, true},
+		{"module CPU per request on a miss <= Envoy + ext_authz's", 90, false},
+		{"Envoy RSS with the module over bare Envoy, --concurrency 2, one token", 10, true},
+		{"Envoy RSS with the module over bare Envoy, --concurrency 8, one token", 42, false},
+		{"Envoy ready after start with the module, --concurrency 2", 200, true},
+		{"Envoy + module, 10k tokens: authorizer calls per token == 1.0", 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			var g *Goal
+			for i := range r.Goals {
+				if r.Goals[i].Text == tt.text {
+					g = &r.Goals[i]
+				}
+			}
+			switch {
+			case g == nil:
+				t.Fatal("no such goal")
+			case g.Measured == nil:
+				t.Errorf("not measured (%s), want %v", g.Note, tt.want)
+			case math.Abs(*g.Measured-tt.want) > 1e-9 || *g.Met != tt.met:
+				t.Errorf("measured %v met %v, want %v %v", *g.Measured, *g.Met, tt.want, tt.met)
+			}
+		})
+	}
+}
