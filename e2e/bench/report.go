@@ -414,12 +414,10 @@ func (r *Report) weightGoals() []Goal {
 	add(fmt.Sprintf("Envoy RSS with the filter over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 50, "MiB", over("envoy-filter-hit"),
 		"bare: "+fmtMiB(rss("envoy-bare")))
 	add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", r.EnvoyWorkers), 30, "MiB", over("envoy-module-hit"), "")
-	for _, p := range pairs {
-		if p.workers == r.EnvoyWorkers {
-			continue
+	for _, s := range r.Scenarios {
+		if n, ok := strings.CutPrefix(s.ID, "envoy-module-hit-w"); ok {
+			add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", s.Workers), 30, "MiB", diff(rss(s.ID), rss("envoy-bare-w"+n)), "")
 		}
-		module := fmt.Sprintf("envoy-module-hit-w%d", p.workers)
-		add(fmt.Sprintf("Envoy RSS with the module over bare Envoy, --concurrency %d, one token", p.workers), 30, "MiB", diff(rss(module), rss(p.bare)), "")
 	}
 	add("Envoy RSS per added worker with the filter (slope of filter − bare over the worker counts)", 5, "MiB", r.rssPerWorker(pairs, rss), "")
 	perToken := func(id, hit string, vms int) *float64 {
