@@ -48,12 +48,7 @@ func TestWeightGoals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			var g *Goal
-			for i := range r.Goals {
-				if r.Goals[i].Text == tt.text {
-					g = &r.Goals[i]
-				}
-			}
+			g := goalNamed(r, tt.text)
 			switch {
 			case g == nil:
 				t.Fatal("no such goal")
@@ -108,12 +103,7 @@ func TestModuleGoals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			var g *Goal
-			for i := range r.Goals {
-				if r.Goals[i].Text == tt.text {
-					g = &r.Goals[i]
-				}
-			}
+			g := goalNamed(r, tt.text)
 			switch {
 			case g == nil:
 				t.Fatal("no such goal")
@@ -124,4 +114,14 @@ func TestModuleGoals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goalNamed returns the report's goal with the given text, or nil.
+func goalNamed(r *Report, text string) *Goal {
+	for i := range r.Goals {
+		if r.Goals[i].Text == text {
+			return &r.Goals[i]
+		}
+	}
+	return nil
 }
